@@ -1,0 +1,409 @@
+//! The library entry point: engine + transport. `completion` and `stream`
+//! resolve the model to a spec, build the canonical request, render, send,
+//! and map the answer (or classify the failure). Reads the clock and the
+//! environment here, so the engine never does.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures::{Stream, StreamExt};
+use serde_json::{Map, Value};
+
+use crate::engine::canonical::{Shape, canonical};
+use crate::engine::classify::classify;
+use crate::engine::events::ChunkMapper;
+use crate::engine::map::{MapCtx, map_response};
+use crate::engine::render::{Prepared, render_chat};
+use crate::engine::stream::{Decoder, Frame};
+use crate::error::{Error, ErrorKind, Result};
+use crate::spec::{Registry, Spec};
+use crate::transport::{Transport, transport_error};
+use crate::types::*;
+
+/// Per-call settings; all optional.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// API key; otherwise the spec's environment variable.
+    pub api_key: Option<String>,
+    /// Replaces the spec's base URL (everything before the endpoint path).
+    pub api_base: Option<String>,
+    /// Total time for the call, stream included.
+    pub timeout: Option<Duration>,
+    /// Provider parameters by name (e.g. `api_version`); otherwise env var or default.
+    pub params: BTreeMap<String, String>,
+    /// Answer with this text without touching the network (like litellm's `mock_response`).
+    pub mock_response: Option<String>,
+}
+
+/// Calls providers through their specs.
+///
+/// ```no_run
+/// # async fn run() -> switchboard::Result<()> {
+/// use switchboard::{CallOptions, ChatRequest, Client};
+/// let client = Client::new()?;
+/// let req = ChatRequest::new("anthropic/claude-3-5-haiku-latest").user("Say hi");
+/// let resp = client.completion(&req, &CallOptions::default()).await?;
+/// println!("{}", resp.text().unwrap_or_default());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    registry: Arc<Registry>,
+    transport: Transport,
+}
+
+/// What a call resolved to before any I/O.
+struct Planned {
+    spec: Arc<Spec>,
+    model: String,
+    prepared: Prepared,
+    base_url: String,
+    api_key: Option<String>,
+}
+
+impl Client {
+    /// A client over the built-in specs.
+    pub fn new() -> Result<Self> {
+        Self::with_registry(Registry::builtin()?)
+    }
+
+    /// A client over the built-in specs plus the `*.toml` specs in `dir`.
+    pub fn with_spec_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::with_registry(Registry::with_dir(dir)?)
+    }
+
+    pub fn with_registry(registry: Registry) -> Result<Self> {
+        Ok(Client {
+            registry: Arc::new(registry),
+            transport: Transport::new()?,
+        })
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// One chat completion.
+    pub async fn completion(&self, req: &ChatRequest, opts: &CallOptions) -> Result<ChatResponse> {
+        let (spec, model) = self.registry.resolve(&req.model)?;
+        if let Some(text) = &opts.mock_response {
+            return Ok(mock_completion(req, &model, text));
+        }
+        let plan = self.plan(spec, model, req, false, opts)?;
+        let at = |e: Error| e.at(&plan.spec.id, &plan.model);
+        let resp = self
+            .transport
+            .send(&plan.spec, &plan.base_url, &plan.prepared, plan.api_key.as_deref(), opts.timeout)
+            .await
+            .map_err(at)?;
+        let status = resp.status().as_u16();
+        let retry_after = header(&resp, &plan.spec.errors.retry_after_header);
+        let body = resp.bytes().await.map_err(|e| at(transport_error(e)))?;
+        if status >= 400 {
+            return Err(at(classify(&plan.spec.errors, Some(status), retry_after.as_deref(), &body)));
+        }
+        let json: Value = serde_json::from_slice(&body).map_err(|e| {
+            let shown: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+            at(Error::new(ErrorKind::Internal, format!("the response is not JSON ({e}): {shown}")).with_status(status))
+        })?;
+        let id = fresh_id();
+        Ok(map_response(
+            &plan.spec.chat,
+            &json,
+            &MapCtx {
+                model: &plan.model,
+                now: now(),
+                fallback_id: &id,
+            },
+        ))
+    }
+
+    /// A streamed chat completion: chunks as they arrive. A stream that
+    /// errors or is cut ends with an `Err` item, never silently.
+    pub async fn stream(&self, req: &ChatRequest, opts: &CallOptions) -> Result<ChatStream> {
+        let (spec, model) = self.registry.resolve(&req.model)?;
+        if let Some(text) = &opts.mock_response {
+            let chunks = mock_chunks(req, &model, text);
+            return Ok(ChatStream {
+                inner: Box::pin(futures::stream::iter(chunks.into_iter().map(Ok))),
+            });
+        }
+        let plan = self.plan(spec, model, req, true, opts)?;
+        let (provider, model) = (plan.spec.id.clone(), plan.model.clone());
+        let at = move |e: Error| e.at(&provider, &model);
+        let Some(stream_spec) = plan.spec.chat.stream.as_ref() else {
+            return Err(at(Error::bad_request("this provider's spec has no streaming")));
+        };
+        let fallback = stream_spec.framing;
+        let resp = self
+            .transport
+            .send(&plan.spec, &plan.base_url, &plan.prepared, plan.api_key.as_deref(), opts.timeout)
+            .await
+            .map_err(at.clone())?;
+        let status = resp.status().as_u16();
+        if status >= 400 {
+            let retry_after = header(&resp, &plan.spec.errors.retry_after_header);
+            let body = resp.bytes().await.map_err(|e| at(transport_error(e)))?;
+            return Err(at(classify(&plan.spec.errors, Some(status), retry_after.as_deref(), &body)));
+        }
+        let content_type = header(&resp, "content-type");
+        let decoder = Decoder::for_content_type(content_type.as_deref(), fallback);
+        let id = fresh_id();
+        let Some(mapper) = ChunkMapper::new(plan.spec.clone(), &plan.model, &id, now(), req.include_usage()) else {
+            return Err(at(Error::bad_request("this provider's spec has no streaming")));
+        };
+        let state = Pump {
+            body: resp.bytes_stream().boxed(),
+            decoder,
+            mapper,
+            frames: Vec::new(),
+            ready: VecDeque::new(),
+            error: None,
+            done: false,
+        };
+        let inner = futures::stream::unfold(state, move |mut st| {
+            let at = at.clone();
+            async move {
+                let item = st.next_item().await.map(|r| r.map_err(&at))?;
+                Some((item, st))
+            }
+        });
+        Ok(ChatStream { inner: Box::pin(inner) })
+    }
+
+    fn plan(&self, spec: Arc<Spec>, model: String, req: &ChatRequest, stream: bool, opts: &CallOptions) -> Result<Planned> {
+        let at = |e: Error| e.at(&spec.id, &model);
+        let params = resolve_params(&spec, &opts.params).map_err(at)?;
+        let api_key = match &opts.api_key {
+            Some(k) => Some(k.clone()),
+            None => spec.auth.env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|k| !k.is_empty()),
+        };
+        if api_key.is_none() && !spec.auth.optional && spec.auth.scheme != crate::spec::raw::AuthScheme::None {
+            let env = spec.auth.env.as_deref().unwrap_or("the provider's key variable");
+            return Err(at(Error::new(
+                ErrorKind::Authentication,
+                format!("no API key: set {env} or pass an api_key"),
+            )));
+        }
+        let shape = Shape {
+            roles: &spec.chat.roles,
+            merge_roles: spec.chat.merge_roles,
+        };
+        let canon = canonical(req, &model, stream, params, &shape).map_err(at)?;
+        let prepared = render_chat(&spec, &canon, stream)?;
+        let base_url = opts.api_base.clone().unwrap_or_else(|| spec.base_url.clone());
+        Ok(Planned {
+            spec,
+            model,
+            prepared,
+            base_url,
+            api_key,
+        })
+    }
+}
+
+/// Provider parameters: the call's value, else the env var, else the default.
+fn resolve_params(spec: &Spec, given: &BTreeMap<String, String>) -> Result<Map<String, Value>> {
+    for name in given.keys() {
+        if !spec.params.iter().any(|p| &p.name == name) {
+            let known: Vec<&str> = spec.params.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::bad_request(format!(
+                "unknown parameter {name:?} (this provider takes: {})",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            )));
+        }
+    }
+    let mut out = Map::new();
+    for p in &spec.params {
+        let value = given
+            .get(&p.name)
+            .cloned()
+            .or_else(|| p.env.as_ref().and_then(|e| std::env::var(e).ok()))
+            .or_else(|| p.default.clone());
+        match value {
+            Some(v) => {
+                out.insert(p.name.clone(), Value::String(v));
+            }
+            None if p.required => {
+                let env = p.env.as_ref().map(|e| format!(" or set {e}")).unwrap_or_default();
+                return Err(Error::bad_request(format!(
+                    "missing parameter {0:?}: pass --param {0}=…{env}",
+                    p.name
+                )));
+            }
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
+fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers().get(name)?.to_str().ok().map(str::to_string)
+}
+
+fn now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+/// A fresh id for responses whose provider gives none.
+fn fresh_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    format!("chatcmpl-{nanos:x}{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Drives one streamed body: bytes → frames → chunks.
+struct Pump {
+    body: futures::stream::BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    decoder: Decoder,
+    mapper: ChunkMapper,
+    frames: Vec<Frame>,
+    ready: VecDeque<ChatChunk>,
+    error: Option<Error>,
+    done: bool,
+}
+
+impl Pump {
+    async fn next_item(&mut self) -> Option<Result<ChatChunk>> {
+        loop {
+            if let Some(c) = self.ready.pop_front() {
+                return Some(Ok(c));
+            }
+            if let Some(e) = self.error.take() {
+                return Some(Err(e));
+            }
+            if self.done {
+                return None;
+            }
+            let step = match self.body.next().await {
+                Some(Ok(bytes)) => self.decoder.feed(&bytes, &mut self.frames).map_err(frame_error),
+                Some(Err(e)) => Err(transport_error(e)),
+                None => {
+                    self.done = true;
+                    self.decoder.finish(&mut self.frames).map_err(frame_error)
+                }
+            };
+            let mut out = Vec::new();
+            let mapped = step.and_then(|()| {
+                for f in self.frames.drain(..) {
+                    self.mapper.frame(&f, &mut out)?;
+                }
+                if self.done || self.mapper.is_complete() {
+                    self.done = true;
+                    self.mapper.finish(&mut out)?;
+                }
+                Ok(())
+            });
+            self.ready.extend(out);
+            if let Err(e) = mapped {
+                // What arrived before the error is delivered first, then the error.
+                self.done = true;
+                self.error = Some(e);
+            }
+        }
+    }
+}
+
+fn frame_error(e: crate::engine::stream::FrameError) -> Error {
+    Error::new(ErrorKind::Internal, format!("malformed stream: {e}"))
+}
+
+/// A stream of chunks (see [`Client::stream`]).
+pub struct ChatStream {
+    inner: Pin<Box<dyn Stream<Item = Result<ChatChunk>> + Send>>,
+}
+
+impl Stream for ChatStream {
+    type Item = Result<ChatChunk>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+/// Rough token estimate for mock responses: one token per four characters.
+fn estimate_tokens(text: &str) -> u64 {
+    (text.chars().count() as u64).div_ceil(4)
+}
+
+fn mock_usage(req: &ChatRequest, text: &str) -> Usage {
+    let prompt: u64 = req
+        .messages
+        .iter()
+        .map(|m| match &m.content {
+            Some(Content::Text(t)) => estimate_tokens(t),
+            Some(Content::Parts(p)) => p.len() as u64 * 4,
+            None => 0,
+        } + 4)
+        .sum();
+    let completion = estimate_tokens(text);
+    Usage {
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        total_tokens: prompt + completion,
+        ..Default::default()
+    }
+}
+
+fn mock_completion(req: &ChatRequest, model: &str, text: &str) -> ChatResponse {
+    ChatResponse {
+        id: fresh_id(),
+        object: "chat.completion".into(),
+        created: now(),
+        model: model.to_string(),
+        choices: vec![Choice {
+            index: 0,
+            message: ResponseMessage {
+                role: "assistant".into(),
+                content: Some(text.to_string()),
+                reasoning_content: None,
+                tool_calls: Vec::new(),
+            },
+            finish_reason: Some("stop".into()),
+        }],
+        usage: Some(mock_usage(req, text)),
+    }
+}
+
+fn mock_chunks(req: &ChatRequest, model: &str, text: &str) -> Vec<ChatChunk> {
+    let (id, created) = (fresh_id(), now());
+    let chunk = |delta: Delta, finish: Option<&str>| ChatChunk {
+        id: id.clone(),
+        object: "chat.completion.chunk".into(),
+        created,
+        model: model.to_string(),
+        choices: vec![ChunkChoice {
+            index: 0,
+            delta,
+            finish_reason: finish.map(str::to_string),
+        }],
+        usage: None,
+    };
+    let mut out: Vec<ChatChunk> = text
+        .split_inclusive(' ')
+        .enumerate()
+        .map(|(i, piece)| {
+            chunk(
+                Delta {
+                    role: (i == 0).then(|| "assistant".to_string()),
+                    content: Some(piece.to_string()),
+                    ..Default::default()
+                },
+                None,
+            )
+        })
+        .collect();
+    out.push(chunk(Delta::default(), Some("stop")));
+    if req.include_usage() {
+        let mut last = chunk(Delta::default(), None);
+        last.choices.clear();
+        last.usage = Some(mock_usage(req, text));
+        out.push(last);
+    }
+    out
+}

@@ -1,0 +1,306 @@
+//! The canonical request: what every request template sees. Built from the
+//! OpenAI-shaped request once per call, shaped by two generic spec options
+//! (role renames, merging consecutive same-role messages). Knows no provider.
+//!
+//! ```text
+//! model, stream, include_usage, params.{…}, request (the whole OpenAI request)
+//! system        text of every system/developer message, joined by a blank line (or null)
+//! messages[]    { role, text, content: [block…] }   (system messages excluded)
+//!   block       { type: "text", text }
+//!               { type: "image", url | data, media_type, detail }
+//!               { type: "audio", data, format, media_type }
+//!               { type: "tool_call", id, name, arguments (text), input (parsed) }
+//!               { type: "tool_result", tool_call_id, name, content (text) }
+//! tools[]       { name, description, parameters, strict }
+//! tool_choice   { mode: auto | none | required | tool, name }
+//! response_format { type: text | json_object | json_schema, name, schema, strict, description }
+//! temperature, top_p, max_tokens (max_completion_tokens wins), stop (always a list),
+//! seed, user, parallel_tool_calls, extra (unknown request fields)
+//! ```
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::types::{ChatRequest, Content, ContentPart, ResponseFormat, Role, Stop, ToolChoice};
+
+/// Options a spec sets for the canonical form.
+pub(crate) struct Shape<'a> {
+    pub(crate) roles: &'a HashMap<String, String>,
+    pub(crate) merge_roles: bool,
+}
+
+/// Builds the canonical request value.
+pub(crate) fn canonical(
+    req: &ChatRequest,
+    model: &str,
+    stream: bool,
+    params: Map<String, Value>,
+    shape: &Shape<'_>,
+) -> Result<Value> {
+    let mut system: Vec<String> = Vec::new();
+    let mut messages: Vec<Value> = Vec::with_capacity(req.messages.len());
+    let mut tool_names: HashMap<&str, &str> = HashMap::new();
+
+    for msg in &req.messages {
+        let role = match msg.role {
+            Role::System | Role::Developer => {
+                system.push(content_text(msg.content.as_ref()));
+                continue;
+            }
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool | Role::Function => "tool",
+        };
+        let mut blocks = Vec::new();
+        if role == "tool" {
+            let id = msg.tool_call_id.as_deref().unwrap_or_default();
+            let name = msg
+                .name
+                .as_deref()
+                .or_else(|| tool_names.get(id).copied())
+                .unwrap_or_default();
+            blocks.push(json!({
+                "type": "tool_result",
+                "tool_call_id": id,
+                "name": name,
+                "content": content_text(msg.content.as_ref()),
+            }));
+        } else {
+            content_blocks(msg.content.as_ref(), &mut blocks)?;
+            for call in msg.tool_calls.iter().flatten() {
+                tool_names.insert(&call.id, &call.function.name);
+                let args = &call.function.arguments;
+                let input = if args.trim().is_empty() {
+                    json!({})
+                } else {
+                    serde_json::from_str(args).unwrap_or_else(|_| Value::String(args.clone()))
+                };
+                blocks.push(json!({
+                    "type": "tool_call",
+                    "id": call.id,
+                    "name": call.function.name,
+                    "arguments": args,
+                    "input": input,
+                }));
+            }
+        }
+        let role = shape.roles.get(role).map_or(role, String::as_str);
+        if shape.merge_roles {
+            if let Some(last) = messages.last_mut() {
+                if last["role"] == role {
+                    if let Some(Value::Array(prev)) = last.get_mut("content") {
+                        prev.extend(blocks);
+                    }
+                    continue;
+                }
+            }
+        }
+        messages.push(json!({ "role": role, "content": blocks }));
+    }
+    for m in &mut messages {
+        let text = m["content"]
+            .as_array()
+            .map(|blocks| {
+                blocks
+                    .iter()
+                    .filter(|b| b["type"] == "text")
+                    .filter_map(|b| b["text"].as_str())
+                    .collect::<Vec<_>>()
+                    .join("")
+            })
+            .unwrap_or_default();
+        if let Some(obj) = m.as_object_mut() {
+            obj.insert("text".into(), Value::String(text));
+        }
+    }
+
+    let tools = req.tools.as_ref().filter(|t| !t.is_empty()).map(|tools| {
+        tools
+            .iter()
+            .map(|t| {
+                json!({
+                    "name": t.function.name,
+                    "description": t.function.description,
+                    "parameters": t.function.parameters.clone()
+                        .unwrap_or_else(|| json!({"type": "object", "properties": {}})),
+                    "strict": t.function.strict,
+                })
+            })
+            .collect::<Vec<_>>()
+    });
+    let tool_choice = req.tool_choice.as_ref().map(|c| match c {
+        ToolChoice::Mode(m) => json!({ "mode": m }),
+        ToolChoice::Named(n) => json!({ "mode": "tool", "name": n.function.name }),
+    });
+    let response_format = req.response_format.as_ref().map(|f| match f {
+        ResponseFormat::Text => json!({ "type": "text" }),
+        ResponseFormat::JsonObject => json!({ "type": "json_object" }),
+        ResponseFormat::JsonSchema { json_schema } => json!({
+            "type": "json_schema",
+            "name": json_schema.name,
+            "description": json_schema.description,
+            "schema": json_schema.schema,
+            "strict": json_schema.strict,
+        }),
+    });
+    let stop = req.stop.as_ref().map(|s| match s {
+        Stop::One(s) => vec![s.clone()],
+        Stop::Many(v) => v.clone(),
+    });
+    let request = serde_json::to_value(req).map_err(|e| Error::bad_request(e.to_string()))?;
+
+    Ok(json!({
+        "model": model,
+        "stream": stream,
+        "include_usage": req.include_usage(),
+        "params": params,
+        "system": if system.is_empty() { Value::Null } else { Value::String(system.join("\n\n")) },
+        "messages": messages,
+        "tools": tools,
+        "tool_choice": tool_choice,
+        "parallel_tool_calls": req.parallel_tool_calls,
+        "response_format": response_format,
+        "temperature": req.temperature,
+        "top_p": req.top_p,
+        "max_tokens": req.max_completion_tokens.or(req.max_tokens),
+        "stop": stop,
+        "seed": req.seed,
+        "user": req.user,
+        "extra": req.extra,
+        "request": request,
+    }))
+}
+
+fn content_text(content: Option<&Content>) -> String {
+    match content {
+        None => String::new(),
+        Some(Content::Text(t)) => t.clone(),
+        Some(Content::Parts(parts)) => parts
+            .iter()
+            .filter_map(|p| match p {
+                ContentPart::Text { text } => Some(text.as_str()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join(""),
+    }
+}
+
+fn content_blocks(content: Option<&Content>, out: &mut Vec<Value>) -> Result<()> {
+    match content {
+        None => {}
+        Some(Content::Text(t)) => {
+            if !t.is_empty() {
+                out.push(json!({ "type": "text", "text": t }));
+            }
+        }
+        Some(Content::Parts(parts)) => {
+            for p in parts {
+                out.push(match p {
+                    ContentPart::Text { text } => json!({ "type": "text", "text": text }),
+                    ContentPart::ImageUrl { image_url } => image_block(&image_url.url, image_url.detail.as_deref())?,
+                    ContentPart::InputAudio { input_audio } => json!({
+                        "type": "audio",
+                        "data": input_audio.data,
+                        "format": input_audio.format,
+                        "media_type": format!("audio/{}", input_audio.format),
+                    }),
+                    ContentPart::File { file } => json!({ "type": "file", "file": file }),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An image part: a data URL becomes `data` + `media_type`; an http(s) URL
+/// stays a `url`, with the media type guessed from its extension.
+fn image_block(url: &str, detail: Option<&str>) -> Result<Value> {
+    if let Some(rest) = url.strip_prefix("data:") {
+        let (meta, data) = rest
+            .split_once(',')
+            .ok_or_else(|| Error::bad_request("image data URL has no comma before its data"))?;
+        let media_type = meta.split(';').next().unwrap_or_default();
+        if !meta.ends_with(";base64") {
+            return Err(Error::bad_request("image data URLs must be base64 (data:<type>;base64,<data>)"));
+        }
+        return Ok(json!({
+            "type": "image",
+            "data": data,
+            "media_type": if media_type.is_empty() { "image/png" } else { media_type },
+            "detail": detail,
+        }));
+    }
+    let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+    let media_type = [
+        (".png", "image/png"),
+        (".gif", "image/gif"),
+        (".webp", "image/webp"),
+        (".heic", "image/heic"),
+        (".pdf", "application/pdf"),
+    ]
+    .iter()
+    .find(|(ext, _)| path.ends_with(ext))
+    .map_or("image/jpeg", |(_, t)| t);
+    Ok(json!({ "type": "image", "url": url, "media_type": media_type, "detail": detail }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::*;
+
+    fn roles(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    }
+
+    #[test]
+    fn system_and_developer_messages_become_system_text() {
+        let req: ChatRequest = serde_json::from_value(json!({
+            "model": "m", "messages": [
+                {"role": "system", "content": "A"},
+                {"role": "developer", "content": [{"type": "text", "text": "B"}]},
+                {"role": "user", "content": "hi"}
+            ]
+        }))
+        .unwrap();
+        let r = roles(&[]);
+        let c = canonical(&req, "m", false, Map::new(), &Shape { roles: &r, merge_roles: false }).unwrap();
+        assert_eq!(c["system"], "A\n\nB");
+        assert_eq!(c["messages"], json!([{"role": "user", "content": [{"type": "text", "text": "hi"}], "text": "hi"}]));
+    }
+
+    #[test]
+    fn tool_results_take_the_name_of_their_call_and_merge_into_user_turns() {
+        let req: ChatRequest = serde_json::from_value(json!({
+            "model": "m", "messages": [
+                {"role": "user", "content": "weather?"},
+                {"role": "assistant", "content": null, "tool_calls": [
+                    {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+                {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+                {"role": "user", "content": "thanks"}
+            ]
+        }))
+        .unwrap();
+        let r = roles(&[("tool", "user")]);
+        let c = canonical(&req, "m", false, Map::new(), &Shape { roles: &r, merge_roles: true }).unwrap();
+        let msgs = c["messages"].as_array().unwrap();
+        assert_eq!(msgs.len(), 3);
+        assert_eq!(msgs[1]["content"][0]["input"], json!({"city": "Paris"}));
+        assert_eq!(msgs[2]["role"], "user");
+        assert_eq!(msgs[2]["content"][0]["name"], "get_weather");
+        assert_eq!(msgs[2]["content"][1]["text"], "thanks");
+    }
+
+    #[test]
+    fn data_urls_split_into_media_type_and_data() {
+        let b = image_block("data:image/webp;base64,AAAA", None).unwrap();
+        assert_eq!(b["media_type"], "image/webp");
+        assert_eq!(b["data"], "AAAA");
+        let u = image_block("https://x.test/cat.PNG?x=1", Some("low")).unwrap();
+        assert_eq!(u["media_type"], "image/png");
+        assert!(image_block("data:image/png,abc", None).is_err());
+    }
+}

@@ -1,0 +1,159 @@
+//! Maps a provider's JSON response to a `chat.completion`, through the
+//! spec's JSONPath mapping. Pure: the clock and a fallback id come in.
+
+use serde_json::Value;
+
+use crate::spec::compile::{Endpoint, Mapping, ToolCallMap, UsageMap};
+use crate::spec::jsonpath::Paths;
+use crate::types::{
+    ChatResponse, Choice, CompletionTokensDetails, PromptTokensDetails, ResponseFunction,
+    ResponseMessage, ResponseToolCall, Usage,
+};
+
+/// What the mapping cannot know from the body alone.
+pub(crate) struct MapCtx<'a> {
+    pub(crate) model: &'a str,
+    pub(crate) now: u64,
+    pub(crate) fallback_id: &'a str,
+}
+
+pub(crate) fn map_response(ep: &Endpoint, body: &Value, cx: &MapCtx<'_>) -> ChatResponse {
+    let m = &ep.response;
+    let id = string_at(&m.id, body).unwrap_or_else(|| cx.fallback_id.to_string());
+    let tool_calls: Vec<ResponseToolCall> = nodes(&m.tool_calls, body)
+        .into_iter()
+        .enumerate()
+        .map(|(i, node)| ResponseToolCall {
+            id: string_at(&m.tool_call.id, node).unwrap_or_else(|| format!("call_{id}_{i}")),
+            kind: "function".into(),
+            function: ResponseFunction {
+                name: string_at(&m.tool_call.name, node).unwrap_or_default(),
+                arguments: arguments_at(&m.tool_call, node).unwrap_or_else(|| "{}".into()),
+            },
+        })
+        .collect();
+    let finish = finish_reason(ep, m, body, !tool_calls.is_empty());
+    ChatResponse {
+        model: string_at(&m.model, body).unwrap_or_else(|| cx.model.to_string()),
+        created: m.created.as_ref().and_then(|p| p.sum(body)).unwrap_or(cx.now),
+        id,
+        object: "chat.completion".into(),
+        choices: vec![Choice {
+            index: 0,
+            message: ResponseMessage {
+                role: "assistant".into(),
+                content: m.content.as_ref().and_then(|p| p.text(body)),
+                reasoning_content: m.reasoning.as_ref().and_then(|p| p.text(body)).filter(|s| !s.is_empty()),
+                tool_calls,
+            },
+            finish_reason: finish,
+        }],
+        usage: UsageParts::read(&m.usage, body).into_usage(),
+    }
+}
+
+/// The mapped finish reason of `body`, if the mapping finds one.
+pub(crate) fn finish_reason(ep: &Endpoint, m: &Mapping, body: &Value, has_tool_calls: bool) -> Option<String> {
+    let raw = m.finish_reason.as_ref()?.first(body)?;
+    let raw = match raw {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    Some(map_finish(ep, &raw, has_tool_calls))
+}
+
+pub(crate) fn map_finish(ep: &Endpoint, raw: &str, has_tool_calls: bool) -> String {
+    let mapped = ep
+        .finish_reasons
+        .get(raw)
+        .cloned()
+        .unwrap_or_else(|| raw.to_ascii_lowercase());
+    if ep.tool_calls_finish && has_tool_calls && mapped == "stop" {
+        return "tool_calls".into();
+    }
+    mapped
+}
+
+/// Every node the paths select; a single list is its items.
+pub(crate) fn nodes<'v>(paths: &Option<Paths>, body: &'v Value) -> Vec<&'v Value> {
+    paths
+        .as_ref()
+        .map(|p| p.0.iter().flat_map(|path| path.all(body)).collect())
+        .unwrap_or_default()
+}
+
+pub(crate) fn string_at(paths: &Option<Paths>, v: &Value) -> Option<String> {
+    match paths.as_ref()?.first(v)? {
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Tool-call arguments as text: strings verbatim, objects serialized.
+pub(crate) fn arguments_at(tc: &ToolCallMap, node: &Value) -> Option<String> {
+    match tc.arguments.as_ref()?.first(node)? {
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// Usage fields as found; a stream merges them event by event.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub(crate) struct UsageParts {
+    prompt: Option<u64>,
+    completion: Option<u64>,
+    total: Option<u64>,
+    cached: Option<u64>,
+    cache_write: Option<u64>,
+    reasoning: Option<u64>,
+}
+
+impl UsageParts {
+    pub(crate) fn read(u: &UsageMap, v: &Value) -> UsageParts {
+        let get = |p: &Option<Paths>| p.as_ref().and_then(|p| p.sum(v));
+        UsageParts {
+            prompt: get(&u.prompt_tokens),
+            completion: get(&u.completion_tokens),
+            total: get(&u.total_tokens),
+            cached: get(&u.cached_tokens),
+            cache_write: get(&u.cache_write_tokens),
+            reasoning: get(&u.reasoning_tokens),
+        }
+    }
+
+    /// Later values win, field by field.
+    pub(crate) fn merge(&mut self, newer: UsageParts) {
+        let pick = |old: &mut Option<u64>, new: Option<u64>| {
+            if new.is_some() {
+                *old = new;
+            }
+        };
+        pick(&mut self.prompt, newer.prompt);
+        pick(&mut self.completion, newer.completion);
+        pick(&mut self.total, newer.total);
+        pick(&mut self.cached, newer.cached);
+        pick(&mut self.cache_write, newer.cache_write);
+        pick(&mut self.reasoning, newer.reasoning);
+    }
+
+    pub(crate) fn into_usage(self) -> Option<Usage> {
+        if self.prompt.is_none() && self.completion.is_none() && self.total.is_none() {
+            return None;
+        }
+        let prompt = self.prompt.unwrap_or(0);
+        let completion = self.completion.unwrap_or(0);
+        let prompt_details = (self.cached.is_some() || self.cache_write.is_some()).then_some(PromptTokensDetails {
+            cached_tokens: self.cached,
+            cache_write_tokens: self.cache_write,
+        });
+        Some(Usage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: self.total.unwrap_or(prompt + completion),
+            prompt_tokens_details: prompt_details,
+            completion_tokens_details: self.reasoning.map(|r| CompletionTokensDetails {
+                reasoning_tokens: Some(r),
+            }),
+        })
+    }
+}

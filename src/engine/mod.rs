@@ -1,0 +1,10 @@
+//! The pure core: canonical request, render, map, classify, and stream
+//! decoding and mapping. Functions of (spec, input) only: no sockets, no
+//! clock, no environment, no global state.
+
+pub(crate) mod canonical;
+pub(crate) mod classify;
+pub(crate) mod events;
+pub(crate) mod map;
+pub(crate) mod render;
+pub(crate) mod stream;

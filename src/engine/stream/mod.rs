@@ -1,0 +1,348 @@
+//! Stream framing: turns raw HTTP body bytes, arriving in chunks of any size,
+//! into [`Frame`]s. A chunk may end in the middle of a line, of a UTF-8
+//! character or of a JSON string; each decoder buffers only what it cannot
+//! yet frame. Knows no provider JSON: a frame's `data` is handed on as text.
+
+mod json_array;
+mod ndjson;
+mod sse;
+
+/// One decoded unit of a streamed body: an SSE event, one NDJSON line, or one element of a JSON array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Frame {
+    /// The SSE `event:` field; `None` when absent, and always for NDJSON and JSON arrays.
+    pub(crate) event: Option<String>,
+    /// The SSE data (lines joined with `\n`), the trimmed NDJSON line, or the element's exact JSON text.
+    pub(crate) data: String,
+}
+
+/// How a streamed body is cut into frames, as named in a provider spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Framing {
+    /// Server-sent events (`text/event-stream`): one frame per dispatched event.
+    Sse,
+    /// Newline-delimited JSON: one frame per non-blank line.
+    Ndjson,
+    /// One JSON array whose elements arrive over time: one frame per element.
+    JsonArray,
+}
+
+/// An incremental decoder for one response body.
+#[derive(Debug)]
+pub(crate) enum Decoder {
+    Sse(sse::SseDecoder),
+    Ndjson(ndjson::NdjsonDecoder),
+    JsonArray(json_array::JsonArrayDecoder),
+}
+
+impl Decoder {
+    pub(crate) fn new(framing: Framing) -> Self {
+        match framing {
+            Framing::Sse => Self::Sse(sse::SseDecoder::default()),
+            Framing::Ndjson => Self::Ndjson(ndjson::NdjsonDecoder::default()),
+            Framing::JsonArray => Self::JsonArray(json_array::JsonArrayDecoder::default()),
+        }
+    }
+
+    /// Picks the framing from a response content-type when it names one
+    /// (`text/event-stream` → `Sse`, `application/x-ndjson` or
+    /// `application/jsonl` → `Ndjson`, `application/json` → `JsonArray`);
+    /// otherwise `fallback`.
+    pub(crate) fn for_content_type(content_type: Option<&str>, fallback: Framing) -> Self {
+        Self::new(content_type.and_then(framing_named_by).unwrap_or(fallback))
+    }
+
+    /// Feed the next bytes; complete frames are pushed to `out`.
+    pub(crate) fn feed(&mut self, bytes: &[u8], out: &mut Vec<Frame>) -> Result<(), FrameError> {
+        match self {
+            Self::Sse(decoder) => decoder.feed(bytes, out),
+            Self::Ndjson(decoder) => decoder.feed(bytes, out),
+            Self::JsonArray(decoder) => decoder.feed(bytes, out),
+        }
+    }
+
+    /// The body ended: flush what is pending (SSE: dispatch a final event
+    /// without trailing blank line; NDJSON: last line without newline).
+    /// Returns `Err(FrameError)` if the body stops inside a frame that cannot
+    /// be complete (JSON array: unterminated element or missing `]`; an empty
+    /// body is an error for a JSON array too).
+    pub(crate) fn finish(&mut self, out: &mut Vec<Frame>) -> Result<(), FrameError> {
+        match self {
+            Self::Sse(decoder) => decoder.finish(out),
+            Self::Ndjson(decoder) => decoder.finish(out),
+            Self::JsonArray(decoder) => decoder.finish(out),
+        }
+    }
+}
+
+/// The framing a content-type names, ignoring parameters and case; `None` for any other type.
+fn framing_named_by(content_type: &str) -> Option<Framing> {
+    let essence = content_type
+        .split_once(';')
+        .map_or(content_type, |(essence, _)| essence)
+        .trim();
+    let is = |name: &str| essence.eq_ignore_ascii_case(name);
+    if is("text/event-stream") {
+        Some(Framing::Sse)
+    } else if is("application/x-ndjson") || is("application/jsonl") {
+        Some(Framing::Ndjson)
+    } else if is("application/json") {
+        Some(Framing::JsonArray)
+    } else {
+        None
+    }
+}
+
+/// Why a body could not be cut into frames.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum FrameError {
+    #[error("invalid UTF-8 in stream")]
+    InvalidUtf8,
+    #[error("stream ended before a JSON array or object began (empty body)")]
+    EmptyJsonBody,
+    #[error("stream ended inside a JSON array element")]
+    UnterminatedElement,
+    #[error("stream ended before the closing `]` of the JSON array")]
+    UnclosedArray,
+    #[error("unexpected {} at byte {offset} of a JSON stream, expected {expected}", ShownByte(*.byte))]
+    UnexpectedByte {
+        byte: u8,
+        /// Position in the body, counting a leading byte-order mark.
+        offset: u64,
+        expected: &'static str,
+    },
+}
+
+/// Shows a byte in an error: printable ASCII as itself in backticks, anything else in hex.
+struct ShownByte(u8);
+
+impl std::fmt::Display for ShownByte {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.is_ascii_graphic() {
+            write!(f, "`{}`", char::from(self.0))
+        } else {
+            write!(f, "byte 0x{:02X}", self.0)
+        }
+    }
+}
+
+/// Validates the bytes of one frame (or field) as UTF-8.
+fn utf8(bytes: &[u8]) -> Result<&str, FrameError> {
+    std::str::from_utf8(bytes).map_err(|_| FrameError::InvalidUtf8)
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Skips a UTF-8 byte-order mark at the very start of a body, even one split
+/// across chunks. Bytes held back as a possible BOM that turn out not to be
+/// one are handed back, so the decoder still sees every body byte once.
+#[derive(Debug, Default)]
+struct Bom {
+    /// How many leading body bytes matched the BOM so far.
+    matched: usize,
+    /// The BOM was skipped, or the body is known not to start with one.
+    settled: bool,
+}
+
+impl Bom {
+    /// Splits `bytes` into bytes held back earlier that must now be decoded
+    /// first (always the body's first bytes), and the rest of `bytes`.
+    fn skip<'a>(&mut self, bytes: &'a [u8]) -> (&'static [u8], &'a [u8]) {
+        if self.settled {
+            return (&[], bytes);
+        }
+        for (i, &byte) in bytes.iter().enumerate() {
+            if BOM.get(self.matched) != Some(&byte) {
+                self.settled = true;
+                return (&BOM[..self.matched], &bytes[i..]);
+            }
+            self.matched += 1;
+            if self.matched == BOM.len() {
+                self.settled = true;
+                return (&[], &bytes[i + 1..]);
+            }
+        }
+        (&[], &[])
+    }
+
+    /// The body ended: hands back a partial BOM still held.
+    fn finish(&mut self) -> &'static [u8] {
+        if self.settled {
+            return &[];
+        }
+        self.settled = true;
+        &BOM[..self.matched]
+    }
+}
+
+/// Helpers shared by the decoders' tests.
+#[cfg(test)]
+mod check {
+    use super::{Decoder, Frame, FrameError, Framing};
+
+    pub(super) type Outcome = (Vec<Frame>, Result<(), FrameError>);
+
+    /// Feeds `chunks` in order and finishes, stopping at the first error.
+    pub(super) fn decode(framing: Framing, chunks: &[&[u8]]) -> Outcome {
+        let mut decoder = Decoder::new(framing);
+        let mut out = Vec::new();
+        for chunk in chunks {
+            if let Err(error) = decoder.feed(chunk, &mut out) {
+                return (out, Err(error));
+            }
+        }
+        let result = decoder.finish(&mut out);
+        (out, result)
+    }
+
+    /// Decodes `body` whole, split at every offset, split at every pair of
+    /// offsets, and in 1-byte pieces; asserts all agree and returns the outcome.
+    pub(super) fn decode_every_way(framing: Framing, body: &[u8]) -> Outcome {
+        let whole = decode(framing, &[body]);
+        for i in 0..=body.len() {
+            let (a, b) = body.split_at(i);
+            assert_eq!(decode(framing, &[a, b]), whole, "split at {i}");
+            for j in i..=body.len() {
+                let (b, c) = body[i..].split_at(j - i);
+                assert_eq!(decode(framing, &[a, b, c]), whole, "split at {i} and {j}");
+            }
+        }
+        let bytes: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(decode(framing, &bytes), whole, "1-byte pieces");
+        whole
+    }
+
+    /// The frames of a body that must decode without error, every way.
+    pub(super) fn frames(framing: Framing, body: &[u8]) -> Vec<Frame> {
+        let (frames, result) = decode_every_way(framing, body);
+        assert_eq!(result, Ok(()), "frames so far: {frames:?}");
+        frames
+    }
+
+    /// The error a body must end in, every way.
+    pub(super) fn error(framing: Framing, body: &[u8]) -> FrameError {
+        match decode_every_way(framing, body) {
+            (_, Err(error)) => error,
+            (frames, Ok(())) => panic!("expected an error, got frames {frames:?}"),
+        }
+    }
+
+    pub(super) fn data(data: &str) -> Frame {
+        Frame {
+            event: None,
+            data: data.to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check::{data, decode, frames};
+    use super::*;
+
+    fn framing_for(content_type: Option<&str>) -> Framing {
+        match Decoder::for_content_type(content_type, Framing::Ndjson) {
+            Decoder::Sse(_) => Framing::Sse,
+            Decoder::Ndjson(_) => Framing::Ndjson,
+            Decoder::JsonArray(_) => Framing::JsonArray,
+        }
+    }
+
+    #[test]
+    fn content_type_names_the_framing() {
+        assert_eq!(framing_for(Some("text/event-stream")), Framing::Sse);
+        assert_eq!(framing_for(Some("application/x-ndjson")), Framing::Ndjson);
+        assert_eq!(framing_for(Some("application/jsonl")), Framing::Ndjson);
+        assert_eq!(framing_for(Some("application/json")), Framing::JsonArray);
+    }
+
+    #[test]
+    fn content_type_parameters_and_case_are_ignored() {
+        assert_eq!(
+            framing_for(Some("Text/Event-Stream; charset=utf-8")),
+            Framing::Sse
+        );
+        assert_eq!(
+            framing_for(Some(" application/json ;charset=UTF-8")),
+            Framing::JsonArray
+        );
+    }
+
+    #[test]
+    fn missing_or_unknown_content_type_uses_the_fallback() {
+        assert_eq!(framing_for(None), Framing::Ndjson);
+        assert_eq!(framing_for(Some("")), Framing::Ndjson);
+        assert_eq!(framing_for(Some("text/plain")), Framing::Ndjson);
+        assert_eq!(framing_for(Some("application/json-seq")), Framing::Ndjson);
+    }
+
+    #[test]
+    fn framing_is_written_in_kebab_case() {
+        let parse = |text| serde_json::from_str::<Framing>(text).ok();
+        assert_eq!(parse(r#""sse""#), Some(Framing::Sse));
+        assert_eq!(parse(r#""ndjson""#), Some(Framing::Ndjson));
+        assert_eq!(parse(r#""json-array""#), Some(Framing::JsonArray));
+        assert_eq!(parse(r#""json_array""#), None);
+    }
+
+    #[test]
+    fn errors_read_clearly() {
+        assert_eq!(
+            FrameError::InvalidUtf8.to_string(),
+            "invalid UTF-8 in stream"
+        );
+        assert_eq!(
+            FrameError::UnterminatedElement.to_string(),
+            "stream ended inside a JSON array element"
+        );
+        let unexpected = |byte| FrameError::UnexpectedByte {
+            byte,
+            offset: 0,
+            expected: "a JSON array or object",
+        };
+        assert_eq!(
+            unexpected(b'<').to_string(),
+            "unexpected `<` at byte 0 of a JSON stream, expected a JSON array or object"
+        );
+        assert_eq!(
+            unexpected(0x00).to_string(),
+            "unexpected byte 0x00 at byte 0 of a JSON stream, expected a JSON array or object"
+        );
+    }
+
+    #[test]
+    fn a_bom_split_across_chunks_is_skipped() {
+        let chunks: [&[u8]; 3] = [b"\xEF", b"\xBB", b"\xBF{\"a\":1}\n"];
+        assert_eq!(
+            decode(Framing::Ndjson, &chunks),
+            (vec![data(r#"{"a":1}"#)], Ok(()))
+        );
+    }
+
+    #[test]
+    fn a_false_start_of_a_bom_is_decoded_as_body() {
+        // EF BB 80 is U+FEC0, a valid character that merely begins like a BOM.
+        assert_eq!(
+            frames(Framing::Ndjson, "\u{FEC0}x\n".as_bytes()),
+            vec![data("\u{FEC0}x")]
+        );
+    }
+
+    #[test]
+    fn a_lone_partial_bom_is_invalid_utf8() {
+        let chunks: [&[u8]; 1] = [b"\xEF\xBB"];
+        assert_eq!(
+            decode(Framing::Ndjson, &chunks),
+            (vec![], Err(FrameError::InvalidUtf8))
+        );
+    }
+
+    #[test]
+    fn only_the_first_bom_is_skipped() {
+        assert_eq!(
+            frames(Framing::Ndjson, "\u{FEFF}\u{FEFF}x".as_bytes()),
+            vec![data("\u{FEFF}x")]
+        );
+    }
+}

@@ -1,0 +1,285 @@
+//! The one public error. `ErrorKind` decides the OpenAI error type, the HTTP
+//! status the proxy answers with, and whether a retry may help.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The unified kind every provider failure maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    Authentication,
+    PermissionDenied,
+    NotFound,
+    RateLimit,
+    ContextWindowExceeded,
+    ContentPolicy,
+    BadRequest,
+    Timeout,
+    Connection,
+    ServiceUnavailable,
+    Internal,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 11] = [
+        ErrorKind::Authentication,
+        ErrorKind::PermissionDenied,
+        ErrorKind::NotFound,
+        ErrorKind::RateLimit,
+        ErrorKind::ContextWindowExceeded,
+        ErrorKind::ContentPolicy,
+        ErrorKind::BadRequest,
+        ErrorKind::Timeout,
+        ErrorKind::Connection,
+        ErrorKind::ServiceUnavailable,
+        ErrorKind::Internal,
+    ];
+
+    /// The snake_case name used in specs and error JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Authentication => "authentication",
+            ErrorKind::PermissionDenied => "permission_denied",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::RateLimit => "rate_limit",
+            ErrorKind::ContextWindowExceeded => "context_window_exceeded",
+            ErrorKind::ContentPolicy => "content_policy",
+            ErrorKind::BadRequest => "bad_request",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connection => "connection",
+            ErrorKind::ServiceUnavailable => "service_unavailable",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// The `type` field of an OpenAI error object.
+    pub fn openai_type(self) -> &'static str {
+        match self {
+            ErrorKind::Authentication => "authentication_error",
+            ErrorKind::PermissionDenied => "permission_error",
+            ErrorKind::NotFound => "not_found_error",
+            ErrorKind::RateLimit => "rate_limit_error",
+            ErrorKind::ContextWindowExceeded
+            | ErrorKind::ContentPolicy
+            | ErrorKind::BadRequest => "invalid_request_error",
+            ErrorKind::Timeout => "timeout_error",
+            ErrorKind::Connection => "api_connection_error",
+            ErrorKind::ServiceUnavailable => "service_unavailable_error",
+            ErrorKind::Internal => "api_error",
+        }
+    }
+
+    /// The HTTP status an OpenAI-compatible server answers with.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::Authentication => 401,
+            ErrorKind::PermissionDenied => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::RateLimit => 429,
+            ErrorKind::ContextWindowExceeded
+            | ErrorKind::ContentPolicy
+            | ErrorKind::BadRequest => 400,
+            ErrorKind::Timeout => 408,
+            ErrorKind::Connection => 502,
+            ErrorKind::ServiceUnavailable => 503,
+            ErrorKind::Internal => 500,
+        }
+    }
+
+    /// Whether trying again (later, or elsewhere) may succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            ErrorKind::RateLimit
+                | ErrorKind::Timeout
+                | ErrorKind::Connection
+                | ErrorKind::ServiceUnavailable
+                | ErrorKind::Internal
+        )
+    }
+
+    /// The kind an HTTP status means when nothing more specific is known.
+    pub fn from_status(status: u16) -> ErrorKind {
+        match status {
+            401 => ErrorKind::Authentication,
+            403 => ErrorKind::PermissionDenied,
+            404 => ErrorKind::NotFound,
+            408 => ErrorKind::Timeout,
+            429 => ErrorKind::RateLimit,
+            502..=504 | 529 => ErrorKind::ServiceUnavailable,
+            400..=499 => ErrorKind::BadRequest,
+            _ => ErrorKind::Internal,
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Every failure Switchboard returns. Small to move around (one box).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Error(Box<ErrorDetails>);
+
+/// What an [`Error`] carries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorDetails {
+    pub kind: ErrorKind,
+    /// The provider's own message, or ours when the failure is local.
+    pub message: String,
+    /// The provider's HTTP status, when a response arrived.
+    pub status: Option<u16>,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub retry_after: Option<Duration>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error(Box::new(ErrorDetails {
+            kind,
+            message: message.into(),
+            status: None,
+            provider: None,
+            model: None,
+            retry_after: None,
+        }))
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::BadRequest, message)
+    }
+
+    pub fn with_status(mut self, status: u16) -> Self {
+        self.0.status = Some(status);
+        self
+    }
+
+    pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.0.retry_after = after;
+        self
+    }
+
+    /// Names the provider and model, unless already named.
+    pub fn at(mut self, provider: &str, model: &str) -> Self {
+        self.0.provider.get_or_insert_with(|| provider.to_string());
+        self.0.model.get_or_insert_with(|| model.to_string());
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    pub fn details(&self) -> &ErrorDetails {
+        &self.0
+    }
+
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        self.0.status
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.0.retry_after
+    }
+
+    /// The OpenAI error JSON: `{"error":{"message","type","kind","status",…}}`.
+    pub fn to_openai_json(&self) -> serde_json::Value {
+        let d = &self.0;
+        let mut err = serde_json::json!({
+            "message": self.to_string(),
+            "type": d.kind.openai_type(),
+            "kind": d.kind.as_str(),
+            "status": d.status,
+            "code": d.kind.as_str(),
+            "param": null,
+        });
+        if let Some(map) = err.as_object_mut() {
+            if let Some(p) = &d.provider {
+                map.insert("provider".into(), p.clone().into());
+            }
+            if let Some(ra) = d.retry_after {
+                map.insert("retry_after".into(), ra.as_secs_f64().into());
+            }
+        }
+        serde_json::json!({ "error": err })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.0;
+        let what = match d.kind {
+            ErrorKind::Authentication => "authentication failed",
+            ErrorKind::PermissionDenied => "permission denied",
+            ErrorKind::NotFound => "not found",
+            ErrorKind::RateLimit => "rate limit exceeded",
+            ErrorKind::ContextWindowExceeded => "context window exceeded",
+            ErrorKind::ContentPolicy => "blocked by content policy",
+            ErrorKind::BadRequest => "bad request",
+            ErrorKind::Timeout => "timed out",
+            ErrorKind::Connection => "connection failed",
+            ErrorKind::ServiceUnavailable => "service unavailable",
+            ErrorKind::Internal => "internal error",
+        };
+        f.write_str(what)?;
+        match (&d.provider, &d.model) {
+            (Some(p), Some(m)) => write!(f, " for {p}/{m}")?,
+            (Some(p), None) => write!(f, " for {p}")?,
+            _ => {}
+        }
+        let mut extra = Vec::new();
+        if let Some(s) = d.status {
+            extra.push(s.to_string());
+        }
+        if let Some(ra) = d.retry_after {
+            extra.push(format!("retry after {}s", ra.as_secs_f64()));
+        }
+        if !extra.is_empty() {
+            write!(f, " ({})", extra.join(", "))?;
+        }
+        write!(f, ": {}", d.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_names_provider_model_status_and_retry() {
+        let e = Error::new(ErrorKind::RateLimit, "slow down")
+            .with_status(429)
+            .with_retry_after(Some(Duration::from_secs(2)))
+            .at("acme", "m-1");
+        assert_eq!(
+            e.to_string(),
+            "rate limit exceeded for acme/m-1 (429, retry after 2s): slow down"
+        );
+        assert_eq!(e.to_openai_json()["error"]["type"], "rate_limit_error");
+    }
+
+    #[test]
+    fn kinds_round_trip_by_name() {
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::parse(k.as_str()), Some(k));
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Switchboard: one OpenAI-shaped API over every LLM provider, where a
+//! provider is a TOML spec interpreted by one generic runtime.
+//!
+//! ```no_run
+//! # async fn run() -> switchboard::Result<()> {
+//! use futures::StreamExt;
+//! use switchboard::{CallOptions, ChatRequest, Client};
+//!
+//! let client = Client::new()?;
+//! let mut req = ChatRequest::new("gemini/gemini-2.5-flash").user("Explain SSE in one line");
+//! req.stream = Some(true);
+//! let mut stream = client.stream(&req, &CallOptions::default()).await?;
+//! while let Some(chunk) = stream.next().await {
+//!     let chunk = chunk?;
+//!     if let Some(text) = chunk.choices.first().and_then(|c| c.delta.content.as_deref()) {
+//!         print!("{text}");
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod cli;
+mod client;
+pub(crate) mod engine;
+mod error;
+pub mod spec;
+pub(crate) mod transport;
+pub mod types;
+
+pub use client::{CallOptions, ChatStream, Client};
+pub use error::{Error, ErrorDetails, ErrorKind, Result};
+pub use spec::{Diagnostic, Registry, Severity, Source, Spec};
+pub use types::*;

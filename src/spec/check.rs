@@ -1,0 +1,80 @@
+//! Lint beyond compiling: renders every spec's request for sample requests
+//! (plain, system + multi-turn, tools and tool results, images, JSON
+//! schema, stream) and reports any that fail, located at the body.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value, json};
+
+use super::{Diagnostic, Severity, Source, load, place};
+use crate::engine::canonical::{Shape, canonical};
+use crate::engine::render::render_chat;
+use crate::types::ChatRequest;
+
+/// Every finding for the sources at the `check` indices (all when `None`);
+/// other sources are there only to be extended.
+pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnostic> {
+    let loaded = load(sources, check);
+    let mut out = loaded.diagnostics;
+    for spec in &loaded.specs {
+        let Some(chain) = loaded.chains.get(&spec.id) else { continue };
+        let params: Map<String, Value> = spec
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), Value::String(p.default.clone().unwrap_or_else(|| "sample".into()))))
+            .collect();
+        let shape = Shape {
+            roles: &spec.chat.roles,
+            merge_roles: spec.chat.merge_roles,
+        };
+        for (name, req) in samples() {
+            let stream = req.is_stream();
+            let result = canonical(&req, "sample-model", stream, params.clone(), &shape)
+                .and_then(|c| render_chat(spec, &c, stream));
+            if let Err(e) = result {
+                let at = ["chat".to_string(), "body".to_string()];
+                let (file, line, col) = place(sources, chain, &at);
+                out.push(Diagnostic {
+                    file,
+                    line,
+                    col,
+                    severity: Severity::Error,
+                    code: "render".into(),
+                    message: format!("the {name} sample request does not render: {}", e.message()),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+    out
+}
+
+/// Named sample requests every spec must render.
+fn samples() -> Vec<(&'static str, ChatRequest)> {
+    let tool = json!({"type": "function", "function": {"name": "get_weather", "description": "Weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}});
+    let raw = [
+        ("plain", json!({"model": "m", "messages": [{"role": "user", "content": "Hi \"there\" {{x}} </script>\n\u{1F600}"}]})),
+        ("multi-turn", json!({"model": "m", "temperature": 0.2, "max_tokens": 50, "stop": "END", "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello"},
+            {"role": "user", "content": "Again"}]})),
+        ("tools", json!({"model": "m", "tools": [tool], "tool_choice": "auto", "messages": [
+            {"role": "user", "content": "Weather in Paris?"},
+            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]})),
+        ("images", json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"type": "text", "text": "What is this?"},
+            {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+            {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}}]}]})),
+        ("json-schema", json!({"model": "m", "messages": [{"role": "user", "content": "Give JSON"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "out", "schema": {"type": "object"}}}})),
+        ("stream", json!({"model": "m", "stream": true, "stream_options": {"include_usage": true},
+            "messages": [{"role": "user", "content": "Hi"}]})),
+    ];
+    raw.into_iter()
+        .filter_map(|(n, v)| serde_json::from_value(v).ok().map(|r| (n, r)))
+        .collect()
+}

@@ -1,0 +1,506 @@
+//! Raw → compiled: every template, JSONPath, regex and table is parsed and
+//! checked once here. A compiled `Spec` has no `Option` for anything that
+//! is required; if it exists, it is valid. Problems come back as findings
+//! keyed by their path in the file, all of them, not just the first.
+
+use std::collections::HashMap;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::jsonpath::{JsonPath, Paths};
+use super::raw::*;
+use super::template::{Compiler, Tpl};
+use crate::engine::stream::Framing;
+use crate::error::ErrorKind;
+
+/// A compiled provider spec.
+#[derive(Debug)]
+pub struct Spec {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) docs: Option<String>,
+    pub(crate) base_url: String,
+    pub(crate) model_prefixes: Vec<String>,
+    pub(crate) auth: Auth,
+    pub(crate) headers: Vec<(String, Tpl)>,
+    pub(crate) params: Vec<Param>,
+    pub(crate) chat: Endpoint,
+    pub(crate) errors: ErrorTable,
+}
+
+impl Spec {
+    /// The provider id, e.g. `anthropic`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The provider's display name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Link to the provider's API reference.
+    pub fn docs(&self) -> Option<&str> {
+        self.docs.as_deref()
+    }
+
+    /// The default base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The environment variable holding the API key, if any.
+    pub fn key_env(&self) -> Option<&str> {
+        self.auth.env.as_deref()
+    }
+
+    /// Whether the chat endpoint can stream.
+    pub fn streams(&self) -> bool {
+        self.chat.stream.is_some()
+    }
+
+    /// Bare model-name prefixes this provider owns.
+    pub fn model_prefixes(&self) -> &[String] {
+        &self.model_prefixes
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Auth {
+    pub(crate) scheme: AuthScheme,
+    pub(crate) env: Option<String>,
+    /// Header or query-parameter name.
+    pub(crate) name: String,
+    pub(crate) optional: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Param {
+    pub(crate) name: String,
+    pub(crate) env: Option<String>,
+    pub(crate) default: Option<String>,
+    pub(crate) required: bool,
+}
+
+#[derive(Debug)]
+pub(crate) struct Endpoint {
+    pub(crate) method: reqwest::Method,
+    pub(crate) path: Tpl,
+    pub(crate) stream_path: Option<Tpl>,
+    pub(crate) roles: HashMap<String, String>,
+    pub(crate) merge_roles: bool,
+    pub(crate) body: Tpl,
+    pub(crate) parts: Vec<Tpl>,
+    pub(crate) response: Mapping,
+    pub(crate) finish_reasons: HashMap<String, String>,
+    pub(crate) tool_calls_finish: bool,
+    pub(crate) stream: Option<StreamSpec>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Mapping {
+    pub(crate) id: Option<Paths>,
+    pub(crate) model: Option<Paths>,
+    pub(crate) created: Option<Paths>,
+    pub(crate) content: Option<Paths>,
+    pub(crate) reasoning: Option<Paths>,
+    pub(crate) tool_calls: Option<Paths>,
+    pub(crate) tool_call: ToolCallMap,
+    pub(crate) finish_reason: Option<Paths>,
+    pub(crate) usage: UsageMap,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ToolCallMap {
+    pub(crate) key: Option<Paths>,
+    pub(crate) id: Option<Paths>,
+    pub(crate) name: Option<Paths>,
+    pub(crate) arguments: Option<Paths>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct UsageMap {
+    pub(crate) prompt_tokens: Option<Paths>,
+    pub(crate) completion_tokens: Option<Paths>,
+    pub(crate) total_tokens: Option<Paths>,
+    pub(crate) cached_tokens: Option<Paths>,
+    pub(crate) cache_write_tokens: Option<Paths>,
+    pub(crate) reasoning_tokens: Option<Paths>,
+}
+
+impl UsageMap {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.prompt_tokens.is_none()
+            && self.completion_tokens.is_none()
+            && self.total_tokens.is_none()
+            && self.cached_tokens.is_none()
+            && self.cache_write_tokens.is_none()
+            && self.reasoning_tokens.is_none()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct StreamSpec {
+    pub(crate) framing: Framing,
+    pub(crate) done: Option<String>,
+    pub(crate) end_on_finish: bool,
+    pub(crate) events: Vec<EventRule>,
+}
+
+#[derive(Debug)]
+pub(crate) struct EventRule {
+    pub(crate) event: Option<String>,
+    pub(crate) present: Vec<JsonPath>,
+    pub(crate) equals: Vec<(JsonPath, Value)>,
+    pub(crate) error: bool,
+    pub(crate) end: bool,
+    pub(crate) map: Mapping,
+}
+
+#[derive(Debug)]
+pub(crate) struct ErrorTable {
+    pub(crate) message: Option<Paths>,
+    pub(crate) code: Option<Paths>,
+    pub(crate) retry_after_header: String,
+    pub(crate) rules: Vec<ErrorRule>,
+}
+
+#[derive(Debug)]
+pub(crate) struct ErrorRule {
+    pub(crate) status: Vec<u16>,
+    pub(crate) code: Option<String>,
+    pub(crate) message: Option<Regex>,
+    pub(crate) body_contains: Option<String>,
+    pub(crate) kind: ErrorKind,
+}
+
+/// One problem found while compiling, located by its key path in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Finding {
+    pub(crate) at: Vec<String>,
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+}
+
+const OPENAI_FINISH: &[&str] = &["stop", "length", "tool_calls", "content_filter", "function_call"];
+
+struct Ctx {
+    findings: Vec<Finding>,
+}
+
+impl Ctx {
+    fn push(&mut self, at: &[&str], code: &'static str, message: impl Into<String>) {
+        self.findings.push(Finding {
+            at: at.iter().map(|s| s.to_string()).collect(),
+            code,
+            message: message.into(),
+        });
+    }
+
+    fn paths(&mut self, at: &[&str], raw: &Option<RawPaths>) -> Option<Paths> {
+        let raw = raw.as_ref()?;
+        let list: Vec<&String> = match raw {
+            RawPaths::One(s) => vec![s],
+            RawPaths::Many(v) => v.iter().collect(),
+        };
+        let mut out = Vec::new();
+        for (i, s) in list.into_iter().enumerate() {
+            match JsonPath::parse(s) {
+                Ok(p) => out.push(p),
+                Err(e) => {
+                    let idx = i.to_string();
+                    let mut loc = at.to_vec();
+                    if matches!(raw, RawPaths::Many(_)) {
+                        loc.push(&idx);
+                    }
+                    self.push(&loc, "jsonpath", e);
+                }
+            }
+        }
+        Some(Paths(out))
+    }
+
+    fn template(&mut self, at: &[&str], parts: &HashMap<String, usize>, value: &Value) -> Tpl {
+        let mut c = Compiler::new(parts);
+        let tpl = c.compile(value);
+        for e in c.errors {
+            let mut loc: Vec<&str> = at.to_vec();
+            loc.extend(e.at.iter().map(String::as_str));
+            self.push(&loc, "template", e.message);
+        }
+        tpl
+    }
+
+    fn mapping(&mut self, at: &[&str], raw: &RawMapping, in_stream: bool) -> Mapping {
+        let sub = |k: &'static str| -> Vec<&str> {
+            let mut v = at.to_vec();
+            v.push(k);
+            v
+        };
+        if !in_stream {
+            for (set, key) in [(raw.on.is_some(), "on"), (raw.error, "error"), (raw.end, "end")] {
+                if set {
+                    self.push(&sub(key), "spec", format!("`{key}` belongs to stream events only"));
+                }
+            }
+        }
+        let tc = &raw.tool_call;
+        let tc_at = |k: &'static str| -> Vec<&str> {
+            let mut v = at.to_vec();
+            v.extend(["tool-call", k]);
+            v
+        };
+        let u = &raw.usage;
+        let u_at = |k: &'static str| -> Vec<&str> {
+            let mut v = at.to_vec();
+            v.extend(["usage", k]);
+            v
+        };
+        Mapping {
+            id: self.paths(&sub("id"), &raw.id),
+            model: self.paths(&sub("model"), &raw.model),
+            created: self.paths(&sub("created"), &raw.created),
+            content: self.paths(&sub("content"), &raw.content),
+            reasoning: self.paths(&sub("reasoning"), &raw.reasoning),
+            tool_calls: self.paths(&sub("tool-calls"), &raw.tool_calls),
+            tool_call: ToolCallMap {
+                key: self.paths(&tc_at("key"), &tc.key),
+                id: self.paths(&tc_at("id"), &tc.id),
+                name: self.paths(&tc_at("name"), &tc.name),
+                arguments: self.paths(&tc_at("arguments"), &tc.arguments),
+            },
+            finish_reason: self.paths(&sub("finish-reason"), &raw.finish_reason),
+            usage: UsageMap {
+                prompt_tokens: self.paths(&u_at("prompt-tokens"), &u.prompt_tokens),
+                completion_tokens: self.paths(&u_at("completion-tokens"), &u.completion_tokens),
+                total_tokens: self.paths(&u_at("total-tokens"), &u.total_tokens),
+                cached_tokens: self.paths(&u_at("cached-tokens"), &u.cached_tokens),
+                cache_write_tokens: self.paths(&u_at("cache-write-tokens"), &u.cache_write_tokens),
+                reasoning_tokens: self.paths(&u_at("reasoning-tokens"), &u.reasoning_tokens),
+            },
+        }
+    }
+}
+
+/// Compiles a raw spec; `id` is the resolved provider id.
+pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
+    let mut cx = Ctx {
+        findings: Vec::new(),
+    };
+    let no_parts = HashMap::new();
+
+    let auth_name = match raw.auth.scheme {
+        AuthScheme::Bearer => "authorization".to_string(),
+        AuthScheme::Header => raw.auth.header.clone().unwrap_or_else(|| {
+            cx.push(&["auth", "header"], "spec", "scheme \"header\" needs `header`: the header's name");
+            String::new()
+        }),
+        AuthScheme::Query => raw.auth.param.clone().unwrap_or_else(|| {
+            cx.push(&["auth", "param"], "spec", "scheme \"query\" needs `param`: the query parameter's name");
+            String::new()
+        }),
+        AuthScheme::None => String::new(),
+    };
+    if raw.auth.scheme != AuthScheme::None && raw.auth.env.is_none() {
+        cx.push(&["auth", "env"], "spec", "name the environment variable that holds the key");
+    }
+    if !(raw.base_url.starts_with("http://") || raw.base_url.starts_with("https://")) {
+        cx.push(&["base-url"], "spec", format!("base-url must start with http:// or https://, got {:?}", raw.base_url));
+    }
+
+    let headers = raw
+        .headers
+        .iter()
+        .map(|(k, v)| (k.clone(), cx.template(&["headers", k], &no_parts, &Value::String(v.clone()))))
+        .collect();
+    let params = raw
+        .params
+        .iter()
+        .map(|(name, p)| Param {
+            name: name.clone(),
+            env: p.env.clone(),
+            default: p.default.clone(),
+            required: p.required,
+        })
+        .collect();
+
+    let chat = compile_endpoint(&mut cx, "chat", &raw.chat);
+    let errors = compile_errors(&mut cx, &raw.errors);
+
+    if !cx.findings.is_empty() {
+        return Err(cx.findings);
+    }
+    Ok(Spec {
+        id: id.to_string(),
+        name: raw.name.clone().unwrap_or_else(|| id.to_string()),
+        docs: raw.docs.clone(),
+        base_url: raw.base_url.trim_end_matches('/').to_string(),
+        model_prefixes: raw.model_prefixes.clone(),
+        auth: Auth {
+            scheme: raw.auth.scheme,
+            env: raw.auth.env.clone(),
+            name: auth_name,
+            optional: raw.auth.optional,
+        },
+        headers,
+        params,
+        chat,
+        errors,
+    })
+}
+
+fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endpoint {
+    let method = raw
+        .method
+        .as_deref()
+        .unwrap_or("POST")
+        .parse::<reqwest::Method>()
+        .unwrap_or_else(|_| {
+            cx.push(&[name, "method"], "spec", "not an HTTP method");
+            reqwest::Method::POST
+        });
+    let part_index: HashMap<String, usize> =
+        raw.parts.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+    let parts = raw
+        .parts
+        .iter()
+        .map(|(k, v)| cx.template(&[name, "parts", k], &part_index, v))
+        .collect();
+    let body = cx.template(&[name, "body"], &part_index, &raw.body);
+    let path = cx.template(&[name, "path"], &part_index, &Value::String(raw.path.clone()));
+    let stream_path = raw
+        .stream_path
+        .as_ref()
+        .map(|p| cx.template(&[name, "stream-path"], &part_index, &Value::String(p.clone())));
+    for (from, _) in &raw.roles {
+        if !["user", "assistant", "tool"].contains(&from.as_str()) {
+            cx.push(&[name, "roles", from], "spec", "roles renames user, assistant or tool (system text is always `system`)");
+        }
+    }
+    for (from, to) in &raw.finish_reasons {
+        if !OPENAI_FINISH.contains(&to.as_str()) {
+            cx.push(
+                &[name, "finish-reasons", from],
+                "spec",
+                format!("{to:?} is not an OpenAI finish reason ({})", OPENAI_FINISH.join(", ")),
+            );
+        }
+    }
+    let response = cx.mapping(&[name, "response"], &raw.response, false);
+    let stream = raw.stream.as_ref().map(|s| {
+        let events = s
+            .events
+            .iter()
+            .enumerate()
+            .map(|(i, ev)| {
+                let idx = i.to_string();
+                let at = [name, "stream", "events", idx.as_str()];
+                compile_event(cx, &at, ev)
+            })
+            .collect::<Vec<_>>();
+        if events.is_empty() {
+            cx.push(&[name, "stream"], "spec", "a stream needs at least one [[events]] rule");
+        }
+        StreamSpec {
+            framing: s.framing,
+            done: s.done.clone(),
+            end_on_finish: s.end_on_finish,
+            events,
+        }
+    });
+    Endpoint {
+        method,
+        path,
+        stream_path,
+        roles: raw.roles.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        merge_roles: raw.merge_roles,
+        body,
+        parts,
+        response,
+        finish_reasons: raw.finish_reasons.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        tool_calls_finish: raw.tool_calls_finish,
+        stream,
+    }
+}
+
+fn compile_event(cx: &mut Ctx, at: &[&str], raw: &RawMapping) -> EventRule {
+    let mut equals = Vec::new();
+    let mut present = Vec::new();
+    let mut event = None;
+    if let Some(on) = &raw.on {
+        event = on.event.clone();
+        for (i, p) in on.present.iter().enumerate() {
+            let idx = i.to_string();
+            let mut loc = at.to_vec();
+            loc.extend(["on", "present", idx.as_str()]);
+            match JsonPath::parse(p) {
+                Ok(p) => present.push(p),
+                Err(e) => cx.push(&loc, "jsonpath", e),
+            }
+        }
+        for (k, v) in &on.equals {
+            let mut loc = at.to_vec();
+            loc.extend(["on", k.as_str()]);
+            if !k.starts_with('$') {
+                cx.push(&loc, "spec", format!("`{k}`: keys of `on` are `event`, `present` or a JSONPath starting with `$`"));
+                continue;
+            }
+            match JsonPath::parse(k) {
+                Ok(p) => equals.push((p, v.clone())),
+                Err(e) => cx.push(&loc, "jsonpath", e),
+            }
+        }
+    }
+    EventRule {
+        event,
+        present,
+        equals,
+        error: raw.error,
+        end: raw.end,
+        map: cx.mapping(at, raw, true),
+    }
+}
+
+fn compile_errors(cx: &mut Ctx, raw: &RawErrors) -> ErrorTable {
+    let rules = raw
+        .rules
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let idx = i.to_string();
+            let message = r.message.as_ref().and_then(|m| match Regex::new(m) {
+                Ok(re) => Some(re),
+                Err(e) => {
+                    let first = e.to_string().lines().last().unwrap_or_default().to_string();
+                    cx.push(&["errors", "rules", &idx, "message"], "regex", format!("invalid regular expression {m:?}: {first}"));
+                    None
+                }
+            });
+            if r.status.is_none() && r.code.is_none() && r.message.is_none() && r.body_contains.is_none() {
+                cx.push(&["errors", "rules", &idx], "spec", "a rule needs at least one of status, code, message, body-contains");
+            }
+            ErrorRule {
+                status: match &r.status {
+                    None => Vec::new(),
+                    Some(RawStatus::One(s)) => vec![*s],
+                    Some(RawStatus::Many(v)) => v.clone(),
+                },
+                code: r.code.clone(),
+                message,
+                body_contains: r.body_contains.clone(),
+                kind: r.kind,
+            }
+        })
+        .collect();
+    ErrorTable {
+        message: cx.paths(&["errors", "message"], &raw.message),
+        code: cx.paths(&["errors", "code"], &raw.code),
+        retry_after_header: raw
+            .retry_after_header
+            .clone()
+            .unwrap_or_else(|| "retry-after".to_string())
+            .to_ascii_lowercase(),
+        rules,
+    }
+}

@@ -1,0 +1,235 @@
+//! Provider specs: load TOML files, resolve `extends`, compile everything
+//! once, and report every problem with a file:line:col. Does no I/O at
+//! request time.
+
+pub mod check;
+pub(crate) mod compile;
+pub(crate) mod diagnostic;
+pub(crate) mod helpers;
+pub(crate) mod jsonpath;
+pub(crate) mod raw;
+pub(crate) mod registry;
+pub(crate) mod template;
+
+use std::collections::{HashMap, HashSet};
+
+pub use compile::Spec;
+pub use diagnostic::{Diagnostic, Severity};
+pub use registry::Registry;
+
+use diagnostic::{line_col, locate};
+
+/// One spec file's text and the name it is reported under.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: String,
+    pub text: String,
+}
+
+impl Source {
+    /// The provider id a file declares, or its file name without `.toml`.
+    fn default_id(&self) -> String {
+        let base = self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name);
+        base.strip_suffix(".toml").unwrap_or(base).to_string()
+    }
+}
+
+/// The specs compiled from a set of sources, and every finding.
+pub(crate) struct Loaded {
+    pub(crate) specs: Vec<Spec>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
+    /// Provider id → the chain of source indices (self first, then what it extends).
+    pub(crate) chains: HashMap<String, Vec<usize>>,
+}
+
+struct Parsed {
+    id: String,
+    table: toml::Table,
+}
+
+/// Loads `sources` (later ones override earlier ones with the same id).
+/// Only the ids in `check` are compiled and reported (all when `None`).
+pub(crate) fn load(sources: &[Source], check: Option<&HashSet<usize>>) -> Loaded {
+    let mut diagnostics = Vec::new();
+    let mut parsed: Vec<Option<Parsed>> = Vec::with_capacity(sources.len());
+    for src in sources {
+        match toml::from_str::<toml::Table>(&src.text) {
+            Ok(table) => {
+                let id = match table.get("id") {
+                    Some(toml::Value::String(s)) => s.clone(),
+                    _ => src.default_id(),
+                };
+                parsed.push(Some(Parsed { id, table }));
+            }
+            Err(e) => {
+                let (line, col) = line_col(&src.text, e.span().map_or(0, |r| r.start));
+                diagnostics.push(Diagnostic {
+                    file: src.name.clone(),
+                    line,
+                    col,
+                    severity: Severity::Error,
+                    code: "toml".into(),
+                    message: e.message().trim().to_string(),
+                });
+                parsed.push(None);
+            }
+        }
+    }
+    let mut by_id: HashMap<&str, usize> = HashMap::new();
+    for (i, p) in parsed.iter().enumerate() {
+        if let Some(p) = p {
+            by_id.insert(&p.id, i);
+        }
+    }
+
+    let mut specs = Vec::new();
+    let mut chains = HashMap::new();
+    for (i, p) in parsed.iter().enumerate() {
+        let Some(p) = p else { continue };
+        if by_id.get(p.id.as_str()) != Some(&i) {
+            continue; // overridden by a later source with the same id
+        }
+        if check.is_some_and(|c| !c.contains(&i)) {
+            continue;
+        }
+        let report = |at: &[String], chain: &[usize], code: &str, message: String| {
+            let (file, line, col) = place(sources, chain, at);
+            Diagnostic {
+                file,
+                line,
+                col,
+                severity: Severity::Error,
+                code: code.to_string(),
+                message,
+            }
+        };
+        // Resolve the extends chain.
+        let mut chain = vec![i];
+        let mut merged = p.table.clone();
+        let mut cursor = p;
+        let mut failed = false;
+        while let Some(toml::Value::String(parent)) = cursor.table.get("extends") {
+            let Some(&j) = by_id.get(parent.as_str()) else {
+                diagnostics.push(report(
+                    &["extends".into()],
+                    &chain[chain.len() - 1..],
+                    "extends",
+                    format!("unknown provider {parent:?} to extend"),
+                ));
+                failed = true;
+                break;
+            };
+            if chain.contains(&j) {
+                let names: Vec<&str> = chain
+                    .iter()
+                    .chain(std::iter::once(&j))
+                    .filter_map(|&k| parsed[k].as_ref().map(|p| p.id.as_str()))
+                    .collect();
+                diagnostics.push(report(
+                    &["extends".into()],
+                    &chain[chain.len() - 1..],
+                    "extends",
+                    format!("extends cycle: {}", names.join(" → ")),
+                ));
+                failed = true;
+                break;
+            }
+            let Some(parent_parsed) = parsed[j].as_ref() else { break };
+            merged = merge(parent_parsed.table.clone(), merged);
+            chain.push(j);
+            cursor = parent_parsed;
+        }
+        if failed {
+            continue;
+        }
+        merged.remove("extends");
+        merged.remove("id");
+        let raw: raw::RawSpec = match serde_path_to_error::deserialize(toml::Value::Table(merged)) {
+            Ok(r) => r,
+            Err(e) => {
+                let at: Vec<String> = e
+                    .path()
+                    .iter()
+                    .filter_map(|seg| match seg {
+                        serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                        serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                        _ => None,
+                    })
+                    .collect();
+                let mut msg = e.inner().to_string().trim().to_string();
+                if let Some(field) = unknown_field(&msg) {
+                    let mut at = at.clone();
+                    at.push(field);
+                    msg = msg.replace('`', "");
+                    diagnostics.push(report(&at, &chain, "schema", msg));
+                } else {
+                    if !at.is_empty() {
+                        msg = format!("{}: {msg}", at.join("."));
+                    }
+                    diagnostics.push(report(&at, &chain, "schema", msg));
+                }
+                continue;
+            }
+        };
+        match compile::compile(&p.id, &raw) {
+            Ok(spec) => {
+                chains.insert(p.id.clone(), chain);
+                specs.push(spec);
+            }
+            Err(findings) => {
+                for f in findings {
+                    diagnostics.push(report(&f.at, &chain, f.code, f.message));
+                }
+            }
+        }
+    }
+    Loaded {
+        specs,
+        diagnostics,
+        chains,
+    }
+}
+
+fn unknown_field(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    Some(rest[..rest.find('`')?].to_string())
+}
+
+/// Where a key path is written: the first file of the chain that has it,
+/// at the deepest key found.
+pub(crate) fn place(sources: &[Source], chain: &[usize], at: &[String]) -> (String, usize, usize) {
+    for depth in (0..=at.len()).rev() {
+        for &i in chain {
+            let src = &sources[i];
+            if let Some(off) = locate(&src.text, &at[..depth]) {
+                if depth == 0 && i != chain[0] {
+                    continue;
+                }
+                let (line, col) = line_col(&src.text, off);
+                return (src.name.clone(), line, col);
+            }
+        }
+    }
+    (sources[chain[0]].name.clone(), 1, 1)
+}
+
+/// Deep merge: tables merge key by key; anything else in `child` replaces.
+fn merge(mut parent: toml::Table, child: toml::Table) -> toml::Table {
+    for (k, v) in child {
+        match (parent.get_mut(&k), v) {
+            (Some(toml::Value::Table(p)), toml::Value::Table(c)) => {
+                let p = std::mem::take(p);
+                parent.insert(k, toml::Value::Table(merge(p, c)));
+            }
+            (_, v) => {
+                parent.insert(k, v);
+            }
+        }
+    }
+    parent
+}
+
+/// The JSON Schema of a provider file.
+pub fn schema() -> serde_json::Value {
+    serde_json::to_value(schemars::schema_for!(raw::RawSpec)).unwrap_or_default()
+}

@@ -1,0 +1,238 @@
+//! A provider file as written: serde types with `deny_unknown_fields`, and the
+//! JSON Schema `switchboard schema` prints. Nothing here is validated beyond
+//! shape; `compile` turns it into a `Spec`.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::engine::stream::Framing;
+use crate::error::ErrorKind;
+
+/// A provider spec file (`providers/<id>.toml`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawSpec {
+    /// Provider id; defaults to the file name without `.toml`.
+    pub id: Option<String>,
+    /// Id of a spec to inherit from; this file's keys override it, table by table.
+    pub extends: Option<String>,
+    /// Human name, e.g. "Anthropic".
+    pub name: Option<String>,
+    /// Link to the provider's API reference.
+    pub docs: Option<String>,
+    /// Everything before the endpoint path, as the provider's SDK calls it.
+    pub base_url: String,
+    /// Bare model names starting with one of these resolve to this provider.
+    #[serde(default)]
+    pub model_prefixes: Vec<String>,
+    pub auth: RawAuth,
+    /// Headers sent with every request; values are templates over `params`.
+    #[serde(default)]
+    pub headers: IndexMap<String, String>,
+    /// Provider parameters (an API version, a region…), usable in templates as `params.<name>`.
+    #[serde(default)]
+    pub params: IndexMap<String, RawParam>,
+    pub chat: RawEndpoint,
+    #[serde(default)]
+    pub errors: RawErrors,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum AuthScheme {
+    /// `Authorization: Bearer <key>`.
+    Bearer,
+    /// The key in a named header (`header = "x-api-key"`).
+    Header,
+    /// The key in a query-string parameter (`param = "key"`).
+    Query,
+    /// No key.
+    None,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawAuth {
+    pub scheme: AuthScheme,
+    /// Environment variable holding the key.
+    pub env: Option<String>,
+    /// Header name, for `scheme = "header"`.
+    pub header: Option<String>,
+    /// Query parameter name, for `scheme = "query"`.
+    pub param: Option<String>,
+    /// When true, a missing key is not an error (local servers).
+    #[serde(default)]
+    pub optional: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawParam {
+    /// Environment variable that sets the parameter.
+    pub env: Option<String>,
+    /// Value when neither the call nor the environment sets it.
+    pub default: Option<String>,
+    /// When true, a call without a value fails with a clear error.
+    #[serde(default)]
+    pub required: bool,
+    pub description: Option<String>,
+}
+
+/// One endpoint (`[chat]`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawEndpoint {
+    /// HTTP method; POST by default.
+    pub method: Option<String>,
+    /// Path template appended to the base URL, e.g. "/v1/messages".
+    pub path: String,
+    /// Path template used instead of `path` when streaming.
+    pub stream_path: Option<String>,
+    /// Renames of canonical message roles (user, assistant, tool), e.g. `assistant = "model"`.
+    #[serde(default)]
+    pub roles: IndexMap<String, String>,
+    /// Merge consecutive messages that end up with the same role.
+    #[serde(default)]
+    pub merge_roles: bool,
+    /// The request body: a value template (see providers/README.md).
+    #[schemars(with = "Value")]
+    pub body: Value,
+    /// Named sub-templates, used as `"{{> name}}"`.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, Value>")]
+    pub parts: IndexMap<String, Value>,
+    /// How a non-streamed response maps to a chat.completion.
+    pub response: RawMapping,
+    /// Provider finish reasons → OpenAI ones (stop, length, tool_calls, content_filter).
+    #[serde(default)]
+    pub finish_reasons: IndexMap<String, String>,
+    /// Report `tool_calls` when the provider says `stop` but returned tool calls.
+    #[serde(default)]
+    pub tool_calls_finish: bool,
+    pub stream: Option<RawStream>,
+}
+
+/// One JSONPath, or several: counts are summed, text is concatenated, else the first found wins.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum RawPaths {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// Where each OpenAI field is found in a provider's response (or stream event).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawMapping {
+    /// Stream events only: which events this rule applies to.
+    pub on: Option<RawMatch>,
+    /// Stream events only: this event is an error body, classified by `[errors]`.
+    #[serde(default)]
+    pub error: bool,
+    /// Stream events only: this event ends the stream normally.
+    #[serde(default)]
+    pub end: bool,
+    pub id: Option<RawPaths>,
+    pub model: Option<RawPaths>,
+    pub created: Option<RawPaths>,
+    /// Text content; every match is concatenated.
+    pub content: Option<RawPaths>,
+    /// Reasoning / thinking text; every match is concatenated.
+    pub reasoning: Option<RawPaths>,
+    /// The tool-call nodes; each is read with `tool-call`.
+    pub tool_calls: Option<RawPaths>,
+    #[serde(default)]
+    pub tool_call: RawToolCall,
+    pub finish_reason: Option<RawPaths>,
+    #[serde(default)]
+    pub usage: RawUsage,
+}
+
+/// Selects stream events: `event` is the SSE event name, `present` lists
+/// paths that must hold a value, every other key is a JSONPath whose value
+/// must equal the given one.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) struct RawMatch {
+    pub event: Option<String>,
+    #[serde(default)]
+    pub present: Vec<String>,
+    #[serde(flatten)]
+    #[schemars(with = "IndexMap<String, Value>")]
+    pub equals: IndexMap<String, Value>,
+}
+
+/// Paths relative to one tool-call node.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawToolCall {
+    /// Stream only: identifies the call across events (e.g. `$.index`); fragments with one key join.
+    pub key: Option<RawPaths>,
+    pub id: Option<RawPaths>,
+    pub name: Option<RawPaths>,
+    /// Argument text (a fragment when streaming), or an object that is serialized.
+    pub arguments: Option<RawPaths>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawUsage {
+    pub prompt_tokens: Option<RawPaths>,
+    pub completion_tokens: Option<RawPaths>,
+    pub total_tokens: Option<RawPaths>,
+    pub cached_tokens: Option<RawPaths>,
+    pub cache_write_tokens: Option<RawPaths>,
+    pub reasoning_tokens: Option<RawPaths>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawStream {
+    /// How the body is framed; a response content-type that names a framing wins.
+    pub framing: Framing,
+    /// An SSE data payload that ends the stream (OpenAI's `[DONE]`).
+    pub done: Option<String>,
+    /// The stream is complete once a finish reason arrived (no end event).
+    #[serde(default)]
+    pub end_on_finish: bool,
+    /// Rules applied to every event; every matching rule contributes.
+    #[serde(default)]
+    pub events: Vec<RawMapping>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawErrors {
+    /// Where the provider's message is (first found wins).
+    pub message: Option<RawPaths>,
+    /// Where the provider's error code or type is (first found wins).
+    pub code: Option<RawPaths>,
+    /// Header carrying seconds to wait; `retry-after` by default.
+    pub retry_after_header: Option<String>,
+    /// Checked in order; the first that matches decides the kind. Unmatched errors map by status.
+    #[serde(default)]
+    pub rules: Vec<RawErrorRule>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawErrorRule {
+    /// HTTP status(es) this rule applies to.
+    pub status: Option<RawStatus>,
+    /// The error code (see `errors.code`) equals this, ignoring case.
+    pub code: Option<String>,
+    /// A regular expression the message matches.
+    pub message: Option<String>,
+    /// A substring of the raw body.
+    pub body_contains: Option<String>,
+    pub kind: ErrorKind,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum RawStatus {
+    One(u16),
+    Many(Vec<u16>),
+}

@@ -1,0 +1,96 @@
+//! HTTP: one shared reqwest client, auth schemes applied to a prepared
+//! request, timeouts, and transport failures typed as errors. Knows no
+//! provider JSON.
+
+use std::time::Duration;
+
+use crate::engine::render::Prepared;
+use crate::error::{Error, ErrorKind, Result};
+use crate::spec::raw::AuthScheme;
+use crate::spec::Spec;
+
+/// Sends prepared requests.
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    http: reqwest::Client,
+}
+
+impl Transport {
+    pub(crate) fn new() -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()
+            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot build the HTTP client: {e}")))?;
+        Ok(Transport { http })
+    }
+
+    /// Sends `prepared` to `base_url` with the spec's auth scheme applied.
+    pub(crate) async fn send(
+        &self,
+        spec: &Spec,
+        base_url: &str,
+        prepared: &Prepared,
+        api_key: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> Result<reqwest::Response> {
+        let mut url = format!("{}{}", base_url.trim_end_matches('/'), prepared.path);
+        let mut req_headers = reqwest::header::HeaderMap::new();
+        let mut add = |name: &str, value: &str| -> Result<()> {
+            let n = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| Error::bad_request(format!("invalid header name {name:?}")))?;
+            let v = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| Error::bad_request(format!("invalid value for header {name}")))?;
+            req_headers.insert(n, v);
+            Ok(())
+        };
+        add("content-type", "application/json")?;
+        for (k, v) in &prepared.headers {
+            add(k, v)?;
+        }
+        if let Some(key) = api_key {
+            match spec.auth.scheme {
+                AuthScheme::Bearer => add("authorization", &format!("Bearer {key}"))?,
+                AuthScheme::Header => add(&spec.auth.name, key)?,
+                AuthScheme::Query => {
+                    let sep = if url.contains('?') { '&' } else { '?' };
+                    url = format!("{url}{sep}{}={}", spec.auth.name, encode(key));
+                }
+                AuthScheme::None => {}
+            }
+        }
+        let body = serde_json::to_vec(&prepared.body).map_err(|e| Error::bad_request(e.to_string()))?;
+        let mut rb = self.http.request(prepared.method.clone(), &url).headers(req_headers).body(body);
+        if let Some(t) = timeout {
+            rb = rb.timeout(t);
+        }
+        rb.send().await.map_err(transport_error)
+    }
+}
+
+/// Types a reqwest failure: timeout or connection.
+pub(crate) fn transport_error(e: reqwest::Error) -> Error {
+    if e.is_timeout() {
+        Error::new(ErrorKind::Timeout, format!("no answer in time: {e}"))
+    } else if e.is_builder() {
+        Error::bad_request(format!("cannot build the request: {e}"))
+    } else {
+        let mut msg = e.to_string();
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            msg = format!("{msg}: {s}");
+            src = s.source();
+        }
+        Error::new(ErrorKind::Connection, msg)
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
