@@ -18,7 +18,8 @@ use crate::engine::canonical::{Shape, canonical};
 use crate::engine::classify::classify;
 use crate::engine::events::ChunkMapper;
 use crate::engine::map::{MapCtx, map_response};
-use crate::engine::render::{Prepared, render_chat};
+use crate::engine::embed::{canonical_embedding, map_embeddings};
+use crate::engine::render::{Prepared, no_endpoint, render_chat, render_request};
 use crate::engine::stream::{Decoder, Frame};
 use crate::error::{Error, ErrorKind, Result};
 use crate::spec::{Registry, Spec};
@@ -96,24 +97,16 @@ impl Client {
         }
         let plan = self.plan(spec, model, req, false, opts)?;
         let at = |e: Error| e.at(&plan.spec.id, &plan.model);
-        let resp = self
-            .transport
-            .send(&plan.spec, &plan.base_url, &plan.prepared, plan.api_key.as_deref(), opts.timeout)
+        let json = self
+            .send_json(&plan.spec, &plan.base_url, &plan.prepared, plan.api_key.as_deref(), opts.timeout)
             .await
             .map_err(at)?;
-        let status = resp.status().as_u16();
-        let retry_after = header(&resp, &plan.spec.errors.retry_after_header);
-        let body = resp.bytes().await.map_err(|e| at(transport_error(e)))?;
-        if status >= 400 {
-            return Err(at(classify(&plan.spec.errors, Some(status), retry_after.as_deref(), &body)));
-        }
-        let json: Value = serde_json::from_slice(&body).map_err(|e| {
-            let shown: String = String::from_utf8_lossy(&body).chars().take(300).collect();
-            at(Error::new(ErrorKind::Internal, format!("the response is not JSON ({e}): {shown}")).with_status(status))
-        })?;
         let id = fresh_id();
+        let Some(chat) = plan.spec.chat.as_ref() else {
+            return Err(no_endpoint(&plan.spec, "chat"));
+        };
         Ok(map_response(
-            &plan.spec.chat,
+            chat,
             &json,
             &MapCtx {
                 model: &plan.model,
@@ -136,7 +129,7 @@ impl Client {
         let plan = self.plan(spec, model, req, true, opts)?;
         let (provider, model) = (plan.spec.id.clone(), plan.model.clone());
         let at = move |e: Error| e.at(&provider, &model);
-        let Some(stream_spec) = plan.spec.chat.stream.as_ref() else {
+        let Some(stream_spec) = plan.spec.chat.as_ref().and_then(|c| c.stream.as_ref()) else {
             return Err(at(Error::bad_request("this provider's spec has no streaming")));
         };
         let fallback = stream_spec.framing;
@@ -176,23 +169,55 @@ impl Client {
         Ok(ChatStream { inner: Box::pin(inner) })
     }
 
+    /// Embeddings for one text or a list of texts.
+    pub async fn embedding(&self, req: &EmbeddingRequest, opts: &CallOptions) -> Result<EmbeddingResponse> {
+        let (spec, model) = self.registry.resolve(&req.model)?;
+        let at = |e: Error| e.at(&spec.id, &model);
+        let Some(ep) = spec.embeddings.as_ref() else {
+            return Err(no_endpoint(&spec, "embeddings"));
+        };
+        let params = resolve_params(&spec, &opts.params).map_err(at)?;
+        let api_key = api_key(&spec, opts).map_err(at)?;
+        let canon = canonical_embedding(req, &model, params).map_err(at)?;
+        let prepared = render_request(&spec, &ep.request, None, &canon)?;
+        let base_url = opts.api_base.as_deref().unwrap_or(&spec.base_url);
+        let body = self.send_json(&spec, base_url, &prepared, api_key.as_deref(), opts.timeout).await.map_err(at)?;
+        let base64 = req.encoding_format.as_deref() == Some("base64");
+        map_embeddings(ep, &body, &model, base64).map_err(at)
+    }
+
+    /// Sends a request and returns its JSON body, or the classified error.
+    async fn send_json(
+        &self,
+        spec: &Spec,
+        base_url: &str,
+        prepared: &Prepared,
+        api_key: Option<&str>,
+        timeout: Option<Duration>,
+    ) -> Result<Value> {
+        let resp = self.transport.send(spec, base_url, prepared, api_key, timeout).await?;
+        let status = resp.status().as_u16();
+        let retry_after = header(&resp, &spec.errors.retry_after_header);
+        let body = resp.bytes().await.map_err(transport_error)?;
+        if status >= 400 {
+            return Err(classify(&spec.errors, Some(status), retry_after.as_deref(), &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            let shown: String = String::from_utf8_lossy(&body).chars().take(300).collect();
+            Error::new(ErrorKind::Internal, format!("the response is not JSON ({e}): {shown}")).with_status(status)
+        })
+    }
+
     fn plan(&self, spec: Arc<Spec>, model: String, req: &ChatRequest, stream: bool, opts: &CallOptions) -> Result<Planned> {
         let at = |e: Error| e.at(&spec.id, &model);
         let params = resolve_params(&spec, &opts.params).map_err(at)?;
-        let api_key = match &opts.api_key {
-            Some(k) => Some(k.clone()),
-            None => spec.auth.env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|k| !k.is_empty()),
+        let api_key = api_key(&spec, opts).map_err(at)?;
+        let Some(chat) = spec.chat.as_ref() else {
+            return Err(no_endpoint(&spec, "chat"));
         };
-        if api_key.is_none() && !spec.auth.optional && spec.auth.scheme != crate::spec::raw::AuthScheme::None {
-            let env = spec.auth.env.as_deref().unwrap_or("the provider's key variable");
-            return Err(at(Error::new(
-                ErrorKind::Authentication,
-                format!("no API key: set {env} or pass an api_key"),
-            )));
-        }
         let shape = Shape {
-            roles: &spec.chat.roles,
-            merge_roles: spec.chat.merge_roles,
+            roles: &chat.roles,
+            merge_roles: chat.merge_roles,
         };
         let canon = canonical(req, &model, stream, params, &shape).map_err(at)?;
         let prepared = render_chat(&spec, &canon, stream)?;
@@ -240,6 +265,22 @@ fn resolve_params(spec: &Spec, given: &BTreeMap<String, String>) -> Result<Map<S
         }
     }
     Ok(out)
+}
+
+/// The call's key, else the spec's environment variable; missing is an error unless optional.
+fn api_key(spec: &Spec, opts: &CallOptions) -> Result<Option<String>> {
+    let key = match &opts.api_key {
+        Some(k) => Some(k.clone()),
+        None => spec.auth.env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|k| !k.is_empty()),
+    };
+    if key.is_none() && !spec.auth.optional && spec.auth.scheme != crate::spec::raw::AuthScheme::None {
+        let env = spec.auth.env.as_deref().unwrap_or("the provider's key variable");
+        return Err(Error::new(
+            ErrorKind::Authentication,
+            format!("no API key: set {env} or pass an api_key"),
+        ));
+    }
+    Ok(key)
 }
 
 fn header(resp: &reqwest::Response, name: &str) -> Option<String> {

@@ -2,11 +2,20 @@
 //! prints. Holds no business logic.
 
 mod complete;
+mod embed;
 mod lint;
 
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{CallOptions, Client, Error, ErrorKind};
 
 #[derive(Parser)]
 #[command(name = "switchboard", version, about = "One OpenAI-shaped API over every LLM provider; providers are TOML specs.")]
@@ -23,6 +32,8 @@ enum Command {
     Schema,
     /// Send a chat completion; streams text to the terminal, or prints JSON with --json.
     Complete(complete::Args),
+    /// Create embeddings; prints the OpenAI `list` object with --json.
+    Embed(embed::Args),
 }
 
 /// Runs the CLI with the process arguments.
@@ -36,10 +47,114 @@ pub fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Complete(args) => complete::run(args),
+        Command::Embed(args) => embed::run(args),
     }
 }
 
 /// A single-threaded runtime for one command.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
+/// Options every calling command shares.
+#[derive(clap::Args)]
+struct CallArgs {
+    /// provider/model, or a bare model name resolved by prefix.
+    #[arg(short, long)]
+    model: Option<String>,
+    /// Replaces the provider's base URL (everything before the endpoint path).
+    #[arg(long)]
+    api_base: Option<String>,
+    /// API key; otherwise the provider's environment variable.
+    #[arg(long)]
+    api_key: Option<String>,
+    /// A full OpenAI request as JSON; `-` reads stdin.
+    #[arg(long)]
+    request_file: Option<PathBuf>,
+    /// Print OpenAI-shaped JSON (errors as `{"error":{…}}` on the last line).
+    #[arg(long)]
+    json: bool,
+    /// Provider parameter, NAME=VALUE (repeatable).
+    #[arg(long = "param", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+    /// A directory of extra or overriding provider specs.
+    #[arg(long)]
+    spec_dir: Option<PathBuf>,
+    /// Total time allowed, in seconds.
+    #[arg(long)]
+    timeout: Option<f64>,
+}
+
+impl CallArgs {
+    /// `--model` wins over the request's own model.
+    fn model_or(&self, from_request: &str) -> Result<String, Error> {
+        let model = self.model.as_deref().unwrap_or(from_request);
+        if model.is_empty() {
+            return Err(Error::bad_request("give --model (provider/model)"));
+        }
+        Ok(model.to_string())
+    }
+
+    fn client(&self) -> Result<(Client, CallOptions), Error> {
+        let client = match &self.spec_dir {
+            Some(dir) => Client::with_spec_dir(dir)?,
+            None => Client::new()?,
+        };
+        let opts = CallOptions {
+            api_key: self.api_key.clone(),
+            api_base: self.api_base.clone(),
+            timeout: self.timeout.map(Duration::from_secs_f64),
+            params: self.params.iter().cloned().collect::<BTreeMap<_, _>>(),
+            mock_response: None,
+        };
+        Ok((client, opts))
+    }
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected NAME=VALUE, got {s:?}"))
+}
+
+/// Reads a JSON file (`-` for stdin) as `T`.
+fn read_json<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, Error> {
+    let mut text = String::new();
+    let read = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    read.map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| Error::bad_request(format!("{} is not {what}: {e}", path.display())))
+}
+
+fn io(e: std::io::Error) -> Error {
+    Error::new(ErrorKind::Internal, format!("cannot write output: {e}"))
+}
+
+/// Prints one JSON object on its own line.
+fn print_json<T: Serialize>(value: &T) -> Result<(), Error> {
+    let line = serde_json::to_string(value).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+    println!("{line}");
+    Ok(())
+}
+
+/// Runs a command's future; on error prints it (as JSON with `json`) and exits 1.
+fn run_async(json: bool, fut: impl std::future::Future<Output = Result<(), Error>>) -> ExitCode {
+    let result = match runtime() {
+        Ok(rt) => rt.block_on(fut),
+        Err(e) => Err(Error::new(ErrorKind::Internal, e.to_string())),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                println!("{}", e.to_openai_json());
+            } else {
+                eprintln!("error: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -15,7 +15,7 @@ use super::map::{UsageParts, arguments_at, finish_reason, nodes, string_at};
 use super::stream::Frame;
 use crate::error::{Error, ErrorKind, Result};
 use crate::spec::Spec;
-use crate::spec::compile::EventRule;
+use crate::spec::compile::{Endpoint, EventRule};
 use crate::types::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta, Usage};
 
 /// Stream state for one call.
@@ -35,7 +35,7 @@ pub(crate) struct ChunkMapper {
 impl ChunkMapper {
     /// `None` when the spec's chat endpoint does not stream.
     pub(crate) fn new(spec: Arc<Spec>, model: &str, fallback_id: &str, now: u64, include_usage: bool) -> Option<Self> {
-        spec.chat.stream.as_ref()?;
+        spec.chat.as_ref()?.stream.as_ref()?;
         Some(ChunkMapper {
             spec,
             id: fallback_id.to_string(),
@@ -63,7 +63,7 @@ impl ChunkMapper {
     /// Maps one frame; chunks it yields are pushed to `out`.
     pub(crate) fn frame(&mut self, frame: &Frame, out: &mut Vec<ChatChunk>) -> Result<()> {
         let spec = Arc::clone(&self.spec);
-        let Some(stream) = spec.chat.stream.as_ref() else {
+        let Some((chat, stream)) = spec.chat.as_ref().and_then(|c| Some((c, c.stream.as_ref()?))) else {
             return Ok(());
         };
         let data = frame.data.trim();
@@ -90,7 +90,7 @@ impl ChunkMapper {
             if rule.error {
                 return Err(classify(&self.spec.errors, None, None, data.as_bytes()));
             }
-            self.apply(rule, &json, &mut delta, &mut finish);
+            self.apply(chat, rule, &json, &mut delta, &mut finish);
             if rule.end {
                 self.complete = true;
             }
@@ -132,7 +132,7 @@ impl ChunkMapper {
         Ok(())
     }
 
-    fn apply(&mut self, rule: &EventRule, json: &Value, delta: &mut Delta, finish: &mut Option<String>) {
+    fn apply(&mut self, chat: &Endpoint, rule: &EventRule, json: &Value, delta: &mut Delta, finish: &mut Option<String>) {
         let m = &rule.map;
         if let Some(id) = string_at(&m.id, json) {
             self.id = id;
@@ -184,7 +184,7 @@ impl ChunkMapper {
                 }
             }
         }
-        if let Some(reason) = finish_reason(&self.spec.chat, m, json, self.tools_seen > 0) {
+        if let Some(reason) = finish_reason(chat, m, json, self.tools_seen > 0) {
             *finish = Some(reason);
         }
         if !m.usage.is_empty() {

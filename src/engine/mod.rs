@@ -4,6 +4,7 @@
 
 pub(crate) mod canonical;
 pub(crate) mod classify;
+pub(crate) mod embed;
 pub(crate) mod events;
 pub(crate) mod map;
 pub(crate) mod render;

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::spec::Spec;
+use crate::spec::compile::RequestTemplate;
 use crate::spec::template::{RenderError, Renderer, Tpl};
 
 /// A request ready for the transport (auth not yet applied).
@@ -20,28 +21,40 @@ pub(crate) struct Prepared {
 
 /// Renders the chat request; `canonical` comes from `engine::canonical`.
 pub(crate) fn render_chat(spec: &Spec, canonical: &Value, stream: bool) -> Result<Prepared> {
-    let ep = &spec.chat;
-    let r = Renderer { parts: &ep.parts };
-    let fail = |e: RenderError| Error::bad_request(e.0).at(&spec.id, canonical["model"].as_str().unwrap_or_default());
-    let path_tpl = match (&ep.stream_path, stream) {
-        (Some(p), true) => p,
-        _ => &ep.path,
+    let Some(ep) = spec.chat.as_ref() else {
+        return Err(no_endpoint(spec, "chat"));
     };
-    let path = text(&r, path_tpl, canonical).map_err(fail)?;
+    let path = match (&ep.stream_path, stream) {
+        (Some(p), true) => Some(p),
+        _ => None,
+    };
+    render_request(spec, &ep.request, path, canonical)
+}
+
+/// Renders any endpoint's request; `path` replaces the endpoint's path template.
+pub(crate) fn render_request(spec: &Spec, req: &RequestTemplate, path: Option<&Tpl>, root: &Value) -> Result<Prepared> {
+    let r = Renderer { parts: &req.parts };
+    let fail = |e: RenderError| Error::bad_request(e.0).at(&spec.id, root["model"].as_str().unwrap_or_default());
+    let path = text(&r, path.unwrap_or(&req.path), root).map_err(fail)?;
     let mut headers = Vec::with_capacity(spec.headers.len());
     for (name, tpl) in &spec.headers {
-        let value = text(&r, tpl, canonical).map_err(fail)?;
+        let value = text(&r, tpl, root).map_err(fail)?;
         if !value.is_empty() {
             headers.push((name.clone(), value));
         }
     }
-    let body = r.render(&ep.body, canonical).map_err(fail)?;
+    let body = r.render(&req.body, root).map_err(fail)?;
     Ok(Prepared {
-        method: ep.method.clone(),
+        method: req.method.clone(),
         path,
         headers,
         body,
     })
+}
+
+/// The error for a call to an endpoint the spec does not have.
+pub(crate) fn no_endpoint(spec: &Spec, what: &str) -> Error {
+    Error::bad_request(format!("{} has no {what} endpoint", spec.name)).at(&spec.id, "")
 }
 
 fn text(r: &Renderer<'_>, tpl: &Tpl, root: &Value) -> Result<String, RenderError> {

@@ -23,9 +23,10 @@ pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnosti
             .iter()
             .map(|p| (p.name.clone(), Value::String(p.default.clone().unwrap_or_else(|| "sample".into()))))
             .collect();
+        let Some(chat) = spec.chat.as_ref() else { continue };
         let shape = Shape {
-            roles: &spec.chat.roles,
-            merge_roles: spec.chat.merge_roles,
+            roles: &chat.roles,
+            merge_roles: chat.merge_roles,
         };
         for (name, req) in samples() {
             let stream = req.is_stream();

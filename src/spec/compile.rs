@@ -25,7 +25,8 @@ pub struct Spec {
     pub(crate) auth: Auth,
     pub(crate) headers: Vec<(String, Tpl)>,
     pub(crate) params: Vec<Param>,
-    pub(crate) chat: Endpoint,
+    pub(crate) chat: Option<Endpoint>,
+    pub(crate) embeddings: Option<EmbedEndpoint>,
     pub(crate) errors: ErrorTable,
 }
 
@@ -57,7 +58,17 @@ impl Spec {
 
     /// Whether the chat endpoint can stream.
     pub fn streams(&self) -> bool {
-        self.chat.stream.is_some()
+        self.chat.as_ref().is_some_and(|c| c.stream.is_some())
+    }
+
+    /// Whether the provider has a chat endpoint.
+    pub fn chats(&self) -> bool {
+        self.chat.is_some()
+    }
+
+    /// Whether the provider has an embeddings endpoint.
+    pub fn embeds(&self) -> bool {
+        self.embeddings.is_some()
     }
 
     /// Bare model-name prefixes this provider owns.
@@ -85,17 +96,31 @@ pub(crate) struct Param {
 
 #[derive(Debug)]
 pub(crate) struct Endpoint {
-    pub(crate) method: reqwest::Method,
-    pub(crate) path: Tpl,
+    pub(crate) request: RequestTemplate,
     pub(crate) stream_path: Option<Tpl>,
     pub(crate) roles: HashMap<String, String>,
     pub(crate) merge_roles: bool,
-    pub(crate) body: Tpl,
-    pub(crate) parts: Vec<Tpl>,
     pub(crate) response: Mapping,
     pub(crate) finish_reasons: HashMap<String, String>,
     pub(crate) tool_calls_finish: bool,
     pub(crate) stream: Option<StreamSpec>,
+}
+
+/// The HTTP shape shared by every endpoint: method, path, body, parts.
+#[derive(Debug)]
+pub(crate) struct RequestTemplate {
+    pub(crate) method: reqwest::Method,
+    pub(crate) path: Tpl,
+    pub(crate) body: Tpl,
+    pub(crate) parts: Vec<Tpl>,
+}
+
+#[derive(Debug)]
+pub(crate) struct EmbedEndpoint {
+    pub(crate) request: RequestTemplate,
+    pub(crate) vectors: Paths,
+    pub(crate) model: Option<Paths>,
+    pub(crate) usage: UsageMap,
 }
 
 #[derive(Debug, Default)]
@@ -251,12 +276,6 @@ impl Ctx {
             v.extend(["tool-call", k]);
             v
         };
-        let u = &raw.usage;
-        let u_at = |k: &'static str| -> Vec<&str> {
-            let mut v = at.to_vec();
-            v.extend(["usage", k]);
-            v
-        };
         Mapping {
             id: self.paths(&sub("id"), &raw.id),
             model: self.paths(&sub("model"), &raw.model),
@@ -271,15 +290,44 @@ impl Ctx {
                 arguments: self.paths(&tc_at("arguments"), &tc.arguments),
             },
             finish_reason: self.paths(&sub("finish-reason"), &raw.finish_reason),
-            usage: UsageMap {
-                prompt_tokens: self.paths(&u_at("prompt-tokens"), &u.prompt_tokens),
-                completion_tokens: self.paths(&u_at("completion-tokens"), &u.completion_tokens),
-                total_tokens: self.paths(&u_at("total-tokens"), &u.total_tokens),
-                cached_tokens: self.paths(&u_at("cached-tokens"), &u.cached_tokens),
-                cache_write_tokens: self.paths(&u_at("cache-write-tokens"), &u.cache_write_tokens),
-                reasoning_tokens: self.paths(&u_at("reasoning-tokens"), &u.reasoning_tokens),
-            },
+            usage: self.usage(&sub("usage"), &raw.usage),
         }
+    }
+
+    fn usage(&mut self, at: &[&str], u: &RawUsage) -> UsageMap {
+        let u_at = |k: &'static str| -> Vec<&str> {
+            let mut v = at.to_vec();
+            v.push(k);
+            v
+        };
+        UsageMap {
+            prompt_tokens: self.paths(&u_at("prompt-tokens"), &u.prompt_tokens),
+            completion_tokens: self.paths(&u_at("completion-tokens"), &u.completion_tokens),
+            total_tokens: self.paths(&u_at("total-tokens"), &u.total_tokens),
+            cached_tokens: self.paths(&u_at("cached-tokens"), &u.cached_tokens),
+            cache_write_tokens: self.paths(&u_at("cache-write-tokens"), &u.cache_write_tokens),
+            reasoning_tokens: self.paths(&u_at("reasoning-tokens"), &u.reasoning_tokens),
+        }
+    }
+
+    /// Method, path, body and parts of one endpoint; also the part index.
+    fn request(
+        &mut self,
+        name: &'static str,
+        method: &Option<String>,
+        path: &str,
+        body: &Value,
+        parts: &indexmap::IndexMap<String, Value>,
+    ) -> (RequestTemplate, HashMap<String, usize>) {
+        let method = method.as_deref().unwrap_or("POST").parse::<reqwest::Method>().unwrap_or_else(|_| {
+            self.push(&[name, "method"], "spec", "not an HTTP method");
+            reqwest::Method::POST
+        });
+        let index: HashMap<String, usize> = parts.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
+        let parts = parts.iter().map(|(k, v)| self.template(&[name, "parts", k], &index, v)).collect();
+        let body = self.template(&[name, "body"], &index, body);
+        let path = self.template(&[name, "path"], &index, &Value::String(path.to_string()));
+        (RequestTemplate { method, path, body, parts }, index)
     }
 }
 
@@ -325,7 +373,20 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
         })
         .collect();
 
-    let chat = compile_endpoint(&mut cx, "chat", &raw.chat);
+    let chat = raw.chat.as_ref().map(|c| compile_endpoint(&mut cx, "chat", c));
+    let embeddings = raw.embeddings.as_ref().map(|e| {
+        let (request, _) = cx.request("embeddings", &e.method, &e.path, &e.body, &e.parts);
+        let vectors = cx.paths(&["embeddings", "response", "vectors"], &Some(e.response.vectors.clone()));
+        EmbedEndpoint {
+            request,
+            vectors: vectors.unwrap_or(Paths(Vec::new())),
+            model: cx.paths(&["embeddings", "response", "model"], &e.response.model),
+            usage: cx.usage(&["embeddings", "response", "usage"], &e.response.usage),
+        }
+    });
+    if raw.chat.is_none() && raw.embeddings.is_none() {
+        cx.push(&[], "spec", "a provider needs a [chat] or an [embeddings] endpoint");
+    }
     let errors = compile_errors(&mut cx, &raw.errors);
 
     if !cx.findings.is_empty() {
@@ -346,29 +407,13 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
         headers,
         params,
         chat,
+        embeddings,
         errors,
     })
 }
 
 fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endpoint {
-    let method = raw
-        .method
-        .as_deref()
-        .unwrap_or("POST")
-        .parse::<reqwest::Method>()
-        .unwrap_or_else(|_| {
-            cx.push(&[name, "method"], "spec", "not an HTTP method");
-            reqwest::Method::POST
-        });
-    let part_index: HashMap<String, usize> =
-        raw.parts.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
-    let parts = raw
-        .parts
-        .iter()
-        .map(|(k, v)| cx.template(&[name, "parts", k], &part_index, v))
-        .collect();
-    let body = cx.template(&[name, "body"], &part_index, &raw.body);
-    let path = cx.template(&[name, "path"], &part_index, &Value::String(raw.path.clone()));
+    let (request, part_index) = cx.request(name, &raw.method, &raw.path, &raw.body, &raw.parts);
     let stream_path = raw
         .stream_path
         .as_ref()
@@ -410,13 +455,10 @@ fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endp
         }
     });
     Endpoint {
-        method,
-        path,
+        request,
         stream_path,
         roles: raw.roles.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         merge_roles: raw.merge_roles,
-        body,
-        parts,
         response,
         finish_reasons: raw.finish_reasons.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
         tool_calls_finish: raw.tool_calls_finish,

@@ -34,7 +34,8 @@ pub(crate) struct RawSpec {
     /// Provider parameters (an API version, a region…), usable in templates as `params.<name>`.
     #[serde(default)]
     pub params: IndexMap<String, RawParam>,
-    pub chat: RawEndpoint,
+    pub chat: Option<RawEndpoint>,
+    pub embeddings: Option<RawEmbeddings>,
     #[serde(default)]
     pub errors: RawErrors,
 }
@@ -112,6 +113,30 @@ pub(crate) struct RawEndpoint {
     #[serde(default)]
     pub tool_calls_finish: bool,
     pub stream: Option<RawStream>,
+}
+
+/// The embeddings endpoint (`[embeddings]`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawEmbeddings {
+    pub method: Option<String>,
+    pub path: String,
+    #[schemars(with = "Value")]
+    pub body: Value,
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, Value>")]
+    pub parts: IndexMap<String, Value>,
+    pub response: RawEmbeddingMapping,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawEmbeddingMapping {
+    /// Every vector, in input order: a list of numbers or base64 text each.
+    pub vectors: RawPaths,
+    pub model: Option<RawPaths>,
+    #[serde(default)]
+    pub usage: RawUsage,
 }
 
 /// One JSONPath, or several: counts are summed, text is concatenated, else the first found wins.
