@@ -16,9 +16,9 @@ use serde_json::{Map, Value};
 
 use crate::engine::canonical::{Shape, canonical};
 use crate::engine::classify::classify;
+use crate::engine::embed::{canonical_embedding, map_embeddings};
 use crate::engine::events::ChunkMapper;
 use crate::engine::map::{MapCtx, map_response};
-use crate::engine::embed::{canonical_embedding, map_embeddings};
 use crate::engine::render::{Prepared, no_endpoint, render_chat, render_request};
 use crate::engine::stream::{Decoder, Frame};
 use crate::error::{Error, ErrorKind, Result};
@@ -98,7 +98,13 @@ impl Client {
         let plan = self.plan(spec, model, req, false, opts)?;
         let at = |e: Error| e.at(&plan.spec.id, &plan.model);
         let json = self
-            .send_json(&plan.spec, &plan.base_url, &plan.prepared, plan.api_key.as_deref(), opts.timeout)
+            .send_json(
+                &plan.spec,
+                &plan.base_url,
+                &plan.prepared,
+                plan.api_key.as_deref(),
+                opts.timeout,
+            )
             .await
             .map_err(at)?;
         let id = fresh_id();
@@ -130,25 +136,46 @@ impl Client {
         let (provider, model) = (plan.spec.id.clone(), plan.model.clone());
         let at = move |e: Error| e.at(&provider, &model);
         let Some(stream_spec) = plan.spec.chat.as_ref().and_then(|c| c.stream.as_ref()) else {
-            return Err(at(Error::bad_request("this provider's spec has no streaming")));
+            return Err(at(Error::bad_request(
+                "this provider's spec has no streaming",
+            )));
         };
         let fallback = stream_spec.framing;
         let resp = self
             .transport
-            .send(&plan.spec, &plan.base_url, &plan.prepared, plan.api_key.as_deref(), opts.timeout)
+            .send(
+                &plan.spec,
+                &plan.base_url,
+                &plan.prepared,
+                plan.api_key.as_deref(),
+                opts.timeout,
+            )
             .await
             .map_err(at.clone())?;
         let status = resp.status().as_u16();
         if status >= 400 {
             let retry_after = header(&resp, &plan.spec.errors.retry_after_header);
             let body = resp.bytes().await.map_err(|e| at(transport_error(e)))?;
-            return Err(at(classify(&plan.spec.errors, Some(status), retry_after.as_deref(), &body)));
+            return Err(at(classify(
+                &plan.spec.errors,
+                Some(status),
+                retry_after.as_deref(),
+                &body,
+            )));
         }
         let content_type = header(&resp, "content-type");
         let decoder = Decoder::for_content_type(content_type.as_deref(), fallback);
         let id = fresh_id();
-        let Some(mapper) = ChunkMapper::new(plan.spec.clone(), &plan.model, &id, now(), req.include_usage()) else {
-            return Err(at(Error::bad_request("this provider's spec has no streaming")));
+        let Some(mapper) = ChunkMapper::new(
+            plan.spec.clone(),
+            &plan.model,
+            &id,
+            now(),
+            req.include_usage(),
+        ) else {
+            return Err(at(Error::bad_request(
+                "this provider's spec has no streaming",
+            )));
         };
         let state = Pump {
             body: resp.bytes_stream().boxed(),
@@ -166,11 +193,17 @@ impl Client {
                 Some((item, st))
             }
         });
-        Ok(ChatStream { inner: Box::pin(inner) })
+        Ok(ChatStream {
+            inner: Box::pin(inner),
+        })
     }
 
     /// Embeddings for one text or a list of texts.
-    pub async fn embedding(&self, req: &EmbeddingRequest, opts: &CallOptions) -> Result<EmbeddingResponse> {
+    pub async fn embedding(
+        &self,
+        req: &EmbeddingRequest,
+        opts: &CallOptions,
+    ) -> Result<EmbeddingResponse> {
         let (spec, model) = self.registry.resolve(&req.model)?;
         let at = |e: Error| e.at(&spec.id, &model);
         let Some(ep) = spec.embeddings.as_ref() else {
@@ -181,7 +214,10 @@ impl Client {
         let canon = canonical_embedding(req, &model, params).map_err(at)?;
         let prepared = render_request(&spec, &ep.request, None, &canon)?;
         let base_url = opts.api_base.as_deref().unwrap_or(&spec.base_url);
-        let body = self.send_json(&spec, base_url, &prepared, api_key.as_deref(), opts.timeout).await.map_err(at)?;
+        let body = self
+            .send_json(&spec, base_url, &prepared, api_key.as_deref(), opts.timeout)
+            .await
+            .map_err(at)?;
         let base64 = req.encoding_format.as_deref() == Some("base64");
         map_embeddings(ep, &body, &model, base64).map_err(at)
     }
@@ -195,20 +231,39 @@ impl Client {
         api_key: Option<&str>,
         timeout: Option<Duration>,
     ) -> Result<Value> {
-        let resp = self.transport.send(spec, base_url, prepared, api_key, timeout).await?;
+        let resp = self
+            .transport
+            .send(spec, base_url, prepared, api_key, timeout)
+            .await?;
         let status = resp.status().as_u16();
         let retry_after = header(&resp, &spec.errors.retry_after_header);
         let body = resp.bytes().await.map_err(transport_error)?;
         if status >= 400 {
-            return Err(classify(&spec.errors, Some(status), retry_after.as_deref(), &body));
+            return Err(classify(
+                &spec.errors,
+                Some(status),
+                retry_after.as_deref(),
+                &body,
+            ));
         }
         serde_json::from_slice(&body).map_err(|e| {
             let shown: String = String::from_utf8_lossy(&body).chars().take(300).collect();
-            Error::new(ErrorKind::Internal, format!("the response is not JSON ({e}): {shown}")).with_status(status)
+            Error::new(
+                ErrorKind::Internal,
+                format!("the response is not JSON ({e}): {shown}"),
+            )
+            .with_status(status)
         })
     }
 
-    fn plan(&self, spec: Arc<Spec>, model: String, req: &ChatRequest, stream: bool, opts: &CallOptions) -> Result<Planned> {
+    fn plan(
+        &self,
+        spec: Arc<Spec>,
+        model: String,
+        req: &ChatRequest,
+        stream: bool,
+        opts: &CallOptions,
+    ) -> Result<Planned> {
         let at = |e: Error| e.at(&spec.id, &model);
         let params = resolve_params(&spec, &opts.params).map_err(at)?;
         let api_key = api_key(&spec, opts).map_err(at)?;
@@ -221,7 +276,10 @@ impl Client {
         };
         let canon = canonical(req, &model, stream, params, &shape).map_err(at)?;
         let prepared = render_chat(&spec, &canon, stream)?;
-        let base_url = opts.api_base.clone().unwrap_or_else(|| spec.base_url.clone());
+        let base_url = opts
+            .api_base
+            .clone()
+            .unwrap_or_else(|| spec.base_url.clone());
         Ok(Planned {
             spec,
             model,
@@ -239,7 +297,11 @@ fn resolve_params(spec: &Spec, given: &BTreeMap<String, String>) -> Result<Map<S
             let known: Vec<&str> = spec.params.iter().map(|p| p.name.as_str()).collect();
             return Err(Error::bad_request(format!(
                 "unknown parameter {name:?} (this provider takes: {})",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             )));
         }
     }
@@ -255,7 +317,11 @@ fn resolve_params(spec: &Spec, given: &BTreeMap<String, String>) -> Result<Map<S
                 out.insert(p.name.clone(), Value::String(v));
             }
             None if p.required => {
-                let env = p.env.as_ref().map(|e| format!(" or set {e}")).unwrap_or_default();
+                let env = p
+                    .env
+                    .as_ref()
+                    .map(|e| format!(" or set {e}"))
+                    .unwrap_or_default();
                 return Err(Error::bad_request(format!(
                     "missing parameter {0:?}: pass --param {0}=…{env}",
                     p.name
@@ -271,10 +337,22 @@ fn resolve_params(spec: &Spec, given: &BTreeMap<String, String>) -> Result<Map<S
 fn api_key(spec: &Spec, opts: &CallOptions) -> Result<Option<String>> {
     let key = match &opts.api_key {
         Some(k) => Some(k.clone()),
-        None => spec.auth.env.as_ref().and_then(|v| std::env::var(v).ok()).filter(|k| !k.is_empty()),
+        None => spec
+            .auth
+            .env
+            .as_ref()
+            .and_then(|v| std::env::var(v).ok())
+            .filter(|k| !k.is_empty()),
     };
-    if key.is_none() && !spec.auth.optional && spec.auth.scheme != crate::spec::raw::AuthScheme::None {
-        let env = spec.auth.env.as_deref().unwrap_or("the provider's key variable");
+    if key.is_none()
+        && !spec.auth.optional
+        && spec.auth.scheme != crate::spec::raw::AuthScheme::None
+    {
+        let env = spec
+            .auth
+            .env
+            .as_deref()
+            .unwrap_or("the provider's key variable");
         return Err(Error::new(
             ErrorKind::Authentication,
             format!("no API key: set {env} or pass an api_key"),
@@ -288,14 +366,21 @@ fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
 }
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// A fresh id for responses whose provider gives none.
 fn fresh_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    format!("chatcmpl-{nanos:x}{:x}", COUNTER.fetch_add(1, Ordering::Relaxed))
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "chatcmpl-{nanos:x}{:x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Drives one streamed body: bytes → frames → chunks.
@@ -322,7 +407,10 @@ impl Pump {
                 return None;
             }
             let step = match self.body.next().await {
-                Some(Ok(bytes)) => self.decoder.feed(&bytes, &mut self.frames).map_err(frame_error),
+                Some(Ok(bytes)) => self
+                    .decoder
+                    .feed(&bytes, &mut self.frames)
+                    .map_err(frame_error),
                 Some(Err(e)) => Err(transport_error(e)),
                 None => {
                     self.done = true;

@@ -62,9 +62,9 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => "permission_error",
             ErrorKind::NotFound => "not_found_error",
             ErrorKind::RateLimit => "rate_limit_error",
-            ErrorKind::ContextWindowExceeded
-            | ErrorKind::ContentPolicy
-            | ErrorKind::BadRequest => "invalid_request_error",
+            ErrorKind::ContextWindowExceeded | ErrorKind::ContentPolicy | ErrorKind::BadRequest => {
+                "invalid_request_error"
+            }
             ErrorKind::Timeout => "timeout_error",
             ErrorKind::Connection => "api_connection_error",
             ErrorKind::ServiceUnavailable => "service_unavailable_error",
@@ -79,9 +79,9 @@ impl ErrorKind {
             ErrorKind::PermissionDenied => 403,
             ErrorKind::NotFound => 404,
             ErrorKind::RateLimit => 429,
-            ErrorKind::ContextWindowExceeded
-            | ErrorKind::ContentPolicy
-            | ErrorKind::BadRequest => 400,
+            ErrorKind::ContextWindowExceeded | ErrorKind::ContentPolicy | ErrorKind::BadRequest => {
+                400
+            }
             ErrorKind::Timeout => 408,
             ErrorKind::Connection => 502,
             ErrorKind::ServiceUnavailable => 503,

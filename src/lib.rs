@@ -23,6 +23,7 @@ pub mod cli;
 mod client;
 pub(crate) mod engine;
 mod error;
+pub mod pure;
 pub mod spec;
 pub(crate) mod transport;
 pub mod types;

@@ -45,7 +45,11 @@ async fn call(args: Args) -> Result<(), Error> {
         if json {
             return print_json(&resp);
         }
-        if let Some(r) = resp.choices.first().and_then(|c| c.message.reasoning_content.as_deref()) {
+        if let Some(r) = resp
+            .choices
+            .first()
+            .and_then(|c| c.message.reasoning_content.as_deref())
+        {
             eprintln!("{r}");
         }
         println!("{}", resp.text().unwrap_or_default());

@@ -33,7 +33,9 @@ pub(crate) fn run(args: Args) -> ExitCode {
         if p.is_dir() {
             match registry::read_dir_sources(p) {
                 Ok(list) => sources.extend(list),
-                Err(e) => unreadable.push(format!("{}:1:1: error[io]: {}", p.display(), e.message())),
+                Err(e) => {
+                    unreadable.push(format!("{}:1:1: error[io]: {}", p.display(), e.message()))
+                }
             }
         } else {
             match std::fs::read_to_string(p) {
@@ -45,7 +47,8 @@ pub(crate) fn run(args: Args) -> ExitCode {
             }
         }
     }
-    let check_set: Option<HashSet<usize>> = (!paths.is_empty()).then(|| (builtin..sources.len()).collect());
+    let check_set: Option<HashSet<usize>> =
+        (!paths.is_empty()).then(|| (builtin..sources.len()).collect());
     let findings = check::lint(&sources, check_set.as_ref());
     let checked = check_set.as_ref().map_or(builtin, HashSet::len);
     match args.format {
@@ -56,7 +59,10 @@ pub(crate) fn run(args: Args) -> ExitCode {
             for d in &findings {
                 println!("{d}");
             }
-            eprintln!("{} finding(s) in {checked} spec file(s)", findings.len() + unreadable.len());
+            eprintln!(
+                "{} finding(s) in {checked} spec file(s)",
+                findings.len() + unreadable.len()
+            );
         }
         Format::Json => {
             let list = serde_json::to_string_pretty(&findings).unwrap_or_default();
@@ -64,5 +70,9 @@ pub(crate) fn run(args: Args) -> ExitCode {
         }
     }
     let errors = findings.iter().any(|d| d.severity == Severity::Error) || !unreadable.is_empty();
-    if errors { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if errors {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

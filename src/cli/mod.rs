@@ -18,7 +18,11 @@ use serde::de::DeserializeOwned;
 use crate::{CallOptions, Client, Error, ErrorKind};
 
 #[derive(Parser)]
-#[command(name = "switchboard", version, about = "One OpenAI-shaped API over every LLM provider; providers are TOML specs.")]
+#[command(
+    name = "switchboard",
+    version,
+    about = "One OpenAI-shaped API over every LLM provider; providers are TOML specs."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +47,10 @@ pub fn main() -> ExitCode {
         Command::Lint(args) => lint::run(args),
         Command::Schema => {
             let schema = crate::spec::schema();
-            println!("{}", serde_json::to_string_pretty(&schema).unwrap_or_default());
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            );
             ExitCode::SUCCESS
         }
         Command::Complete(args) => complete::run(args),
@@ -53,7 +60,9 @@ pub fn main() -> ExitCode {
 
 /// A single-threaded runtime for one command.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }
 
 /// Options every calling command shares.
@@ -126,7 +135,8 @@ fn read_json<T: DeserializeOwned>(path: &Path, what: &str) -> Result<T, Error> {
         std::fs::read_to_string(path).map(|t| text = t)
     };
     read.map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| Error::bad_request(format!("{} is not {what}: {e}", path.display())))
+    serde_json::from_str(&text)
+        .map_err(|e| Error::bad_request(format!("{} is not {what}: {e}", path.display())))
 }
 
 fn io(e: std::io::Error) -> Error {
@@ -135,7 +145,8 @@ fn io(e: std::io::Error) -> Error {
 
 /// Prints one JSON object on its own line.
 fn print_json<T: Serialize>(value: &T) -> Result<(), Error> {
-    let line = serde_json::to_string(value).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
+    let line =
+        serde_json::to_string(value).map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
     println!("{line}");
     Ok(())
 }

@@ -5,9 +5,12 @@
 //! ```text
 //! model, stream, include_usage, params.{…}, request (the whole OpenAI request)
 //! system        text of every system/developer message, joined by a blank line (or null)
-//! messages[]    { role, text, content: [block…] }   (system messages excluded)
-//!   block       { type: "text", text }
-//!               { type: "image", url | data, media_type, detail }
+//! system_blocks [{ type: "text", text, cache_control }] of those messages
+//! system_plain  true when every system message was a plain string
+//! messages[]    { role, text, plain, content: [block…] }   (system messages excluded;
+//!               `plain`: the message was one plain string)
+//!   block       { type: "text", text, cache_control }
+//!               { type: "image", url | data, media_type, detail, cache_control }
 //!               { type: "audio", data, format, media_type }
 //!               { type: "tool_call", id, name, arguments (text), input (parsed) }
 //!               { type: "tool_result", tool_call_id, name, content (text) }
@@ -40,6 +43,8 @@ pub(crate) fn canonical(
     shape: &Shape<'_>,
 ) -> Result<Value> {
     let mut system: Vec<String> = Vec::new();
+    let mut system_blocks: Vec<Value> = Vec::new();
+    let mut system_plain = true;
     let mut messages: Vec<Value> = Vec::with_capacity(req.messages.len());
     let mut tool_names: HashMap<&str, &str> = HashMap::new();
 
@@ -47,6 +52,8 @@ pub(crate) fn canonical(
         let role = match msg.role {
             Role::System | Role::Developer => {
                 system.push(content_text(msg.content.as_ref()));
+                system_plain &= matches!(msg.content, Some(Content::Text(_)));
+                content_blocks(msg.content.as_ref(), &mut system_blocks)?;
                 continue;
             }
             Role::User => "user",
@@ -86,6 +93,9 @@ pub(crate) fn canonical(
                 }));
             }
         }
+        let plain = role != "tool"
+            && msg.tool_calls.as_ref().is_none_or(Vec::is_empty)
+            && matches!(msg.content, Some(Content::Text(_)));
         let role = shape.roles.get(role).map_or(role, String::as_str);
         if shape.merge_roles {
             if let Some(last) = messages.last_mut() {
@@ -93,11 +103,12 @@ pub(crate) fn canonical(
                     if let Some(Value::Array(prev)) = last.get_mut("content") {
                         prev.extend(blocks);
                     }
+                    last["plain"] = Value::Bool(false);
                     continue;
                 }
             }
         }
-        messages.push(json!({ "role": role, "content": blocks }));
+        messages.push(json!({ "role": role, "plain": plain, "content": blocks }));
     }
     for m in &mut messages {
         let text = m["content"]
@@ -157,6 +168,8 @@ pub(crate) fn canonical(
         "include_usage": req.include_usage(),
         "params": params,
         "system": if system.is_empty() { Value::Null } else { Value::String(system.join("\n\n")) },
+        "system_blocks": system_blocks,
+        "system_plain": system_plain,
         "messages": messages,
         "tools": tools,
         "tool_choice": tool_choice,
@@ -180,7 +193,7 @@ fn content_text(content: Option<&Content>) -> String {
         Some(Content::Parts(parts)) => parts
             .iter()
             .filter_map(|p| match p {
-                ContentPart::Text { text } => Some(text.as_str()),
+                ContentPart::Text { text, .. } => Some(text.as_str()),
                 _ => None,
             })
             .collect::<Vec<_>>()
@@ -199,8 +212,20 @@ fn content_blocks(content: Option<&Content>, out: &mut Vec<Value>) -> Result<()>
         Some(Content::Parts(parts)) => {
             for p in parts {
                 out.push(match p {
-                    ContentPart::Text { text } => json!({ "type": "text", "text": text }),
-                    ContentPart::ImageUrl { image_url } => image_block(&image_url.url, image_url.detail.as_deref())?,
+                    ContentPart::Text {
+                        text,
+                        cache_control,
+                    } => {
+                        json!({ "type": "text", "text": text, "cache_control": cache_control })
+                    }
+                    ContentPart::ImageUrl {
+                        image_url,
+                        cache_control,
+                    } => {
+                        let mut b = image_block(&image_url.url, image_url.detail.as_deref())?;
+                        b["cache_control"] = cache_control.clone().unwrap_or(Value::Null);
+                        b
+                    }
                     ContentPart::InputAudio { input_audio } => json!({
                         "type": "audio",
                         "data": input_audio.data,
@@ -224,7 +249,9 @@ fn image_block(url: &str, detail: Option<&str>) -> Result<Value> {
             .ok_or_else(|| Error::bad_request("image data URL has no comma before its data"))?;
         let media_type = meta.split(';').next().unwrap_or_default();
         if !meta.ends_with(";base64") {
-            return Err(Error::bad_request("image data URLs must be base64 (data:<type>;base64,<data>)"));
+            return Err(Error::bad_request(
+                "image data URLs must be base64 (data:<type>;base64,<data>)",
+            ));
         }
         return Ok(json!({
             "type": "image",
@@ -233,7 +260,11 @@ fn image_block(url: &str, detail: Option<&str>) -> Result<Value> {
             "detail": detail,
         }));
     }
-    let path = url.split(['?', '#']).next().unwrap_or(url).to_ascii_lowercase();
+    let path = url
+        .split(['?', '#'])
+        .next()
+        .unwrap_or(url)
+        .to_ascii_lowercase();
     let media_type = [
         (".png", "image/png"),
         (".gif", "image/gif"),
@@ -253,7 +284,10 @@ mod tests {
     use crate::types::*;
 
     fn roles(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
     }
 
     #[test]
@@ -267,9 +301,23 @@ mod tests {
         }))
         .unwrap();
         let r = roles(&[]);
-        let c = canonical(&req, "m", false, Map::new(), &Shape { roles: &r, merge_roles: false }).unwrap();
+        let c = canonical(
+            &req,
+            "m",
+            false,
+            Map::new(),
+            &Shape {
+                roles: &r,
+                merge_roles: false,
+            },
+        )
+        .unwrap();
         assert_eq!(c["system"], "A\n\nB");
-        assert_eq!(c["messages"], json!([{"role": "user", "content": [{"type": "text", "text": "hi"}], "text": "hi"}]));
+        assert_eq!(
+            c["messages"],
+            json!([{"role": "user", "plain": true, "content": [{"type": "text", "text": "hi", "cache_control": null}], "text": "hi"}])
+        );
+        assert_eq!(c["system_plain"], false);
     }
 
     #[test]
@@ -285,7 +333,17 @@ mod tests {
         }))
         .unwrap();
         let r = roles(&[("tool", "user")]);
-        let c = canonical(&req, "m", false, Map::new(), &Shape { roles: &r, merge_roles: true }).unwrap();
+        let c = canonical(
+            &req,
+            "m",
+            false,
+            Map::new(),
+            &Shape {
+                roles: &r,
+                merge_roles: true,
+            },
+        )
+        .unwrap();
         let msgs = c["messages"].as_array().unwrap();
         assert_eq!(msgs.len(), 3);
         assert_eq!(msgs[1]["content"][0]["input"], json!({"city": "Paris"}));

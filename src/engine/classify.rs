@@ -11,7 +11,12 @@ use crate::spec::compile::ErrorTable;
 
 /// Classifies an error body. `status` is None for an error event inside a
 /// 200 stream.
-pub(crate) fn classify(table: &ErrorTable, status: Option<u16>, retry_after: Option<&str>, body: &[u8]) -> Error {
+pub(crate) fn classify(
+    table: &ErrorTable,
+    status: Option<u16>,
+    retry_after: Option<&str>,
+    body: &[u8],
+) -> Error {
     let text = String::from_utf8_lossy(body);
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     // Some APIs wrap the error object in a one-element list.
@@ -27,22 +32,29 @@ pub(crate) fn classify(table: &ErrorTable, status: Option<u16>, retry_after: Opt
         })
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| fallback_message(&text, status));
-    let code = json.and_then(|j| table.code.as_ref()?.first(j)).map(|v| match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    });
+    let code = json
+        .and_then(|j| table.code.as_ref()?.first(j))
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        });
     let kind = table
         .rules
         .iter()
         .find(|r| {
             (r.status.is_empty() || status.is_some_and(|s| r.status.contains(&s)))
-                && r.code.as_ref().is_none_or(|c| code.as_ref().is_some_and(|got| got.eq_ignore_ascii_case(c)))
+                && r.code
+                    .as_ref()
+                    .is_none_or(|c| code.as_ref().is_some_and(|got| got.eq_ignore_ascii_case(c)))
                 && r.message.as_ref().is_none_or(|re| re.is_match(&message))
-                && r.body_contains.as_ref().is_none_or(|s| text.contains(s.as_str()))
+                && r.body_contains
+                    .as_ref()
+                    .is_none_or(|s| text.contains(s.as_str()))
         })
         .map(|r| r.kind)
         .unwrap_or_else(|| status.map_or(ErrorKind::Internal, ErrorKind::from_status));
-    let mut err = Error::new(kind, message).with_retry_after(retry_after.and_then(parse_retry_after));
+    let mut err =
+        Error::new(kind, message).with_retry_after(retry_after.and_then(parse_retry_after));
     if let Some(s) = status {
         err = err.with_status(s);
     }

@@ -2,7 +2,7 @@
 //! mapping of a provider's vectors to OpenAI's `list` object. Pure.
 //!
 //! ```text
-//! model, input (always a list of texts), dimensions, encoding_format,
+//! model, input (always a list: of texts, or of token-id lists), dimensions, encoding_format,
 //! user, extra (unknown request fields), request (the whole OpenAI request), params.{…}
 //! ```
 
@@ -14,11 +14,15 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::spec::compile::EmbedEndpoint;
 use crate::types::{Embedding, EmbeddingRequest, EmbeddingResponse};
 
-pub(crate) fn canonical_embedding(req: &EmbeddingRequest, model: &str, params: Map<String, Value>) -> Result<Value> {
+pub(crate) fn canonical_embedding(
+    req: &EmbeddingRequest,
+    model: &str,
+    params: Map<String, Value>,
+) -> Result<Value> {
     let request = serde_json::to_value(req).map_err(|e| Error::bad_request(e.to_string()))?;
     Ok(json!({
         "model": model,
-        "input": req.input.texts(),
+        "input": req.input.as_list(),
         "dimensions": req.dimensions,
         "encoding_format": req.encoding_format,
         "user": req.user,
@@ -29,10 +33,18 @@ pub(crate) fn canonical_embedding(req: &EmbeddingRequest, model: &str, params: M
 }
 
 /// Maps vectors; `base64` asks for little-endian f32 base64 text.
-pub(crate) fn map_embeddings(ep: &EmbedEndpoint, body: &Value, model: &str, base64: bool) -> Result<EmbeddingResponse> {
+pub(crate) fn map_embeddings(
+    ep: &EmbedEndpoint,
+    body: &Value,
+    model: &str,
+    base64: bool,
+) -> Result<EmbeddingResponse> {
     let vectors: Vec<&Value> = ep.vectors.0.iter().flat_map(|p| p.all(body)).collect();
     if vectors.is_empty() {
-        return Err(Error::new(ErrorKind::Internal, "the response holds no embedding vectors"));
+        return Err(Error::new(
+            ErrorKind::Internal,
+            "the response holds no embedding vectors",
+        ));
     }
     let data = vectors
         .into_iter()

@@ -34,7 +34,13 @@ pub(crate) struct ChunkMapper {
 
 impl ChunkMapper {
     /// `None` when the spec's chat endpoint does not stream.
-    pub(crate) fn new(spec: Arc<Spec>, model: &str, fallback_id: &str, now: u64, include_usage: bool) -> Option<Self> {
+    pub(crate) fn new(
+        spec: Arc<Spec>,
+        model: &str,
+        fallback_id: &str,
+        now: u64,
+        include_usage: bool,
+    ) -> Option<Self> {
         spec.chat.as_ref()?.stream.as_ref()?;
         Some(ChunkMapper {
             spec,
@@ -63,7 +69,11 @@ impl ChunkMapper {
     /// Maps one frame; chunks it yields are pushed to `out`.
     pub(crate) fn frame(&mut self, frame: &Frame, out: &mut Vec<ChatChunk>) -> Result<()> {
         let spec = Arc::clone(&self.spec);
-        let Some((chat, stream)) = spec.chat.as_ref().and_then(|c| Some((c, c.stream.as_ref()?))) else {
+        let Some((chat, stream)) = spec
+            .chat
+            .as_ref()
+            .and_then(|c| Some((c, c.stream.as_ref()?)))
+        else {
             return Ok(());
         };
         let data = frame.data.trim();
@@ -79,7 +89,10 @@ impl ChunkMapper {
             if shown.len() < data.len() {
                 shown.push('…');
             }
-            Error::new(ErrorKind::Internal, format!("stream event is not JSON ({e}): {shown}"))
+            Error::new(
+                ErrorKind::Internal,
+                format!("stream event is not JSON ({e}): {shown}"),
+            )
         })?;
         let mut delta = Delta::default();
         let mut finish = None;
@@ -98,7 +111,9 @@ impl ChunkMapper {
         if finish.is_some() && stream.end_on_finish {
             self.complete = true;
         }
-        let has_delta = delta.content.is_some() || delta.reasoning_content.is_some() || !delta.tool_calls.is_empty();
+        let has_delta = delta.content.is_some()
+            || delta.reasoning_content.is_some()
+            || !delta.tool_calls.is_empty();
         if has_delta || finish.is_some() {
             if !self.role_sent {
                 delta.role = Some("assistant".into());
@@ -132,7 +147,14 @@ impl ChunkMapper {
         Ok(())
     }
 
-    fn apply(&mut self, chat: &Endpoint, rule: &EventRule, json: &Value, delta: &mut Delta, finish: &mut Option<String>) {
+    fn apply(
+        &mut self,
+        chat: &Endpoint,
+        rule: &EventRule,
+        json: &Value,
+        delta: &mut Delta,
+        finish: &mut Option<String>,
+    ) {
         let m = &rule.map;
         if let Some(id) = string_at(&m.id, json) {
             self.id = id;
@@ -141,14 +163,24 @@ impl ChunkMapper {
             self.model = model;
         }
         if let Some(text) = m.content.as_ref().and_then(|p| p.text(json)) {
-            delta.content.get_or_insert_with(String::new).push_str(&text);
+            delta
+                .content
+                .get_or_insert_with(String::new)
+                .push_str(&text);
         }
         if let Some(text) = m.reasoning.as_ref().and_then(|p| p.text(json)) {
-            delta.reasoning_content.get_or_insert_with(String::new).push_str(&text);
+            delta
+                .reasoning_content
+                .get_or_insert_with(String::new)
+                .push_str(&text);
         }
         for node in nodes(&m.tool_calls, json) {
             let tc = &m.tool_call;
-            let key = tc.key.as_ref().and_then(|k| k.first(node)).map(Value::to_string);
+            let key = tc
+                .key
+                .as_ref()
+                .and_then(|k| k.first(node))
+                .map(Value::to_string);
             let existing = key.as_ref().and_then(|k| self.tool_index.get(k)).copied();
             let arguments = arguments_at(tc, node);
             let name = string_at(&tc.name, node);
@@ -171,13 +203,20 @@ impl ChunkMapper {
                     }
                     delta.tool_calls.push(ToolCallDelta {
                         index,
-                        id: Some(string_at(&tc.id, node).unwrap_or_else(|| format!("call_{}_{index}", self.id))),
+                        id: Some(
+                            string_at(&tc.id, node)
+                                .unwrap_or_else(|| format!("call_{}_{index}", self.id)),
+                        ),
                         kind: Some("function".into()),
                         function: FunctionDelta {
                             name: Some(name.unwrap_or_default()),
                             // A rule that maps arguments but found none means "no arguments".
                             arguments: Some(arguments.unwrap_or_else(|| {
-                                if tc.arguments.is_some() { "{}".into() } else { String::new() }
+                                if tc.arguments.is_some() {
+                                    "{}".into()
+                                } else {
+                                    String::new()
+                                }
                             })),
                         },
                     });
@@ -211,5 +250,8 @@ fn matches(rule: &EventRule, event: Option<&str>, json: &Value) -> bool {
         }
     }
     rule.present.iter().all(|p| p.first(json).is_some())
-        && rule.equals.iter().all(|(p, want)| p.first(json) == Some(want))
+        && rule
+            .equals
+            .iter()
+            .all(|(p, want)| p.first(json) == Some(want))
 }

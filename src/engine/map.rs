@@ -35,7 +35,11 @@ pub(crate) fn map_response(ep: &Endpoint, body: &Value, cx: &MapCtx<'_>) -> Chat
     let finish = finish_reason(ep, m, body, !tool_calls.is_empty());
     ChatResponse {
         model: string_at(&m.model, body).unwrap_or_else(|| cx.model.to_string()),
-        created: m.created.as_ref().and_then(|p| p.sum(body)).unwrap_or(cx.now),
+        created: m
+            .created
+            .as_ref()
+            .and_then(|p| p.sum(body))
+            .unwrap_or(cx.now),
         id,
         object: "chat.completion".into(),
         choices: vec![Choice {
@@ -43,7 +47,11 @@ pub(crate) fn map_response(ep: &Endpoint, body: &Value, cx: &MapCtx<'_>) -> Chat
             message: ResponseMessage {
                 role: "assistant".into(),
                 content: m.content.as_ref().and_then(|p| p.text(body)),
-                reasoning_content: m.reasoning.as_ref().and_then(|p| p.text(body)).filter(|s| !s.is_empty()),
+                reasoning_content: m
+                    .reasoning
+                    .as_ref()
+                    .and_then(|p| p.text(body))
+                    .filter(|s| !s.is_empty()),
                 tool_calls,
             },
             finish_reason: finish,
@@ -53,7 +61,12 @@ pub(crate) fn map_response(ep: &Endpoint, body: &Value, cx: &MapCtx<'_>) -> Chat
 }
 
 /// The mapped finish reason of `body`, if the mapping finds one.
-pub(crate) fn finish_reason(ep: &Endpoint, m: &Mapping, body: &Value, has_tool_calls: bool) -> Option<String> {
+pub(crate) fn finish_reason(
+    ep: &Endpoint,
+    m: &Mapping,
+    body: &Value,
+    has_tool_calls: bool,
+) -> Option<String> {
     let raw = m.finish_reason.as_ref()?.first(body)?;
     let raw = match raw {
         Value::String(s) => s.clone(),
@@ -142,10 +155,11 @@ impl UsageParts {
         }
         let prompt = self.prompt.unwrap_or(0);
         let completion = self.completion.unwrap_or(0);
-        let prompt_details = (self.cached.is_some() || self.cache_write.is_some()).then_some(PromptTokensDetails {
-            cached_tokens: self.cached,
-            cache_write_tokens: self.cache_write,
-        });
+        let prompt_details =
+            (self.cached.is_some() || self.cache_write.is_some()).then_some(PromptTokensDetails {
+                cached_tokens: self.cached,
+                cache_write_tokens: self.cache_write,
+            });
         Some(Usage {
             prompt_tokens: prompt,
             completion_tokens: completion,

@@ -32,9 +32,16 @@ pub(crate) fn render_chat(spec: &Spec, canonical: &Value, stream: bool) -> Resul
 }
 
 /// Renders any endpoint's request; `path` replaces the endpoint's path template.
-pub(crate) fn render_request(spec: &Spec, req: &RequestTemplate, path: Option<&Tpl>, root: &Value) -> Result<Prepared> {
+pub(crate) fn render_request(
+    spec: &Spec,
+    req: &RequestTemplate,
+    path: Option<&Tpl>,
+    root: &Value,
+) -> Result<Prepared> {
     let r = Renderer { parts: &req.parts };
-    let fail = |e: RenderError| Error::bad_request(e.0).at(&spec.id, root["model"].as_str().unwrap_or_default());
+    let fail = |e: RenderError| {
+        Error::bad_request(e.0).at(&spec.id, root["model"].as_str().unwrap_or_default())
+    };
     let path = text(&r, path.unwrap_or(&req.path), root).map_err(fail)?;
     let mut headers = Vec::with_capacity(spec.headers.len());
     for (name, tpl) in &spec.headers {

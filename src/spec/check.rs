@@ -17,13 +17,22 @@ pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnosti
     let loaded = load(sources, check);
     let mut out = loaded.diagnostics;
     for spec in &loaded.specs {
-        let Some(chain) = loaded.chains.get(&spec.id) else { continue };
+        let Some(chain) = loaded.chains.get(&spec.id) else {
+            continue;
+        };
         let params: Map<String, Value> = spec
             .params
             .iter()
-            .map(|p| (p.name.clone(), Value::String(p.default.clone().unwrap_or_else(|| "sample".into()))))
+            .map(|p| {
+                (
+                    p.name.clone(),
+                    Value::String(p.default.clone().unwrap_or_else(|| "sample".into())),
+                )
+            })
             .collect();
-        let Some(chat) = spec.chat.as_ref() else { continue };
+        let Some(chat) = spec.chat.as_ref() else {
+            continue;
+        };
         let shape = Shape {
             roles: &chat.roles,
             merge_roles: chat.merge_roles,
@@ -55,25 +64,43 @@ fn samples() -> Vec<(&'static str, ChatRequest)> {
     let tool = json!({"type": "function", "function": {"name": "get_weather", "description": "Weather",
         "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}});
     let raw = [
-        ("plain", json!({"model": "m", "messages": [{"role": "user", "content": "Hi \"there\" {{x}} </script>\n\u{1F600}"}]})),
-        ("multi-turn", json!({"model": "m", "temperature": 0.2, "max_tokens": 50, "stop": "END", "messages": [
+        (
+            "plain",
+            json!({"model": "m", "messages": [{"role": "user", "content": "Hi \"there\" {{x}} </script>\n\u{1F600}"}]}),
+        ),
+        (
+            "multi-turn",
+            json!({"model": "m", "temperature": 0.2, "max_tokens": 50, "stop": "END", "messages": [
             {"role": "system", "content": "Be brief."},
             {"role": "user", "content": "Hi"},
             {"role": "assistant", "content": "Hello"},
-            {"role": "user", "content": "Again"}]})),
-        ("tools", json!({"model": "m", "tools": [tool], "tool_choice": "auto", "messages": [
+            {"role": "user", "content": "Again"}]}),
+        ),
+        (
+            "tools",
+            json!({"model": "m", "tools": [tool], "tool_choice": "auto", "messages": [
             {"role": "user", "content": "Weather in Paris?"},
             {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
                 "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
-            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]})),
-        ("images", json!({"model": "m", "messages": [{"role": "user", "content": [
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]}),
+        ),
+        (
+            "images",
+            json!({"model": "m", "messages": [{"role": "user", "content": [
             {"type": "text", "text": "What is this?"},
             {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
-            {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}}]}]})),
-        ("json-schema", json!({"model": "m", "messages": [{"role": "user", "content": "Give JSON"}],
-            "response_format": {"type": "json_schema", "json_schema": {"name": "out", "schema": {"type": "object"}}}})),
-        ("stream", json!({"model": "m", "stream": true, "stream_options": {"include_usage": true},
-            "messages": [{"role": "user", "content": "Hi"}]})),
+            {"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,/9j/4AAQ"}}]}]}),
+        ),
+        (
+            "json-schema",
+            json!({"model": "m", "messages": [{"role": "user", "content": "Give JSON"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "out", "schema": {"type": "object"}}}}),
+        ),
+        (
+            "stream",
+            json!({"model": "m", "stream": true, "stream_options": {"include_usage": true},
+            "messages": [{"role": "user", "content": "Hi"}]}),
+        ),
     ];
     raw.into_iter()
         .filter_map(|(n, v)| serde_json::from_value(v).ok().map(|r| (n, r)))

@@ -208,7 +208,13 @@ pub(crate) struct Finding {
     pub(crate) message: String,
 }
 
-const OPENAI_FINISH: &[&str] = &["stop", "length", "tool_calls", "content_filter", "function_call"];
+const OPENAI_FINISH: &[&str] = &[
+    "stop",
+    "length",
+    "tool_calls",
+    "content_filter",
+    "function_call",
+];
 
 struct Ctx {
     findings: Vec<Finding>,
@@ -264,9 +270,17 @@ impl Ctx {
             v
         };
         if !in_stream {
-            for (set, key) in [(raw.on.is_some(), "on"), (raw.error, "error"), (raw.end, "end")] {
+            for (set, key) in [
+                (raw.on.is_some(), "on"),
+                (raw.error, "error"),
+                (raw.end, "end"),
+            ] {
                 if set {
-                    self.push(&sub(key), "spec", format!("`{key}` belongs to stream events only"));
+                    self.push(
+                        &sub(key),
+                        "spec",
+                        format!("`{key}` belongs to stream events only"),
+                    );
                 }
             }
         }
@@ -319,15 +333,34 @@ impl Ctx {
         body: &Value,
         parts: &indexmap::IndexMap<String, Value>,
     ) -> (RequestTemplate, HashMap<String, usize>) {
-        let method = method.as_deref().unwrap_or("POST").parse::<reqwest::Method>().unwrap_or_else(|_| {
-            self.push(&[name, "method"], "spec", "not an HTTP method");
-            reqwest::Method::POST
-        });
-        let index: HashMap<String, usize> = parts.keys().enumerate().map(|(i, k)| (k.clone(), i)).collect();
-        let parts = parts.iter().map(|(k, v)| self.template(&[name, "parts", k], &index, v)).collect();
+        let method = method
+            .as_deref()
+            .unwrap_or("POST")
+            .parse::<reqwest::Method>()
+            .unwrap_or_else(|_| {
+                self.push(&[name, "method"], "spec", "not an HTTP method");
+                reqwest::Method::POST
+            });
+        let index: HashMap<String, usize> = parts
+            .keys()
+            .enumerate()
+            .map(|(i, k)| (k.clone(), i))
+            .collect();
+        let parts = parts
+            .iter()
+            .map(|(k, v)| self.template(&[name, "parts", k], &index, v))
+            .collect();
         let body = self.template(&[name, "body"], &index, body);
         let path = self.template(&[name, "path"], &index, &Value::String(path.to_string()));
-        (RequestTemplate { method, path, body, parts }, index)
+        (
+            RequestTemplate {
+                method,
+                path,
+                body,
+                parts,
+            },
+            index,
+        )
     }
 }
 
@@ -341,26 +374,50 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
     let auth_name = match raw.auth.scheme {
         AuthScheme::Bearer => "authorization".to_string(),
         AuthScheme::Header => raw.auth.header.clone().unwrap_or_else(|| {
-            cx.push(&["auth", "header"], "spec", "scheme \"header\" needs `header`: the header's name");
+            cx.push(
+                &["auth", "header"],
+                "spec",
+                "scheme \"header\" needs `header`: the header's name",
+            );
             String::new()
         }),
         AuthScheme::Query => raw.auth.param.clone().unwrap_or_else(|| {
-            cx.push(&["auth", "param"], "spec", "scheme \"query\" needs `param`: the query parameter's name");
+            cx.push(
+                &["auth", "param"],
+                "spec",
+                "scheme \"query\" needs `param`: the query parameter's name",
+            );
             String::new()
         }),
         AuthScheme::None => String::new(),
     };
     if raw.auth.scheme != AuthScheme::None && raw.auth.env.is_none() {
-        cx.push(&["auth", "env"], "spec", "name the environment variable that holds the key");
+        cx.push(
+            &["auth", "env"],
+            "spec",
+            "name the environment variable that holds the key",
+        );
     }
     if !(raw.base_url.starts_with("http://") || raw.base_url.starts_with("https://")) {
-        cx.push(&["base-url"], "spec", format!("base-url must start with http:// or https://, got {:?}", raw.base_url));
+        cx.push(
+            &["base-url"],
+            "spec",
+            format!(
+                "base-url must start with http:// or https://, got {:?}",
+                raw.base_url
+            ),
+        );
     }
 
     let headers = raw
         .headers
         .iter()
-        .map(|(k, v)| (k.clone(), cx.template(&["headers", k], &no_parts, &Value::String(v.clone()))))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                cx.template(&["headers", k], &no_parts, &Value::String(v.clone())),
+            )
+        })
         .collect();
     let params = raw
         .params
@@ -373,10 +430,16 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
         })
         .collect();
 
-    let chat = raw.chat.as_ref().map(|c| compile_endpoint(&mut cx, "chat", c));
+    let chat = raw
+        .chat
+        .as_ref()
+        .map(|c| compile_endpoint(&mut cx, "chat", c));
     let embeddings = raw.embeddings.as_ref().map(|e| {
         let (request, _) = cx.request("embeddings", &e.method, &e.path, &e.body, &e.parts);
-        let vectors = cx.paths(&["embeddings", "response", "vectors"], &Some(e.response.vectors.clone()));
+        let vectors = cx.paths(
+            &["embeddings", "response", "vectors"],
+            &Some(e.response.vectors.clone()),
+        );
         EmbedEndpoint {
             request,
             vectors: vectors.unwrap_or(Paths(Vec::new())),
@@ -385,7 +448,11 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
         }
     });
     if raw.chat.is_none() && raw.embeddings.is_none() {
-        cx.push(&[], "spec", "a provider needs a [chat] or an [embeddings] endpoint");
+        cx.push(
+            &[],
+            "spec",
+            "a provider needs a [chat] or an [embeddings] endpoint",
+        );
     }
     let errors = compile_errors(&mut cx, &raw.errors);
 
@@ -414,13 +481,20 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
 
 fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endpoint {
     let (request, part_index) = cx.request(name, &raw.method, &raw.path, &raw.body, &raw.parts);
-    let stream_path = raw
-        .stream_path
-        .as_ref()
-        .map(|p| cx.template(&[name, "stream-path"], &part_index, &Value::String(p.clone())));
+    let stream_path = raw.stream_path.as_ref().map(|p| {
+        cx.template(
+            &[name, "stream-path"],
+            &part_index,
+            &Value::String(p.clone()),
+        )
+    });
     for (from, _) in &raw.roles {
         if !["user", "assistant", "tool"].contains(&from.as_str()) {
-            cx.push(&[name, "roles", from], "spec", "roles renames user, assistant or tool (system text is always `system`)");
+            cx.push(
+                &[name, "roles", from],
+                "spec",
+                "roles renames user, assistant or tool (system text is always `system`)",
+            );
         }
     }
     for (from, to) in &raw.finish_reasons {
@@ -428,7 +502,10 @@ fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endp
             cx.push(
                 &[name, "finish-reasons", from],
                 "spec",
-                format!("{to:?} is not an OpenAI finish reason ({})", OPENAI_FINISH.join(", ")),
+                format!(
+                    "{to:?} is not an OpenAI finish reason ({})",
+                    OPENAI_FINISH.join(", ")
+                ),
             );
         }
     }
@@ -445,7 +522,11 @@ fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endp
             })
             .collect::<Vec<_>>();
         if events.is_empty() {
-            cx.push(&[name, "stream"], "spec", "a stream needs at least one [[events]] rule");
+            cx.push(
+                &[name, "stream"],
+                "spec",
+                "a stream needs at least one [[events]] rule",
+            );
         }
         StreamSpec {
             framing: s.framing,
@@ -457,10 +538,18 @@ fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endp
     Endpoint {
         request,
         stream_path,
-        roles: raw.roles.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        roles: raw
+            .roles
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         merge_roles: raw.merge_roles,
         response,
-        finish_reasons: raw.finish_reasons.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        finish_reasons: raw
+            .finish_reasons
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         tool_calls_finish: raw.tool_calls_finish,
         stream,
     }
@@ -485,7 +574,13 @@ fn compile_event(cx: &mut Ctx, at: &[&str], raw: &RawMapping) -> EventRule {
             let mut loc = at.to_vec();
             loc.extend(["on", k.as_str()]);
             if !k.starts_with('$') {
-                cx.push(&loc, "spec", format!("`{k}`: keys of `on` are `event`, `present` or a JSONPath starting with `$`"));
+                cx.push(
+                    &loc,
+                    "spec",
+                    format!(
+                        "`{k}`: keys of `on` are `event`, `present` or a JSONPath starting with `$`"
+                    ),
+                );
                 continue;
             }
             match JsonPath::parse(k) {
@@ -515,12 +610,24 @@ fn compile_errors(cx: &mut Ctx, raw: &RawErrors) -> ErrorTable {
                 Ok(re) => Some(re),
                 Err(e) => {
                     let first = e.to_string().lines().last().unwrap_or_default().to_string();
-                    cx.push(&["errors", "rules", &idx, "message"], "regex", format!("invalid regular expression {m:?}: {first}"));
+                    cx.push(
+                        &["errors", "rules", &idx, "message"],
+                        "regex",
+                        format!("invalid regular expression {m:?}: {first}"),
+                    );
                     None
                 }
             });
-            if r.status.is_none() && r.code.is_none() && r.message.is_none() && r.body_contains.is_none() {
-                cx.push(&["errors", "rules", &idx], "spec", "a rule needs at least one of status, code, message, body-contains");
+            if r.status.is_none()
+                && r.code.is_none()
+                && r.message.is_none()
+                && r.body_contains.is_none()
+            {
+                cx.push(
+                    &["errors", "rules", &idx],
+                    "spec",
+                    "a rule needs at least one of status, code, message, body-contains",
+                );
             }
             ErrorRule {
                 status: match &r.status {

@@ -23,33 +23,111 @@ pub(crate) enum Helper {
     List,
     First,
     Text,
+    TypeOf,
 }
 
 /// (name, helper, min args, max args or usize::MAX, one-line doc)
 const TABLE: &[(&str, Helper, usize, usize, &str)] = &[
-    ("default", Helper::Default, 1, usize::MAX, "first argument that is not null"),
-    ("or", Helper::Or, 1, usize::MAX, "first truthy argument, else the last one"),
-    ("and", Helper::And, 1, usize::MAX, "true when every argument is truthy"),
+    (
+        "default",
+        Helper::Default,
+        1,
+        usize::MAX,
+        "first argument that is not null",
+    ),
+    (
+        "or",
+        Helper::Or,
+        1,
+        usize::MAX,
+        "first truthy argument, else the last one",
+    ),
+    (
+        "and",
+        Helper::And,
+        1,
+        usize::MAX,
+        "true when every argument is truthy",
+    ),
     ("not", Helper::Not, 1, 1, "true when the argument is falsy"),
     ("eq", Helper::Eq, 2, 2, "true when both arguments are equal"),
     ("ne", Helper::Ne, 2, 2, "true when the arguments differ"),
     ("json", Helper::Json, 1, 1, "the argument as JSON text"),
-    ("parse_json", Helper::ParseJson, 1, 1, "parses JSON text; other values pass through unchanged"),
-    ("join", Helper::Join, 2, 2, "the items of a list as text, joined by a separator"),
-    ("concat", Helper::Concat, 1, usize::MAX, "the arguments as text, concatenated"),
+    (
+        "parse_json",
+        Helper::ParseJson,
+        1,
+        1,
+        "parses JSON text; other values pass through unchanged",
+    ),
+    (
+        "join",
+        Helper::Join,
+        2,
+        2,
+        "the items of a list as text, joined by a separator",
+    ),
+    (
+        "concat",
+        Helper::Concat,
+        1,
+        usize::MAX,
+        "the arguments as text, concatenated",
+    ),
     ("lower", Helper::Lower, 1, 1, "lower-case text"),
     ("upper", Helper::Upper, 1, 1, "upper-case text"),
     ("len", Helper::Len, 1, 1, "length of a list, object or text"),
-    ("object", Helper::Object, 0, 0, "an object of the hash arguments (k=v), null values left out"),
-    ("list", Helper::List, 0, usize::MAX, "a list of the non-null arguments"),
+    (
+        "object",
+        Helper::Object,
+        0,
+        0,
+        "an object of the hash arguments (k=v), null values left out",
+    ),
+    (
+        "list",
+        Helper::List,
+        0,
+        usize::MAX,
+        "a list of the non-null arguments",
+    ),
     ("first", Helper::First, 1, 1, "first item of a list"),
-    ("text", Helper::Text, 1, 1, "the argument as text (strings unchanged, others as JSON)"),
+    (
+        "text",
+        Helper::Text,
+        1,
+        1,
+        "the argument as text (strings unchanged, others as JSON)",
+    ),
+    (
+        "type_of",
+        Helper::TypeOf,
+        1,
+        1,
+        "object, array, string, number, boolean or null",
+    ),
 ];
 
 /// Every helper name, for diagnostics and docs.
 pub(crate) const NAMES: &[&str] = &[
-    "default", "or", "and", "not", "eq", "ne", "json", "parse_json", "join", "concat", "lower",
-    "upper", "len", "object", "list", "first", "text",
+    "default",
+    "or",
+    "and",
+    "not",
+    "eq",
+    "ne",
+    "json",
+    "parse_json",
+    "join",
+    "concat",
+    "lower",
+    "upper",
+    "len",
+    "object",
+    "list",
+    "first",
+    "text",
+    "type_of",
 ];
 
 pub(crate) fn lookup(name: &str) -> Option<Helper> {
@@ -115,7 +193,11 @@ fn as_text(v: &Value) -> String {
 pub(crate) fn call(helper: Helper, args: &[Value], hash: &[(&str, Value)]) -> Value {
     let arg = |i: usize| args.get(i).unwrap_or(&Value::Null);
     match helper {
-        Helper::Default => args.iter().find(|v| !v.is_null()).cloned().unwrap_or(Value::Null),
+        Helper::Default => args
+            .iter()
+            .find(|v| !v.is_null())
+            .cloned()
+            .unwrap_or(Value::Null),
         Helper::Or => args
             .iter()
             .find(|v| truthy(v))
@@ -128,7 +210,9 @@ pub(crate) fn call(helper: Helper, args: &[Value], hash: &[(&str, Value)]) -> Va
         Helper::Ne => Value::Bool(arg(0) != arg(1)),
         Helper::Json => Value::String(arg(0).to_string()),
         Helper::ParseJson => match arg(0) {
-            Value::String(s) => serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone())),
+            Value::String(s) => {
+                serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.clone()))
+            }
             other => other.clone(),
         },
         Helper::Join => match arg(0) {
@@ -165,6 +249,17 @@ pub(crate) fn call(helper: Helper, args: &[Value], hash: &[(&str, Value)]) -> Va
             Value::Array(a) => a.first().cloned().unwrap_or(Value::Null),
             other => other.clone(),
         },
+        Helper::TypeOf => Value::String(
+            match arg(0) {
+                Value::Null => "null",
+                Value::Bool(_) => "boolean",
+                Value::Number(_) => "number",
+                Value::String(_) => "string",
+                Value::Array(_) => "array",
+                Value::Object(_) => "object",
+            }
+            .into(),
+        ),
         Helper::Text => match arg(0) {
             Value::Null => Value::Null,
             other => Value::String(as_text(other)),
@@ -185,8 +280,14 @@ mod tests {
 
     #[test]
     fn parse_json_keeps_invalid_text() {
-        assert_eq!(call(Helper::ParseJson, &[json!("{\"a\":1}")], &[]), json!({"a": 1}));
-        assert_eq!(call(Helper::ParseJson, &[json!("{oops")], &[]), json!("{oops"));
+        assert_eq!(
+            call(Helper::ParseJson, &[json!("{\"a\":1}")], &[]),
+            json!({"a": 1})
+        );
+        assert_eq!(
+            call(Helper::ParseJson, &[json!("{oops")], &[]),
+            json!("{oops")
+        );
     }
 
     #[test]

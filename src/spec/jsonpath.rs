@@ -75,7 +75,12 @@ impl JsonPath {
                 Some(v) => vec![v],
             },
             Kind::Query(q) => js_path_process(q, root)
-                .map(|refs| refs.into_iter().map(|r| r.val()).filter(|v| !v.is_null()).collect())
+                .map(|refs| {
+                    refs.into_iter()
+                        .map(|r| r.val())
+                        .filter(|v| !v.is_null())
+                        .collect()
+                })
                 .unwrap_or_default(),
         }
     }

@@ -134,7 +134,9 @@ pub(crate) fn load(sources: &[Source], check: Option<&HashSet<usize>>) -> Loaded
                 failed = true;
                 break;
             }
-            let Some(parent_parsed) = parsed[j].as_ref() else { break };
+            let Some(parent_parsed) = parsed[j].as_ref() else {
+                break;
+            };
             merged = merge(parent_parsed.table.clone(), merged);
             chain.push(j);
             cursor = parent_parsed;

@@ -35,7 +35,11 @@ impl Registry {
     pub fn from_sources(sources: Vec<Source>) -> Result<Self> {
         let loaded = load(&sources, None);
         if !loaded.diagnostics.is_empty() {
-            let list: Vec<String> = loaded.diagnostics.iter().map(Diagnostic::to_string).collect();
+            let list: Vec<String> = loaded
+                .diagnostics
+                .iter()
+                .map(Diagnostic::to_string)
+                .collect();
             return Err(Error::new(
                 ErrorKind::BadRequest,
                 format!("invalid provider specs:\n{}", list.join("\n")),
@@ -43,7 +47,11 @@ impl Registry {
         }
         let mut specs: Vec<Arc<Spec>> = loaded.specs.into_iter().map(Arc::new).collect();
         specs.sort_by(|a, b| a.id.cmp(&b.id));
-        let index = specs.iter().enumerate().map(|(i, s)| (s.id.clone(), i)).collect();
+        let index = specs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.id.clone(), i))
+            .collect();
         Ok(Registry { specs, index })
     }
 
@@ -76,7 +84,11 @@ impl Registry {
                 ErrorKind::NotFound,
                 format!(
                     "no provider for model {model:?}: write it as provider/model (providers: {})",
-                    self.specs.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                    self.specs
+                        .iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )),
         }
@@ -96,7 +108,8 @@ pub(crate) fn builtin_sources() -> Vec<Source> {
 
 /// Every `*.toml` file directly in `dir`, sorted by name.
 pub(crate) fn read_dir_sources(dir: &Path) -> Result<Vec<Source>> {
-    let read_err = |e: std::io::Error| Error::bad_request(format!("cannot read {}: {e}", dir.display()));
+    let read_err =
+        |e: std::io::Error| Error::bad_request(format!("cannot read {}: {e}", dir.display()));
     let mut paths: Vec<_> = std::fs::read_dir(dir)
         .map_err(read_err)?
         .filter_map(|e| e.ok().map(|e| e.path()))

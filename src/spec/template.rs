@@ -64,7 +64,10 @@ pub(crate) enum Piece {
 #[derive(Debug, Clone)]
 pub(crate) enum Expr {
     Path(PathExpr),
-    Local { up: usize, name: LocalVar },
+    Local {
+        up: usize,
+        name: LocalVar,
+    },
     Lit(Value),
     Call {
         helper: Helper,
@@ -157,7 +160,9 @@ impl<'a> Compiler<'a> {
             c.nested(key, |c| match v {
                 Value::String(s) => c.expr_leaf(s),
                 _ => {
-                    c.err(format!("{key} takes one handlebars expression, like \"{{{{messages}}}}\""));
+                    c.err(format!(
+                        "{key} takes one handlebars expression, like \"{{{{messages}}}}\""
+                    ));
                     None
                 }
             })
@@ -216,7 +221,11 @@ impl<'a> Compiler<'a> {
                 .filter(|(k, _)| !k.starts_with('$'))
                 .map(|(k, v)| (k.clone(), self.nested(k, |c| c.compile(v))))
                 .collect();
-            return on.map_or(Tpl::Lit(Value::Null), |on| Tpl::Match { on, cases, default });
+            return on.map_or(Tpl::Lit(Value::Null), |on| Tpl::Match {
+                on,
+                cases,
+                default,
+            });
         }
         let base = if map.contains_key("$base") {
             expr_at(self, "$base")
@@ -226,7 +235,9 @@ impl<'a> Compiler<'a> {
         for stray in ["$do", "$then", "$else", "$default"] {
             if map.contains_key(stray) {
                 self.nested(stray, |c| {
-                    c.err(format!("{stray} has no $each/$with/$if/$match to belong to"))
+                    c.err(format!(
+                        "{stray} has no $each/$with/$if/$match to belong to"
+                    ))
                 });
             }
         }
@@ -243,7 +254,10 @@ impl<'a> Compiler<'a> {
             if !allowed.contains(&key.as_str()) {
                 let (key, first) = (key.clone(), allowed[0]);
                 self.nested(&key, |c| {
-                    c.err(format!("`{key}` cannot sit beside {first} (allowed: {})", allowed.join(", ")))
+                    c.err(format!(
+                        "`{key}` cannot sit beside {first} (allowed: {})",
+                        allowed.join(", ")
+                    ))
                 });
             }
         }
@@ -259,7 +273,10 @@ impl<'a> Compiler<'a> {
                     .find_map(|l| l.trim().strip_prefix("= reason: "))
                     .unwrap_or(reason.lines().next().unwrap_or("invalid template"))
                     .to_string();
-                let pos = e.pos().map(|(l, c)| format!(" at {l}:{c} of the template")).unwrap_or_default();
+                let pos = e
+                    .pos()
+                    .map(|(l, c)| format!(" at {l}:{c} of the template"))
+                    .unwrap_or_default();
                 self.err(format!("handlebars: {reason}{pos}: {source:?}"));
                 None
             }
@@ -271,7 +288,9 @@ impl<'a> Compiler<'a> {
         match self.string(source) {
             Tpl::Expr(e) => Some(e),
             _ => {
-                self.err(format!("expected exactly one expression like \"{{{{messages}}}}\", got {source:?}"));
+                self.err(format!(
+                    "expected exactly one expression like \"{{{{messages}}}}\", got {source:?}"
+                ));
                 None
             }
         }
@@ -292,7 +311,9 @@ impl<'a> Compiler<'a> {
         if let [only] = elements.as_slice() {
             match only {
                 TemplateElement::Expression(ht) | TemplateElement::HtmlExpression(ht) => {
-                    return self.helper_template(ht).map_or(Tpl::Lit(Value::Null), Tpl::Expr);
+                    return self
+                        .helper_template(ht)
+                        .map_or(Tpl::Lit(Value::Null), Tpl::Expr);
                 }
                 TemplateElement::PartialExpression(d) => {
                     let name = match &d.name {
@@ -357,7 +378,11 @@ impl<'a> Compiler<'a> {
             ));
             return None;
         };
-        let args = ht.params.iter().map(|p| self.param(p)).collect::<Option<Vec<_>>>()?;
+        let args = ht
+            .params
+            .iter()
+            .map(|p| self.param(p))
+            .collect::<Option<Vec<_>>>()?;
         let mut hash: Vec<(String, Expr)> = Vec::new();
         for (k, p) in &ht.hash {
             hash.push((k.clone(), self.param(p)?));
@@ -430,7 +455,10 @@ fn path_to_expr(raw: &str) -> Expr {
     }
     if rest == "this" || rest == "." {
         rest = "";
-    } else if let Some(r) = rest.strip_prefix("this.").or_else(|| rest.strip_prefix("this/")) {
+    } else if let Some(r) = rest
+        .strip_prefix("this.")
+        .or_else(|| rest.strip_prefix("this/"))
+    {
         rest = r;
     }
     let segs = rest
@@ -495,7 +523,8 @@ impl Renderer<'_> {
                 Ok(Value::Array(out))
             }
             Tpl::Object { base, fields } => {
-                let mut map = match base.as_ref().map(|b| eval_expr(b, scopes)) {
+                let based = base.as_ref().map(|b| eval_expr(b, scopes));
+                let mut map = match based {
                     Some(Value::Object(m)) => m,
                     _ => Map::with_capacity(fields.len()),
                 };
@@ -506,6 +535,10 @@ impl Renderer<'_> {
                     } else {
                         map.insert(k.clone(), v);
                     }
+                }
+                // An object whose every field came out null is itself left out.
+                if map.is_empty() && !fields.is_empty() && base.is_none() {
+                    return Ok(Value::Null);
                 }
                 Ok(Value::Object(map))
             }
@@ -538,7 +571,10 @@ impl Renderer<'_> {
             Tpl::With { value, body } => match lookup_expr(value, scopes) {
                 None | Some(Value::Null) => Ok(Value::Null),
                 Some(v) => {
-                    scopes.push(Frame { value: v, index: None });
+                    scopes.push(Frame {
+                        value: v,
+                        index: None,
+                    });
                     let out = self.eval(body, scopes);
                     scopes.pop();
                     out
@@ -570,7 +606,11 @@ impl Renderer<'_> {
                         Some(d) => self.eval(d, scopes),
                         None => Err(RenderError(format!(
                             "this provider has no mapping for `{key_text}` (it takes: {})",
-                            cases.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ")
+                            cases
+                                .iter()
+                                .map(|(k, _)| k.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ))),
                     },
                 }
@@ -585,8 +625,10 @@ fn eval_expr(e: &Expr, scopes: &[Frame<'_>]) -> Value {
         Expr::Lit(v) => v.clone(),
         Expr::Call { helper, args, hash } => {
             let args: Vec<Value> = args.iter().map(|a| eval_expr(a, scopes)).collect();
-            let hash: Vec<(&str, Value)> =
-                hash.iter().map(|(k, a)| (k.as_str(), eval_expr(a, scopes))).collect();
+            let hash: Vec<(&str, Value)> = hash
+                .iter()
+                .map(|(k, a)| (k.as_str(), eval_expr(a, scopes)))
+                .collect();
             helpers::call(*helper, &args, &hash)
         }
         Expr::Local { up, name } => {
@@ -664,6 +706,12 @@ mod tests {
     }
 
     #[test]
+    fn an_object_of_only_null_fields_is_left_out_but_a_literal_empty_one_stays() {
+        let out = render(json!({"cfg": {"t": "{{missing}}"}, "empty": {}}), json!({}));
+        assert_eq!(out, json!({"empty": {}}));
+    }
+
+    #[test]
     fn interpolation_builds_strings() {
         let out = render(json!("models/{{model}}:go"), json!({"model": "g-1"}));
         assert_eq!(out, json!("models/g-1:go"));
@@ -672,7 +720,10 @@ mod tests {
     #[test]
     fn user_text_with_template_syntax_is_data() {
         let text = "{{evil}} \"quote\" \\ </script> \u{1F600}\n";
-        let out = render(json!({"t": "{{text}}", "i": "pre {{text}}"}), json!({"text": text}));
+        let out = render(
+            json!({"t": "{{text}}", "i": "pre {{text}}"}),
+            json!({"text": text}),
+        );
         assert_eq!(out["t"], json!(text));
         assert_eq!(out["i"], json!(format!("pre {text}")));
     }
@@ -692,7 +743,10 @@ mod tests {
     #[test]
     fn match_picks_case_and_reports_missing_one() {
         let t = json!({"$match": "{{type}}", "text": {"t": "{{text}}"}});
-        assert_eq!(render(t.clone(), json!({"type": "text", "text": "hi"})), json!({"t": "hi"}));
+        assert_eq!(
+            render(t.clone(), json!({"type": "text", "text": "hi"})),
+            json!({"t": "hi"})
+        );
         let err = Renderer { parts: &[] }
             .render(&compile(t), &json!({"type": "audio"}))
             .unwrap_err();
@@ -722,7 +776,11 @@ mod tests {
         let parts = HashMap::new();
         let mut c = Compiler::new(&parts);
         c.compile(&json!({"a": "{{nope x}}", "b": "{{x}", "c": {"$bogus": 1}}));
-        let msgs: Vec<String> = c.errors.iter().map(|e| format!("{:?}: {}", e.at, e.message)).collect();
+        let msgs: Vec<String> = c
+            .errors
+            .iter()
+            .map(|e| format!("{:?}: {}", e.at, e.message))
+            .collect();
         assert_eq!(msgs.len(), 3, "{msgs:?}");
         assert!(msgs[0].contains("unknown helper `nope`"));
         assert!(msgs[1].contains("handlebars"));

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use crate::engine::render::Prepared;
 use crate::error::{Error, ErrorKind, Result};
-use crate::spec::raw::AuthScheme;
 use crate::spec::Spec;
+use crate::spec::raw::AuthScheme;
 
 /// Sends prepared requests.
 #[derive(Debug, Clone)]
@@ -21,7 +21,12 @@ impl Transport {
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(90))
             .build()
-            .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot build the HTTP client: {e}")))?;
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Internal,
+                    format!("cannot build the HTTP client: {e}"),
+                )
+            })?;
         Ok(Transport { http })
     }
 
@@ -59,8 +64,13 @@ impl Transport {
                 AuthScheme::None => {}
             }
         }
-        let body = serde_json::to_vec(&prepared.body).map_err(|e| Error::bad_request(e.to_string()))?;
-        let mut rb = self.http.request(prepared.method.clone(), &url).headers(req_headers).body(body);
+        let body =
+            serde_json::to_vec(&prepared.body).map_err(|e| Error::bad_request(e.to_string()))?;
+        let mut rb = self
+            .http
+            .request(prepared.method.clone(), &url)
+            .headers(req_headers)
+            .body(body);
         if let Some(t) = timeout {
             rb = rb.timeout(t);
         }
@@ -89,7 +99,9 @@ pub(crate) fn transport_error(e: reqwest::Error) -> Error {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

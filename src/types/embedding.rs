@@ -11,7 +11,7 @@ pub struct EmbeddingRequest {
     pub model: String,
     pub input: EmbeddingInput,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dimensions: Option<u32>,
+    pub dimensions: Option<i64>,
     /// `float` (default) or `base64` (little-endian f32).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding_format: Option<String>,
@@ -21,12 +21,14 @@ pub struct EmbeddingRequest {
     pub extra: Map<String, Value>,
 }
 
-/// One text or a list of texts.
+/// One text, a list of texts, or (OpenAI) token ids.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum EmbeddingInput {
     One(String),
     Many(Vec<String>),
+    Tokens(Vec<i64>),
+    TokenLists(Vec<Vec<i64>>),
 }
 
 impl Default for EmbeddingInput {
@@ -36,10 +38,15 @@ impl Default for EmbeddingInput {
 }
 
 impl EmbeddingInput {
-    pub fn texts(&self) -> Vec<&str> {
+    /// The inputs as a list: texts, or token-id lists.
+    pub fn as_list(&self) -> Value {
         match self {
-            EmbeddingInput::One(s) => vec![s.as_str()],
-            EmbeddingInput::Many(v) => v.iter().map(String::as_str).collect(),
+            EmbeddingInput::One(s) => Value::from(vec![s.clone()]),
+            EmbeddingInput::Many(v) => Value::from(v.clone()),
+            EmbeddingInput::Tokens(t) => Value::from(vec![Value::from(t.clone())]),
+            EmbeddingInput::TokenLists(t) => {
+                Value::from(t.iter().map(|l| Value::from(l.clone())).collect::<Vec<_>>())
+            }
         }
     }
 }

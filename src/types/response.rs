@@ -68,17 +68,26 @@ pub struct Usage {
 impl Usage {
     /// Tokens read from the provider's prompt cache.
     pub fn cached_tokens(&self) -> u64 {
-        self.prompt_tokens_details.as_ref().and_then(|d| d.cached_tokens).unwrap_or(0)
+        self.prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cached_tokens)
+            .unwrap_or(0)
     }
 
     /// Tokens written to the provider's prompt cache.
     pub fn cache_write_tokens(&self) -> u64 {
-        self.prompt_tokens_details.as_ref().and_then(|d| d.cache_write_tokens).unwrap_or(0)
+        self.prompt_tokens_details
+            .as_ref()
+            .and_then(|d| d.cache_write_tokens)
+            .unwrap_or(0)
     }
 
     /// Reasoning ("thinking") tokens, part of `completion_tokens`.
     pub fn reasoning_tokens(&self) -> u64 {
-        self.completion_tokens_details.as_ref().and_then(|d| d.reasoning_tokens).unwrap_or(0)
+        self.completion_tokens_details
+            .as_ref()
+            .and_then(|d| d.reasoning_tokens)
+            .unwrap_or(0)
     }
 }
 

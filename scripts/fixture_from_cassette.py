@@ -1,0 +1,205 @@
+#!/usr/bin/env python3
+"""Turns recorded cassettes (../shared/cassettes/<provider>/<case>.json) into
+test fixtures (tests/fixtures/<provider>/<case>.json).
+
+A fixture is the cassette plus:
+  input   the OpenAI-shaped request that should render to the recorded
+          upstream request (reverse-engineered from it here; edit by hand
+          when the guess is wrong);
+  expect  the OpenAI-shaped result, extracted from the recorded native
+          response by the conformance script's own extractors (not by
+          Switchboard), so the two directions are checked independently.
+Optional keys, added by hand: `ignore` (JSON pointers left out of the body
+comparison, each with a reason in `ignore_why`), `check_path: false`.
+
+Usage: scripts/fixture_from_cassette.py CASSETTE.json [...]
+"""
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+sys.path.insert(0, str(SHARED / "conformance"))
+import conformance  # noqa: E402
+
+
+def text_parts(content):
+    if isinstance(content, str):
+        return content
+    parts = []
+    for b in content or []:
+        t = b.get("type")
+        if t == "text":
+            part = {"type": "text", "text": b["text"]}
+            if b.get("cache_control"):
+                part["cache_control"] = b["cache_control"]
+            parts.append(part)
+        elif t == "image":
+            src = b.get("source") or {}
+            url = src.get("url") if src.get("type") == "url" else f"data:{src.get('media_type')};base64,{src.get('data')}"
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+    return parts
+
+
+def from_anthropic(body):
+    msgs = []
+    system = body.get("system")
+    if isinstance(system, list):
+        system = text_parts(system)
+    if system:
+        msgs.append({"role": "system", "content": system})
+    for m in body.get("messages") or []:
+        content = m.get("content")
+        if isinstance(content, str):
+            msgs.append({"role": m["role"], "content": content})
+            continue
+        if m["role"] == "assistant":
+            calls = [
+                {"id": b["id"], "type": "function", "function": {"name": b["name"], "arguments": json.dumps(b.get("input") or {})}}
+                for b in content
+                if b.get("type") == "tool_use"
+            ]
+            rest = text_parts([b for b in content if b.get("type") != "tool_use"])
+            msg = {"role": "assistant", "content": rest or None}
+            if calls:
+                msg["tool_calls"] = calls
+            msgs.append(msg)
+            continue
+        results = [b for b in content if b.get("type") == "tool_result"]
+        for r in results:
+            c = r.get("content")
+            if isinstance(c, list):
+                c = "".join(x.get("text", "") for x in c)
+            msgs.append({"role": "tool", "tool_call_id": r["tool_use_id"], "content": c})
+        rest = [b for b in content if b.get("type") != "tool_result"]
+        if rest:
+            msgs.append({"role": "user", "content": text_parts(rest)})
+    req = {"model": body.get("model"), "messages": msgs}
+    if "max_tokens" in body:
+        req["max_tokens"] = body["max_tokens"]
+    for k in ("temperature", "top_p", "stream"):
+        if k in body:
+            req[k] = body[k]
+    if body.get("stop_sequences"):
+        req["stop"] = body["stop_sequences"]
+    if body.get("tools"):
+        req["tools"] = [
+            {"type": "function", "function": {"name": t["name"], "description": t.get("description"), "parameters": t.get("input_schema")}}
+            for t in body["tools"]
+        ]
+    if body.get("thinking"):
+        req["thinking"] = body["thinking"]
+    fmt = (body.get("output_config") or {}).get("format") or body.get("output_format")
+    if fmt and fmt.get("type") == "json_schema":
+        req["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt["schema"]}}
+    return req
+
+
+def from_gemini(body, url):
+    msgs = []
+    si = body.get("systemInstruction")
+    if si:
+        msgs.append({"role": "system", "content": "".join(p.get("text", "") for p in si.get("parts") or [])})
+    for c in body.get("contents") or []:
+        role = "assistant" if c.get("role") == "model" else "user"
+        parts = c.get("parts") or []
+        calls = [p["functionCall"] for p in parts if "functionCall" in p]
+        resps = [p["functionResponse"] for p in parts if "functionResponse" in p]
+        if calls:
+            msgs.append({"role": "assistant", "content": None, "tool_calls": [
+                {"id": fc.get("id") or f"call_{i}", "type": "function", "function": {"name": fc["name"], "arguments": json.dumps(fc.get("args") or {})}}
+                for i, fc in enumerate(calls)]})
+            continue
+        if resps:
+            for i, fr in enumerate(resps):
+                msgs.append({"role": "tool", "tool_call_id": fr.get("id") or f"call_{i}", "content": json.dumps(fr.get("response"))})
+            continue
+        out = []
+        for p in parts:
+            if "text" in p:
+                out.append({"type": "text", "text": p["text"]})
+            elif "inlineData" in p:
+                d = p["inlineData"]
+                out.append({"type": "image_url", "image_url": {"url": f"data:{d.get('mimeType')};base64,{d.get('data')}"}})
+            elif "fileData" in p:
+                out.append({"type": "image_url", "image_url": {"url": p["fileData"].get("fileUri")}})
+        if len(out) == 1 and out[0]["type"] == "text":
+            out = out[0]["text"]
+        msgs.append({"role": role, "content": out})
+    model = url.split("/models/")[1].split(":")[0]
+    req = {"model": model, "messages": msgs}
+    gc = body.get("generationConfig") or {}
+    for src, dst in (("temperature", "temperature"), ("topP", "top_p"), ("maxOutputTokens", "max_tokens"), ("stopSequences", "stop"), ("seed", "seed")):
+        if src in gc:
+            req[dst] = gc[src]
+    if "responseJsonSchema" in gc:
+        req["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": gc["responseJsonSchema"]}}
+    elif gc.get("responseMimeType") == "application/json":
+        req["response_format"] = {"type": "json_object"}
+    decls = [d for t in body.get("tools") or [] for d in t.get("functionDeclarations") or []]
+    if decls:
+        req["tools"] = [{"type": "function", "function": {"name": d["name"], "description": d.get("description"),
+                         "parameters": d.get("parametersJsonSchema") or d.get("parameters_json_schema") or d.get("parameters")}} for d in decls]
+    if "streamGenerateContent" in url:
+        req["stream"] = True
+    return req
+
+
+def from_embeddings(body, wire, url):
+    if wire == "gemini":
+        model = url.split("/models/")[1].split(":")[0]
+        texts = [p.get("text", "") for r in body.get("requests") or [] for p in (r.get("content") or {}).get("parts") or []]
+        req = {"model": model, "input": texts}
+        task = [r.get("taskType") for r in body.get("requests") or [] if r.get("taskType")]
+        if task:
+            req["task_type"] = task[0]
+        return req
+    return dict(body)
+
+
+def main(paths):
+    for p in paths:
+        p = Path(p).resolve()
+        root = p.parent.parent
+        rel = f"{p.parent.name}/{p.name}"
+        case = conformance.Case(root, rel)
+        rec = json.loads(p.read_text())
+        body = rec["request"].get("body")
+        if isinstance(body, str):
+            body = json.loads(body)
+        if case.api == "embed":
+            inp = from_embeddings(body, case.wire, case.url)
+        elif case.wire == "anthropic":
+            inp = from_anthropic(body)
+        elif case.wire == "gemini":
+            inp = from_gemini(body, case.url)
+        else:
+            inp = dict(body)
+        inp["model"] = f"{case.provider}/{inp.get('model') or case.model}"
+        if case.stream and case.api == "chat":
+            inp["stream"] = True
+            if case.wire != "openai":
+                # Usage arrives in every native stream; ask for the final usage chunk.
+                inp["stream_options"] = {"include_usage": True}
+        rec["input"] = inp
+        rec["expect"] = conformance.expected_for(case)
+        out = ROOT / "tests" / "fixtures" / case.provider / p.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():  # keep what was added by hand
+            old = json.loads(out.read_text())
+            for key in ("ignore", "ignore_why", "check_path", "params", "input_edits"):
+                if key in old:
+                    rec[key] = old[key]
+            for k, v in (old.get("input_edits") or {}).items():
+                if v is None:
+                    inp.pop(k, None)
+                else:
+                    inp[k] = v
+        out.write_text(json.dumps(rec, indent=1, ensure_ascii=False) + "\n")
+        print(out.relative_to(ROOT))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,132 @@
+//! The pure engine as plain functions of (spec, input), for tests,
+//! benchmarks and tools that want no network: render a request, map a
+//! response body, decode and map a whole stream body.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use crate::engine::canonical::{Shape, canonical};
+use crate::engine::classify::classify;
+use crate::engine::events::ChunkMapper;
+use crate::engine::map::{MapCtx, map_response};
+use crate::engine::render::{no_endpoint, render_chat};
+use crate::engine::stream::Decoder;
+use crate::error::{Error, Result};
+use crate::spec::Spec;
+use crate::types::{ChatChunk, ChatRequest, ChatResponse};
+
+/// A rendered upstream request (auth not applied).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderedRequest {
+    pub method: String,
+    /// Path and query, appended to the base URL.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
+}
+
+/// Renders the chat request `req` would send, for the provider-side `model`.
+pub fn render(
+    spec: &Spec,
+    req: &ChatRequest,
+    model: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<RenderedRequest> {
+    let chat = spec
+        .chat
+        .as_ref()
+        .ok_or_else(|| no_endpoint(spec, "chat"))?;
+    let mut p = Map::new();
+    for param in &spec.params {
+        if let Some(v) = params.get(&param.name).or(param.default.as_ref()) {
+            p.insert(param.name.clone(), Value::String(v.clone()));
+        }
+    }
+    let shape = Shape {
+        roles: &chat.roles,
+        merge_roles: chat.merge_roles,
+    };
+    let stream = req.is_stream();
+    let canon = canonical(req, model, stream, p, &shape)?;
+    let prepared = render_chat(spec, &canon, stream)?;
+    Ok(RenderedRequest {
+        method: prepared.method.to_string(),
+        path: prepared.path,
+        headers: prepared.headers,
+        body: prepared.body,
+    })
+}
+
+/// Maps a non-streamed response body.
+pub fn map(spec: &Spec, body: &Value) -> Result<ChatResponse> {
+    let chat = spec
+        .chat
+        .as_ref()
+        .ok_or_else(|| no_endpoint(spec, "chat"))?;
+    Ok(map_response(
+        chat,
+        body,
+        &MapCtx {
+            model: "",
+            now: 0,
+            fallback_id: "chatcmpl-0",
+        },
+    ))
+}
+
+/// Classifies an error response.
+pub fn classify_error(spec: &Spec, status: Option<u16>, body: &[u8]) -> Error {
+    classify(&spec.errors, status, None, body)
+}
+
+/// Decodes and maps a whole stream body, fed in pieces of `piece` bytes.
+/// Returns the chunks before the first error, and that error if any.
+pub fn map_stream(
+    spec: &Arc<Spec>,
+    content_type: Option<&str>,
+    body: &[u8],
+    piece: usize,
+    include_usage: bool,
+) -> (Vec<ChatChunk>, Option<Error>) {
+    let Some(mut mapper) = ChunkMapper::new(spec.clone(), "", "chatcmpl-0", 0, include_usage)
+    else {
+        return (Vec::new(), Some(no_endpoint(spec, "streaming chat")));
+    };
+    let framing = spec
+        .chat
+        .as_ref()
+        .and_then(|c| c.stream.as_ref())
+        .map(|s| s.framing);
+    let Some(framing) = framing else {
+        return (Vec::new(), Some(no_endpoint(spec, "streaming chat")));
+    };
+    let mut decoder = Decoder::for_content_type(content_type, framing);
+    let (mut frames, mut out) = (Vec::new(), Vec::new());
+    let malformed = |e: crate::engine::stream::FrameError| {
+        Error::new(crate::ErrorKind::Internal, format!("malformed stream: {e}"))
+    };
+    for part in body.chunks(piece.max(1)) {
+        if let Err(e) = decoder.feed(part, &mut frames) {
+            return (out, Some(malformed(e)));
+        }
+        for f in frames.drain(..) {
+            if let Err(e) = mapper.frame(&f, &mut out) {
+                return (out, Some(e));
+            }
+        }
+    }
+    if let Err(e) = decoder.finish(&mut frames) {
+        return (out, Some(malformed(e)));
+    }
+    for f in frames.drain(..) {
+        if let Err(e) = mapper.frame(&f, &mut out) {
+            return (out, Some(e));
+        }
+    }
+    match mapper.finish(&mut out) {
+        Ok(()) => (out, None),
+        Err(e) => (out, Some(e)),
+    }
+}
