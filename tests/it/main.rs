@@ -1,4 +1,6 @@
 //! All integration tests, in one binary.
 
 mod fixtures;
+mod invariants;
+mod streams;
 mod support;

@@ -203,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn gemini_style_separators_are_skipped() {
+    fn comma_and_crlf_separators_between_elements_are_skipped() {
         assert_eq!(
             elements("[{\"a\":1}\n,\r\n{\"b\":2}\n]\n"),
             vec![data(r#"{"a":1}"#), data(r#"{"b":2}"#)]
