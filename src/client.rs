@@ -213,7 +213,7 @@ impl Client {
         let api_key = api_key(&spec, opts).map_err(at)?;
         let canon = canonical_embedding(req, &model, params).map_err(at)?;
         let prepared = render_request(&spec, &ep.request, None, &canon)?;
-        let base_url = opts.api_base.as_deref().unwrap_or(&spec.base_url);
+        let base_url = opts.api_base.as_deref().unwrap_or(&prepared.base_url);
         let body = self
             .send_json(&spec, base_url, &prepared, api_key.as_deref(), opts.timeout)
             .await
@@ -279,7 +279,7 @@ impl Client {
         let base_url = opts
             .api_base
             .clone()
-            .unwrap_or_else(|| spec.base_url.clone());
+            .unwrap_or_else(|| prepared.base_url.clone());
         Ok(Planned {
             spec,
             model,

@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(c["system"], "A\n\nB");
         assert_eq!(
             c["messages"],
-            json!([{"role": "user", "plain": true, "content": [{"type": "text", "text": "hi", "cache_control": null}], "text": "hi"}])
+            json!([{"role": "user", "plain": true, "content": [{"type": "text", "text": "hi"}], "text": "hi"}])
         );
         assert_eq!(c["system_plain"], false);
     }

@@ -87,12 +87,19 @@ pub(crate) fn map_finish(ep: &Endpoint, raw: &str, has_tool_calls: bool) -> Stri
     mapped
 }
 
-/// Every node the paths select; a single list is its items.
+/// Every node the paths select; a selected list stands for its items
+/// (`$.message.tool_calls` and `$.content[?…]` both give the calls).
 pub(crate) fn nodes<'v>(paths: &Option<Paths>, body: &'v Value) -> Vec<&'v Value> {
-    paths
-        .as_ref()
-        .map(|p| p.0.iter().flat_map(|path| path.all(body)).collect())
-        .unwrap_or_default()
+    let mut out = Vec::new();
+    for path in paths.iter().flat_map(|p| p.0.iter()) {
+        for v in path.all(body) {
+            match v {
+                Value::Array(items) => out.extend(items.iter().filter(|x| !x.is_null())),
+                other => out.push(other),
+            }
+        }
+    }
+    out
 }
 
 pub(crate) fn string_at(paths: &Option<Paths>, v: &Value) -> Option<String> {

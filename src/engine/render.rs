@@ -12,6 +12,8 @@ use crate::spec::template::{RenderError, Renderer, Tpl};
 /// A request ready for the transport (auth not yet applied).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Prepared {
+    /// The spec's base URL, rendered with the call's parameters.
+    pub(crate) base_url: String,
     pub(crate) method: Method,
     /// Path and query, appended to the base URL.
     pub(crate) path: String,
@@ -42,6 +44,7 @@ pub(crate) fn render_request(
     let fail = |e: RenderError| {
         Error::bad_request(e.0).at(&spec.id, root["model"].as_str().unwrap_or_default())
     };
+    let base_url = text(&r, &spec.base_url_tpl, root).map_err(fail)?;
     let path = text(&r, path.unwrap_or(&req.path), root).map_err(fail)?;
     let mut headers = Vec::with_capacity(spec.headers.len());
     for (name, tpl) in &spec.headers {
@@ -52,6 +55,7 @@ pub(crate) fn render_request(
     }
     let body = r.render(&req.body, root).map_err(fail)?;
     Ok(Prepared {
+        base_url,
         method: req.method.clone(),
         path,
         headers,

@@ -8,8 +8,9 @@ use serde_json::{Map, Value, json};
 
 use super::{Diagnostic, Severity, Source, load, place};
 use crate::engine::canonical::{Shape, canonical};
-use crate::engine::render::render_chat;
-use crate::types::ChatRequest;
+use crate::engine::embed::canonical_embedding;
+use crate::engine::render::{render_chat, render_request};
+use crate::types::{ChatRequest, EmbeddingRequest};
 
 /// Every finding for the sources at the `check` indices (all when `None`);
 /// other sources are there only to be extended.

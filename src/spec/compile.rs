@@ -21,6 +21,8 @@ pub struct Spec {
     pub(crate) name: String,
     pub(crate) docs: Option<String>,
     pub(crate) base_url: String,
+    /// `base_url` as a template over `params` (e.g. a region in the host).
+    pub(crate) base_url_tpl: Tpl,
     pub(crate) model_prefixes: Vec<String>,
     pub(crate) auth: Auth,
     pub(crate) headers: Vec<(String, Tpl)>,
@@ -409,6 +411,7 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
         );
     }
 
+    let base_url_tpl = cx.template(&["base-url"], &no_parts, &Value::String(raw.base_url.trim_end_matches('/').to_string()));
     let headers = raw
         .headers
         .iter()
@@ -464,6 +467,7 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
         name: raw.name.clone().unwrap_or_else(|| id.to_string()),
         docs: raw.docs.clone(),
         base_url: raw.base_url.trim_end_matches('/').to_string(),
+        base_url_tpl,
         model_prefixes: raw.model_prefixes.clone(),
         auth: Auth {
             scheme: raw.auth.scheme,

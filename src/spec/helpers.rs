@@ -24,6 +24,7 @@ pub(crate) enum Helper {
     First,
     Text,
     TypeOf,
+    UrlEncode,
 }
 
 /// (name, helper, min args, max args or usize::MAX, one-line doc)
@@ -106,29 +107,19 @@ const TABLE: &[(&str, Helper, usize, usize, &str)] = &[
         1,
         "object, array, string, number, boolean or null",
     ),
+    (
+        "urlencode",
+        Helper::UrlEncode,
+        1,
+        1,
+        "percent-encodes text for a URL path or query (RFC 3986 unreserved kept)",
+    ),
 ];
 
 /// Every helper name, for diagnostics and docs.
-pub(crate) const NAMES: &[&str] = &[
-    "default",
-    "or",
-    "and",
-    "not",
-    "eq",
-    "ne",
-    "json",
-    "parse_json",
-    "join",
-    "concat",
-    "lower",
-    "upper",
-    "len",
-    "object",
-    "list",
-    "first",
-    "text",
-    "type_of",
-];
+pub(crate) fn names() -> Vec<&'static str> {
+    TABLE.iter().map(|row| row.0).collect()
+}
 
 pub(crate) fn lookup(name: &str) -> Option<Helper> {
     TABLE.iter().find(|row| row.0 == name).map(|row| row.1)
@@ -260,6 +251,10 @@ pub(crate) fn call(helper: Helper, args: &[Value], hash: &[(&str, Value)]) -> Va
             }
             .into(),
         ),
+        Helper::UrlEncode => match arg(0) {
+            Value::Null => Value::Null,
+            other => Value::String(url_encode(&as_text(other))),
+        },
         Helper::Text => match arg(0) {
             Value::Null => Value::Null,
             other => Value::String(as_text(other)),
@@ -267,16 +262,22 @@ pub(crate) fn call(helper: Helper, args: &[Value], hash: &[(&str, Value)]) -> Va
     }
 }
 
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+pub(crate) fn url_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn names_and_table_agree() {
-        let table: Vec<&str> = TABLE.iter().map(|r| r.0).collect();
-        assert_eq!(table, NAMES);
-    }
 
     #[test]
     fn parse_json_keeps_invalid_text() {
@@ -288,6 +289,11 @@ mod tests {
             call(Helper::ParseJson, &[json!("{oops")], &[]),
             json!("{oops")
         );
+    }
+
+    #[test]
+    fn urlencode_keeps_unreserved_only() {
+        assert_eq!(url_encode("us.amazon.nova-v1:0/x y"), "us.amazon.nova-v1%3A0%2Fx%20y");
     }
 
     #[test]

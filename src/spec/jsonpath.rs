@@ -65,15 +65,10 @@ impl JsonPath {
         }
     }
 
-    /// Every node the path selects (nulls skipped). A direct path that
-    /// lands on a list yields the list's items.
+    /// Every node the path selects (nulls skipped).
     pub(crate) fn all<'v>(&self, root: &'v Value) -> Vec<&'v Value> {
         match &self.kind {
-            Kind::Direct(steps) => match walk(steps, root) {
-                Some(Value::Array(items)) => items.iter().filter(|v| !v.is_null()).collect(),
-                Some(Value::Null) | None => Vec::new(),
-                Some(v) => vec![v],
-            },
+            Kind::Direct(steps) => walk(steps, root).filter(|v| !v.is_null()).into_iter().collect(),
             Kind::Query(q) => js_path_process(q, root)
                 .map(|refs| {
                     refs.into_iter()
@@ -122,17 +117,18 @@ impl Paths {
         self.0.iter().find_map(|p| p.first(root))
     }
 
-    /// Text of every node found by every path, concatenated.
+    /// Text of every node the first path that finds text selects, concatenated.
+    /// (A list of paths is alternatives, e.g. two spellings of one field.)
     pub(crate) fn text(&self, root: &Value) -> Option<String> {
-        let mut out: Option<String> = None;
-        for p in &self.0 {
+        self.0.iter().find_map(|p| {
+            let mut out: Option<String> = None;
             for v in p.all(root) {
                 if let Value::String(s) = v {
                     out.get_or_insert_with(String::new).push_str(s);
                 }
             }
-        }
-        out
+            out
+        })
     }
 }
 
@@ -156,6 +152,7 @@ mod tests {
         let got: Vec<&Value> = p.all(&v);
         assert_eq!(got, vec![&json!("a"), &json!("b")]);
         let d = JsonPath::parse("$.content[2].text").unwrap();
+        assert_eq!(JsonPath::parse("$.content").unwrap().all(&v).len(), 1);
         assert!(matches!(d.kind, Kind::Direct(_)));
         assert_eq!(d.first(&v), Some(&json!("b")));
     }

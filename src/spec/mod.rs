@@ -192,6 +192,9 @@ pub(crate) fn load(sources: &[Source], check: Option<&HashSet<usize>>) -> Loaded
     }
 }
 
+/// A provider's own identity and extras, which `extends` does not copy.
+const NOT_INHERITED: &[&str] = &["name", "docs", "model-prefixes", "headers", "params"];
+
 fn unknown_field(msg: &str) -> Option<String> {
     let rest = msg.strip_prefix("unknown field `")?;
     Some(rest[..rest.find('`')?].to_string())

@@ -214,6 +214,10 @@ impl<'a> Compiler<'a> {
             });
         }
         if map.contains_key("$match") {
+            for key in map.keys().filter(|k| k.starts_with('$') && !["$match", "$default"].contains(&k.as_str())) {
+                let key = key.clone();
+                self.nested(&key, |c| c.err(format!("`{key}` cannot sit beside $match (allowed: $default and the cases)")));
+            }
             let on = expr_at(self, "$match");
             let default = body(self, "$default");
             let cases = map
@@ -374,7 +378,7 @@ impl<'a> Compiler<'a> {
         let Some(helper) = helpers::lookup(&name) else {
             self.err(format!(
                 "unknown helper `{name}` (known: {})",
-                helpers::NAMES.join(", ")
+                helpers::names().join(", ")
             ));
             return None;
         };

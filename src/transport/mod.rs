@@ -7,6 +7,7 @@ use std::time::Duration;
 use crate::engine::render::Prepared;
 use crate::error::{Error, ErrorKind, Result};
 use crate::spec::Spec;
+use crate::spec::helpers::url_encode;
 use crate::spec::raw::AuthScheme;
 
 /// Sends prepared requests.
@@ -59,7 +60,7 @@ impl Transport {
                 AuthScheme::Header => add(&spec.auth.name, key)?,
                 AuthScheme::Query => {
                     let sep = if url.contains('?') { '&' } else { '?' };
-                    url = format!("{url}{sep}{}={}", spec.auth.name, encode(key));
+                    url = format!("{url}{sep}{}={}", spec.auth.name, url_encode(key));
                 }
                 AuthScheme::None => {}
             }
@@ -93,16 +94,4 @@ pub(crate) fn transport_error(e: reqwest::Error) -> Error {
         }
         Error::new(ErrorKind::Connection, msg)
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
