@@ -31,6 +31,24 @@ pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnosti
                 )
             })
             .collect();
+        if let Some(ep) = spec.embeddings.as_ref() {
+            let sample = json!({"model": "m", "input": ["a \"b\" {{c}}", "d"], "dimensions": 8});
+            let req: EmbeddingRequest = serde_json::from_value(sample).unwrap_or_default();
+            let result = canonical_embedding(&req, "sample-model", params.clone())
+                .and_then(|c| render_request(spec, &ep.request, None, &c));
+            if let Err(e) = result {
+                let at = ["embeddings".to_string(), "body".to_string()];
+                let (file, line, col) = place(sources, chain, &at);
+                out.push(Diagnostic {
+                    file,
+                    line,
+                    col,
+                    severity: Severity::Error,
+                    code: "render".into(),
+                    message: format!("the sample embeddings request does not render: {}", e.message()),
+                });
+            }
+        }
         let Some(chat) = spec.chat.as_ref() else {
             continue;
         };

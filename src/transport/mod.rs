@@ -4,11 +4,13 @@
 
 use std::time::Duration;
 
+mod auth;
+
+pub(crate) use auth::Outgoing;
+
 use crate::engine::render::Prepared;
 use crate::error::{Error, ErrorKind, Result};
 use crate::spec::Spec;
-use crate::spec::helpers::url_encode;
-use crate::spec::raw::AuthScheme;
 
 /// Sends prepared requests.
 #[derive(Debug, Clone)]
@@ -40,38 +42,24 @@ impl Transport {
         api_key: Option<&str>,
         timeout: Option<Duration>,
     ) -> Result<reqwest::Response> {
-        let mut url = format!("{}{}", base_url.trim_end_matches('/'), prepared.path);
+        let body = serde_json::to_vec(&prepared.body).map_err(|e| Error::bad_request(e.to_string()))?;
+        let mut out = Outgoing {
+            method: prepared.method.clone(),
+            url: format!("{}{}", base_url.trim_end_matches('/'), prepared.path),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        };
+        out.headers.extend(prepared.headers.iter().cloned());
+        auth::apply(&spec.auth, api_key, &mut out).await?;
         let mut req_headers = reqwest::header::HeaderMap::new();
-        let mut add = |name: &str, value: &str| -> Result<()> {
+        for (name, value) in &out.headers {
             let n = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| Error::bad_request(format!("invalid header name {name:?}")))?;
             let v = reqwest::header::HeaderValue::from_str(value)
                 .map_err(|_| Error::bad_request(format!("invalid value for header {name}")))?;
             req_headers.insert(n, v);
-            Ok(())
-        };
-        add("content-type", "application/json")?;
-        for (k, v) in &prepared.headers {
-            add(k, v)?;
         }
-        if let Some(key) = api_key {
-            match spec.auth.scheme {
-                AuthScheme::Bearer => add("authorization", &format!("Bearer {key}"))?,
-                AuthScheme::Header => add(&spec.auth.name, key)?,
-                AuthScheme::Query => {
-                    let sep = if url.contains('?') { '&' } else { '?' };
-                    url = format!("{url}{sep}{}={}", spec.auth.name, url_encode(key));
-                }
-                AuthScheme::None => {}
-            }
-        }
-        let body =
-            serde_json::to_vec(&prepared.body).map_err(|e| Error::bad_request(e.to_string()))?;
-        let mut rb = self
-            .http
-            .request(prepared.method.clone(), &url)
-            .headers(req_headers)
-            .body(body);
+        let mut rb = self.http.request(out.method, &out.url).headers(req_headers).body(out.body);
         if let Some(t) = timeout {
             rb = rb.timeout(t);
         }
