@@ -137,7 +137,11 @@ pub(crate) fn load(sources: &[Source], check: Option<&HashSet<usize>>) -> Loaded
             let Some(parent_parsed) = parsed[j].as_ref() else {
                 break;
             };
-            merged = merge(parent_parsed.table.clone(), merged);
+            let mut inherited = parent_parsed.table.clone();
+            for own in NOT_INHERITED {
+                inherited.remove(*own);
+            }
+            merged = merge(inherited, merged);
             chain.push(j);
             cursor = parent_parsed;
         }
