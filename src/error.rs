@@ -141,6 +141,8 @@ pub struct ErrorDetails {
     pub provider: Option<String>,
     pub model: Option<String>,
     pub retry_after: Option<Duration>,
+    /// The provider's own error code or type, when its body names one.
+    pub code: Option<String>,
 }
 
 impl Error {
@@ -152,6 +154,7 @@ impl Error {
             provider: None,
             model: None,
             retry_after: None,
+            code: None,
         }))
     }
 
@@ -161,6 +164,11 @@ impl Error {
 
     pub fn with_status(mut self, status: u16) -> Self {
         self.0.status = Some(status);
+        self
+    }
+
+    pub fn with_code(mut self, code: Option<String>) -> Self {
+        self.0.code = code;
         self
     }
 
@@ -204,12 +212,15 @@ impl Error {
             "type": d.kind.openai_type(),
             "kind": d.kind.as_str(),
             "status": d.status,
-            "code": d.kind.as_str(),
+            "code": d.code.as_deref().unwrap_or(d.kind.as_str()),
             "param": null,
         });
         if let Some(map) = err.as_object_mut() {
             if let Some(p) = &d.provider {
                 map.insert("provider".into(), p.clone().into());
+            }
+            if let Some(m) = &d.model {
+                map.insert("model".into(), m.clone().into());
             }
             if let Some(ra) = d.retry_after {
                 map.insert("retry_after".into(), ra.as_secs_f64().into());

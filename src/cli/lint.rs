@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::spec::{Severity, Source, check, registry};
+use crate::spec::{Diagnostic, Severity, Source, check, registry};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -33,9 +33,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
         if p.is_dir() {
             match registry::read_dir_sources(p) {
                 Ok(list) => sources.extend(list),
-                Err(e) => {
-                    unreadable.push(format!("{}:1:1: error[io]: {}", p.display(), e.message()))
-                }
+                Err(e) => unreadable.push(io_finding(p, e.message())),
             }
         } else {
             match std::fs::read_to_string(p) {
@@ -43,36 +41,42 @@ pub(crate) fn run(args: Args) -> ExitCode {
                     name: p.display().to_string(),
                     text,
                 }),
-                Err(e) => unreadable.push(format!("{}:1:1: error[io]: {e}", p.display())),
+                Err(e) => unreadable.push(io_finding(p, &e.to_string())),
             }
         }
     }
     let check_set: Option<HashSet<usize>> =
         (!paths.is_empty()).then(|| (builtin..sources.len()).collect());
-    let findings = check::lint(&sources, check_set.as_ref());
+    let mut findings = unreadable;
+    findings.extend(check::lint(&sources, check_set.as_ref()));
     let checked = check_set.as_ref().map_or(builtin, HashSet::len);
     match args.format {
         Format::Text => {
-            for line in &unreadable {
-                println!("{line}");
-            }
             for d in &findings {
                 println!("{d}");
             }
-            eprintln!(
-                "{} finding(s) in {checked} spec file(s)",
-                findings.len() + unreadable.len()
-            );
+            eprintln!("{} finding(s) in {checked} spec file(s)", findings.len());
         }
         Format::Json => {
             let list = serde_json::to_string_pretty(&findings).unwrap_or_default();
             println!("{list}");
         }
     }
-    let errors = findings.iter().any(|d| d.severity == Severity::Error) || !unreadable.is_empty();
+    let errors = findings.iter().any(|d| d.severity == Severity::Error);
     if errors {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn io_finding(path: &Path, reason: &str) -> Diagnostic {
+    Diagnostic {
+        file: path.display().to_string(),
+        line: 1,
+        col: 1,
+        severity: Severity::Error,
+        code: "io".into(),
+        message: reason.to_string(),
     }
 }

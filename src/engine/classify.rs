@@ -54,7 +54,7 @@ pub(crate) fn classify(
         .map(|r| r.kind)
         .unwrap_or_else(|| status.map_or(ErrorKind::Internal, ErrorKind::from_status));
     let mut err =
-        Error::new(kind, message).with_retry_after(retry_after.and_then(parse_retry_after));
+        Error::new(kind, message).with_retry_after(retry_after.and_then(parse_retry_after)).with_code(code);
     if let Some(s) = status {
         err = err.with_status(s);
     }

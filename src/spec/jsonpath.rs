@@ -29,7 +29,7 @@ enum Step {
 
 impl JsonPath {
     pub(crate) fn parse(source: &str) -> Result<Self, String> {
-        let query = parse_json_path(source).map_err(|e| format!("JSONPath {source:?}: {e}"))?;
+        let query = parse_json_path(source).map_err(|e| describe(source, &e.to_string()))?;
         let direct: Option<Vec<Step>> = query
             .segments
             .iter()
@@ -79,6 +79,21 @@ impl JsonPath {
                 .unwrap_or_default(),
         }
     }
+}
+
+/// A one-line reason from the parser's multi-line report: where, and what it expected.
+fn describe(source: &str, report: &str) -> String {
+    let column = report
+        .lines()
+        .find_map(|l| l.split_once("--> ").map(|(_, pos)| pos.trim()))
+        .and_then(|pos| pos.split(':').nth(1))
+        .map(|c| format!(" at column {c}"))
+        .unwrap_or_default();
+    let expected = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("= "))
+        .unwrap_or_else(|| report.lines().next().unwrap_or("cannot parse"));
+    format!("invalid JSONPath {source:?}{column}: {expected}")
 }
 
 fn walk<'v>(steps: &[Step], root: &'v Value) -> Option<&'v Value> {

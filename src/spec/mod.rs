@@ -114,7 +114,12 @@ pub(crate) fn load(sources: &[Source], check: Option<&HashSet<usize>>) -> Loaded
                     &["extends".into()],
                     &chain[chain.len() - 1..],
                     "extends",
-                    format!("unknown provider {parent:?} to extend"),
+                    format!(
+                        "unknown provider {parent:?} to extend{}",
+                        diagnostic::closest(parent, by_id.keys().copied())
+                            .map(|c| format!(" (did you mean {c:?}?)"))
+                            .unwrap_or_default()
+                    ),
                 ));
                 failed = true;
                 break;
@@ -150,28 +155,10 @@ pub(crate) fn load(sources: &[Source], check: Option<&HashSet<usize>>) -> Loaded
         }
         merged.remove("extends");
         merged.remove("id");
-        let raw: raw::RawSpec = match serde_path_to_error::deserialize(toml::Value::Table(merged)) {
+        let raw = match deserialize(merged) {
             Ok(r) => r,
-            Err(e) => {
-                let at: Vec<String> = e
-                    .path()
-                    .iter()
-                    .filter_map(|seg| match seg {
-                        serde_path_to_error::Segment::Map { key } => Some(key.clone()),
-                        serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
-                        _ => None,
-                    })
-                    .collect();
-                let mut msg = e.inner().to_string().trim().to_string();
-                if let Some(field) = unknown_field(&msg) {
-                    let mut at = at.clone();
-                    at.push(field);
-                    msg = msg.replace('`', "");
-                    diagnostics.push(report(&at, &chain, "schema", msg));
-                } else {
-                    if !at.is_empty() {
-                        msg = format!("{}: {msg}", at.join("."));
-                    }
+            Err(problems) => {
+                for (at, msg) in problems {
                     diagnostics.push(report(&at, &chain, "schema", msg));
                 }
                 continue;
@@ -199,9 +186,89 @@ pub(crate) fn load(sources: &[Source], check: Option<&HashSet<usize>>) -> Loaded
 /// A provider's own identity and extras, which `extends` does not copy.
 const NOT_INHERITED: &[&str] = &["name", "docs", "model-prefixes", "headers", "params"];
 
-fn unknown_field(msg: &str) -> Option<String> {
+/// Deserializes a merged spec table, reporting every schema problem: after
+/// each unknown key, that key is taken out and the rest is tried again.
+fn deserialize(mut table: toml::Table) -> Result<raw::RawSpec, Vec<(Vec<String>, String)>> {
+    let mut problems = Vec::new();
+    for _ in 0..32 {
+        let err = match serde_path_to_error::deserialize(toml::Value::Table(table.clone())) {
+            Ok(raw) if problems.is_empty() => return Ok(raw),
+            Ok(_) => return Err(problems),
+            Err(e) => e,
+        };
+        let mut at: Vec<String> = err
+            .path()
+            .iter()
+            .filter_map(|seg| match seg {
+                serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                serde_path_to_error::Segment::Seq { index } => Some(index.to_string()),
+                _ => None,
+            })
+            .collect();
+        // serde's message may add a second line ("in `chat`"); the path says where.
+        let msg = err.inner().to_string();
+        let msg = msg.lines().next().unwrap_or_default().trim().to_string();
+        let text = match unknown_field(&msg) {
+            Some((field, expected)) => {
+                if at.last() == Some(&field) {
+                    at.pop();
+                }
+                let section = if at.is_empty() { "the top level".to_string() } else { format!("[{}]", at.join(".")) };
+                at.push(field.clone());
+                let hint = diagnostic::closest(&field, expected.split(", "))
+                    .map(|c| format!("did you mean {c:?}? "))
+                    .unwrap_or_default();
+                format!("unknown key {field:?} in {section}; {hint}expected one of {expected}")
+            }
+            None if at.is_empty() => msg.replace('`', "\""),
+            None => format!("{}: {}", at.join("."), msg.replace('`', "\"")),
+        };
+        // Only an unknown key can be taken out without causing a new problem.
+        let removable = unknown_field(&msg).is_some();
+        problems.push((at.clone(), text));
+        // Take the offending key out and look for more; a missing key ends the search.
+        if !removable || !remove_path(&mut table, &at) {
+            return Err(problems);
+        }
+    }
+    Err(problems)
+}
+
+/// `unknown field `x`, expected one of `a`, `b`` → ("x", "a, b").
+fn unknown_field(msg: &str) -> Option<(String, String)> {
     let rest = msg.strip_prefix("unknown field `")?;
-    Some(rest[..rest.find('`')?].to_string())
+    let end = rest.find('`')?;
+    let expected = rest[end + 1..]
+        .trim_start_matches(", expected one of ")
+        .trim_start_matches(", expected ")
+        .replace('`', "");
+    Some((rest[..end].to_string(), expected))
+}
+
+/// Removes the value at a key path (tables and arrays of tables).
+fn remove_path(table: &mut toml::Table, at: &[String]) -> bool {
+    let Some((last, parents)) = at.split_last() else { return false };
+    let mut cur: &mut toml::Value = match parents.first().and_then(|k| table.get_mut(k)) {
+        Some(v) => v,
+        None => return table.remove(last).is_some() && parents.is_empty(),
+    };
+    for seg in parents.iter().skip(1) {
+        cur = match cur {
+            toml::Value::Table(t) => match t.get_mut(seg) {
+                Some(v) => v,
+                None => return false,
+            },
+            toml::Value::Array(a) => match seg.parse::<usize>().ok().and_then(|i| a.get_mut(i)) {
+                Some(v) => v,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match cur {
+        toml::Value::Table(t) => t.remove(last).is_some(),
+        _ => false,
+    }
 }
 
 /// Where a key path is written: the first file of the chain that has it,

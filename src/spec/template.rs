@@ -271,17 +271,15 @@ impl<'a> Compiler<'a> {
         match Template::compile(source) {
             Ok(t) => Some(t),
             Err(e) => {
-                let reason = e.to_string();
-                let reason = reason
-                    .lines()
-                    .find_map(|l| l.trim().strip_prefix("= reason: "))
-                    .unwrap_or(reason.lines().next().unwrap_or("invalid template"))
-                    .to_string();
-                let pos = e
-                    .pos()
-                    .map(|(l, c)| format!(" at {l}:{c} of the template"))
-                    .unwrap_or_default();
-                self.err(format!("handlebars: {reason}{pos}: {source:?}"));
+                let at = e.pos().map(|(_, c)| format!(" at column {c}")).unwrap_or_default();
+                let hint = if source.matches("{{").count() > source.matches("}}").count() {
+                    ": a `{{` is not closed"
+                } else if source.contains("{{#") || source.contains("{{/") {
+                    ": block helpers ({{#…}}…{{/…}}) are not used in value templates; use $if, $each or $match"
+                } else {
+                    ""
+                };
+                self.err(format!("invalid handlebars{at} in {source:?}{hint}"));
                 None
             }
         }
@@ -376,10 +374,12 @@ impl<'a> Compiler<'a> {
             return Some(name_to_expr(&name));
         }
         let Some(helper) = helpers::lookup(&name) else {
-            self.err(format!(
-                "unknown helper `{name}` (known: {})",
-                helpers::names().join(", ")
-            ));
+            let names = helpers::names();
+            let hint = match super::diagnostic::closest(&name, names.iter().copied()) {
+                Some(c) => format!("did you mean `{c}`?"),
+                None => format!("known: {}", names.join(", ")),
+            };
+            self.err(format!("unknown helper `{name}` ({hint})"));
             return None;
         };
         let args = ht

@@ -8,6 +8,7 @@ use super::Usage;
 /// An OpenAI embeddings request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EmbeddingRequest {
+    #[serde(default)]
     pub model: String,
     pub input: EmbeddingInput,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,6 +7,8 @@ use serde_json::{Map, Value};
 /// An OpenAI chat-completions request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
+    /// `provider/model` or a bare model name; may be left out when the caller names it elsewhere.
+    #[serde(default)]
     pub model: String,
     pub messages: Vec<Message>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,6 +1,8 @@
 //! All integration tests, in one binary.
 
+mod cli;
 mod fixtures;
 mod invariants;
+mod lint;
 mod streams;
 mod support;
