@@ -1,10 +1,17 @@
-//! Embeds every `providers/*.toml` in the binary, so built-in specs need no files at run time.
+//! Embeds every `providers/*.toml` and `pricing/*.toml` in the binary, so
+//! built-in specs and prices need no files at run time.
 
 use std::{env, fs, path::Path};
 
 fn main() {
-    println!("cargo:rerun-if-changed=providers");
-    let mut files: Vec<String> = fs::read_dir("providers")
+    embed("providers", "BUILTIN", "builtin_specs.rs");
+    embed("pricing", "BUILTIN_PRICING", "builtin_pricing.rs");
+}
+
+/// Writes `OUT_DIR/<out>`: a `const <name>: &[(&str, &str)]` of every `<dir>/*.toml`.
+fn embed(dir: &str, name: &str, out_file: &str) {
+    println!("cargo:rerun-if-changed={dir}");
+    let mut files: Vec<String> = fs::read_dir(dir)
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -14,17 +21,17 @@ fn main() {
         .unwrap_or_default();
     files.sort();
     let root = env::var("CARGO_MANIFEST_DIR").unwrap_or_default();
-    let mut out = String::from("pub(crate) const BUILTIN: &[(&str, &str)] = &[\n");
+    let mut out = format!("pub(crate) const {name}: &[(&str, &str)] = &[\n");
     for f in &files {
-        println!("cargo:rerun-if-changed=providers/{f}");
+        println!("cargo:rerun-if-changed={dir}/{f}");
         out.push_str(&format!(
             "    ({:?}, include_str!({:?})),\n",
-            format!("providers/{f}"),
-            format!("{root}/providers/{f}")
+            format!("{dir}/{f}"),
+            format!("{root}/{dir}/{f}")
         ));
     }
     out.push_str("];\n");
-    let dest = Path::new(&env::var("OUT_DIR").unwrap_or_default()).join("builtin_specs.rs");
+    let dest = Path::new(&env::var("OUT_DIR").unwrap_or_default()).join(out_file);
     if let Err(e) = fs::write(&dest, out) {
         panic!("cannot write {}: {e}", dest.display());
     }

@@ -23,7 +23,10 @@ async fn main() -> switchboard::Result<()> {
         match client.completion(&req, &opts).await {
             Ok(resp) => {
                 let usage = resp.usage.as_ref().map(|u| u.total_tokens).unwrap_or(0);
-                println!("{model}: {} ({usage} tokens)", resp.text().unwrap_or_default());
+                println!(
+                    "{model}: {} ({usage} tokens)",
+                    resp.text().unwrap_or_default()
+                );
             }
             Err(e) => println!("{model}: {e}"),
         }
@@ -46,7 +49,9 @@ async fn main() -> switchboard::Result<()> {
 fn options(key_env: &str) -> CallOptions {
     let mut opts = CallOptions::default();
     if std::env::var(key_env).is_err() {
-        opts.mock_response = Some(format!("(offline: set {key_env} for a real answer) Server-sent events stream text over HTTP."));
+        opts.mock_response = Some(format!(
+            "(offline: set {key_env} for a real answer) Server-sent events stream text over HTTP."
+        ));
     }
     opts
 }

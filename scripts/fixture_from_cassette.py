@@ -147,7 +147,7 @@ def from_gemini(body, url):
     return req
 
 
-def from_embeddings(body, wire, url):
+def from_embeddings(body, wire, url, provider=None):
     if wire == "gemini":
         model = url.split("/models/")[1].split(":")[0]
         texts = [p.get("text", "") for r in body.get("requests") or [] for p in (r.get("content") or {}).get("parts") or []]
@@ -156,7 +156,129 @@ def from_embeddings(body, wire, url):
         if task:
             req["task_type"] = task[0]
         return req
-    return dict(body)
+    if wire == "cohere":
+        # v2 embed: texts, input_type, truncate, output_dimension; embedding_types is the spec's.
+        req = {"model": body.get("model"), "input": body.get("texts") or []}
+        if body.get("output_dimension") is not None:
+            req["dimensions"] = body["output_dimension"]
+        for k in ("input_type", "truncate", "max_tokens"):
+            if body.get(k) is not None:
+                req[k] = body[k]
+        return req
+    if wire == "ollama":
+        # /api/embed takes `input`; the legacy /api/embeddings one `prompt`.
+        inp = body["input"] if "input" in body else body.get("prompt")
+        req = {"model": body.get("model"), "input": inp}
+        if body.get("dimensions") is not None:
+            req["dimensions"] = body["dimensions"]
+        for k in ("truncate", "keep_alive", "options"):
+            if body.get(k) is not None:
+                req[k] = body[k]
+        return req
+    req = dict(body)
+    if provider == "voyage":
+        # The spec always asks Voyage for base64 and decodes it: the caller wants floats.
+        req.pop("encoding_format", None)
+        if req.get("output_dimension") is not None:
+            req["dimensions"] = req["output_dimension"]
+        req.pop("output_dimension", None)
+    return req
+
+
+def from_cohere(body):
+    """Cohere v2 chat: messages are OpenAI's shape already; options are renamed."""
+    msgs = []
+    for m in body.get("messages") or []:
+        msg = {"role": m["role"], "content": m.get("content")}
+        for k in ("tool_calls", "tool_call_id"):
+            if m.get(k) is not None:
+                msg[k] = m[k]
+        msgs.append(msg)
+    req = {"model": body.get("model"), "messages": msgs}
+    if body.get("tools"):
+        req["tools"] = body["tools"]
+    choice = {"REQUIRED": "required", "NONE": "none"}.get(body.get("tool_choice"))
+    if choice:
+        req["tool_choice"] = choice
+    for src, dst in (("max_tokens", "max_tokens"), ("temperature", "temperature"), ("p", "top_p"), ("k", "top_k"),
+                     ("seed", "seed"), ("stop_sequences", "stop"), ("frequency_penalty", "frequency_penalty"),
+                     ("presence_penalty", "presence_penalty"), ("logprobs", "logprobs"), ("stream", "stream"),
+                     ("thinking", "thinking"), ("documents", "documents"), ("citation_options", "citation_options"),
+                     ("safety_mode", "safety_mode"), ("strict_tools", "strict_tools")):
+        if body.get(src) is not None:
+            req[dst] = body[src]
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_object":
+        if fmt.get("json_schema"):
+            req["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt["json_schema"]}}
+        else:
+            req["response_format"] = {"type": "json_object"}
+    return req
+
+
+OLLAMA_OPTIONS = {"temperature": "temperature", "top_p": "top_p", "seed": "seed", "num_predict": "max_tokens", "stop": "stop",
+                  "frequency_penalty": "frequency_penalty", "presence_penalty": "presence_penalty", "top_k": "top_k"}
+
+
+def from_ollama(body):
+    """Ollama /api/chat: one content string with base64 images beside it, tool-call
+    arguments as objects, sampling settings in `options`."""
+    msgs = []
+    for m in body.get("messages") or []:
+        role = m.get("role")
+        text = m.get("content") or ""
+        if role == "tool":
+            msg = {"role": "tool", "content": text}
+            if m.get("tool_call_id"):
+                msg["tool_call_id"] = m["tool_call_id"]
+            if m.get("tool_name"):
+                msg["name"] = m["tool_name"]
+            msgs.append(msg)
+            continue
+        if m.get("images"):
+            # Ollama images carry no media type; the data URL needs one.
+            content = ([{"type": "text", "text": text}] if text else []) + [
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{img}"}} for img in m["images"]]
+        else:
+            content = text
+        msg = {"role": role, "content": content}
+        if m.get("tool_calls"):
+            msg["tool_calls"] = [
+                {"id": tc.get("id", ""), "type": "function",
+                 "function": {"name": tc["function"]["name"], "arguments": json.dumps(tc["function"].get("arguments") or {})}}
+                for tc in m["tool_calls"]]
+        msgs.append(msg)
+    req = {"model": body.get("model"), "messages": msgs}
+    if body.get("tools"):
+        req["tools"] = body["tools"]
+    # Ollama streams unless told not to.
+    req["stream"] = body.get("stream", True) is not False
+    rest = {}
+    for k, v in (body.get("options") or {}).items():
+        if k in OLLAMA_OPTIONS:
+            req[OLLAMA_OPTIONS[k]] = v
+        else:
+            rest[k] = v
+    if rest:
+        req["options"] = rest
+    fmt = body.get("format")
+    if fmt == "json":
+        req["response_format"] = {"type": "json_object"}
+    elif isinstance(fmt, dict):
+        req["response_format"] = {"type": "json_schema", "json_schema": {"name": "output", "schema": fmt}}
+    elif fmt is not None:
+        req["format"] = fmt  # e.g. the empty string ollama-python sends; passed through as is
+    think = body.get("think")
+    if think is False:
+        req["reasoning_effort"] = "none"
+    elif isinstance(think, str):
+        req["reasoning_effort"] = think
+    elif think is True:
+        req["think"] = True
+    for k in ("keep_alive", "truncate"):
+        if body.get(k) is not None:
+            req[k] = body[k]
+    return req
 
 
 def main(paths):
@@ -170,20 +292,32 @@ def main(paths):
         if isinstance(body, str):
             body = json.loads(body)
         if case.api == "embed":
-            inp = from_embeddings(body, case.wire, case.url)
+            inp = from_embeddings(body, case.wire, case.url, case.provider)
         elif case.wire == "anthropic":
             inp = from_anthropic(body)
         elif case.wire == "gemini":
             inp = from_gemini(body, case.url)
+        elif case.wire == "cohere":
+            inp = from_cohere(body)
+        elif case.wire == "ollama":
+            inp = from_ollama(body)
         else:
             inp = dict(body)
-        inp["model"] = f"{case.provider}/{inp.get('model') or case.model}"
+        params = {}
+        if "/openai/deployments/" in case.path:
+            # Azure: the deployment in the path is the model; api-version is a parameter.
+            inp["model"] = case.model
+            if case.azure_api_version():
+                params["api_version"] = case.azure_api_version()
+        inp["model"] = f"{case.target_provider}/{inp.get('model') or case.model}"
         if case.stream and case.api == "chat":
             inp["stream"] = True
             if case.wire != "openai":
                 # Usage arrives in every native stream; ask for the final usage chunk.
                 inp["stream_options"] = {"include_usage": True}
         rec["input"] = inp
+        if params:
+            rec["params"] = params
         rec["expect"] = conformance.expected_for(case)
         out = ROOT / "tests" / "fixtures" / case.provider / p.name
         out.parent.mkdir(parents=True, exist_ok=True)

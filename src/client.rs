@@ -6,14 +6,15 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::{Stream, StreamExt};
 use serde_json::{Map, Value};
 
+use crate::cost::{Catalog, ModelInfo};
 use crate::engine::canonical::{Shape, canonical};
 use crate::engine::classify::classify;
 use crate::engine::embed::{canonical_embedding, map_embeddings};
@@ -56,6 +57,7 @@ pub struct CallOptions {
 pub struct Client {
     registry: Arc<Registry>,
     transport: Transport,
+    catalog: &'static Catalog,
 }
 
 /// What a call resolved to before any I/O.
@@ -82,7 +84,44 @@ impl Client {
         Ok(Client {
             registry: Arc::new(registry),
             transport: Transport::new()?,
+            catalog: Catalog::builtin()?,
         })
+    }
+
+    /// The model catalog prices come from.
+    pub fn catalog(&self) -> &'static Catalog {
+        self.catalog
+    }
+
+    /// Prices, limits and capabilities of `model` (`provider/model` or a bare name).
+    pub fn model_info(&self, model: &str) -> Option<&'static ModelInfo> {
+        let (spec, name) = self.registry.resolve(model).ok()?;
+        self.catalog.model_info(&spec.id, &name)
+    }
+
+    /// What `usage` would cost on `model`, with no call made (for budgeting).
+    pub fn cost_per_token(&self, model: &str, usage: &Usage) -> Cost {
+        match self.registry.resolve(model) {
+            Ok((spec, name)) => self.catalog.cost(&spec.id, &name, usage),
+            Err(_) => Cost::default(),
+        }
+    }
+
+    /// What a response cost: the cost it carries, else priced from its model and usage.
+    pub fn completion_cost(&self, resp: &ChatResponse) -> Cost {
+        match &resp.usage {
+            Some(u) => u
+                .cost
+                .unwrap_or_else(|| self.cost_per_token(&resp.model, u)),
+            None => Cost::default(),
+        }
+    }
+
+    /// Sets `usage.cost` from the catalog: the answering model's price, else the requested one's.
+    fn attach_cost(&self, provider: &str, models: [&str; 2], usage: Option<&mut Usage>) {
+        if let Some(u) = usage {
+            u.cost = Some(price(self.catalog, provider, models, u));
+        }
     }
 
     pub fn registry(&self) -> &Registry {
@@ -93,7 +132,9 @@ impl Client {
     pub async fn completion(&self, req: &ChatRequest, opts: &CallOptions) -> Result<ChatResponse> {
         let (spec, model) = self.registry.resolve(&req.model)?;
         if let Some(text) = &opts.mock_response {
-            return Ok(mock_completion(req, &model, text));
+            let mut resp = mock_completion(req, &model, text);
+            self.attach_cost(&spec.id, [&model, &model], resp.usage.as_mut());
+            return Ok(resp);
         }
         let plan = self.plan(spec, model, req, false, opts)?;
         let at = |e: Error| e.at(&plan.spec.id, &plan.model);
@@ -111,7 +152,7 @@ impl Client {
         let Some(chat) = plan.spec.chat.as_ref() else {
             return Err(no_endpoint(&plan.spec, "chat"));
         };
-        Ok(map_response(
+        let mut resp = map_response(
             chat,
             &json,
             &MapCtx {
@@ -119,7 +160,10 @@ impl Client {
                 now: now(),
                 fallback_id: &id,
             },
-        ))
+        );
+        let answered = resp.model.clone();
+        self.attach_cost(&plan.spec.id, [&answered, &plan.model], resp.usage.as_mut());
+        Ok(resp)
     }
 
     /// A streamed chat completion: chunks as they arrive. A stream that
@@ -127,9 +171,18 @@ impl Client {
     pub async fn stream(&self, req: &ChatRequest, opts: &CallOptions) -> Result<ChatStream> {
         let (spec, model) = self.registry.resolve(&req.model)?;
         if let Some(text) = &opts.mock_response {
-            let chunks = mock_chunks(req, &model, text);
+            let mut chunks = mock_chunks(req, &model, text);
+            let usage = mock_usage(req, text);
+            let cost = price(self.catalog, &spec.id, [&model, &model], &usage);
+            for c in chunks.iter_mut().filter_map(|c| c.usage.as_mut()) {
+                c.cost = Some(cost);
+            }
             return Ok(ChatStream {
                 inner: Box::pin(futures::stream::iter(chunks.into_iter().map(Ok))),
+                usage: Arc::new(Mutex::new(Some(Usage {
+                    cost: Some(cost),
+                    ..usage
+                }))),
             });
         }
         let plan = self.plan(spec, model, req, true, opts)?;
@@ -177,6 +230,7 @@ impl Client {
                 "this provider's spec has no streaming",
             )));
         };
+        let final_usage = Arc::new(Mutex::new(None));
         let state = Pump {
             body: resp.bytes_stream().boxed(),
             decoder,
@@ -185,6 +239,8 @@ impl Client {
             ready: VecDeque::new(),
             error: None,
             done: false,
+            pricing: (self.catalog, plan.spec.id.clone(), plan.model.clone()),
+            final_usage: final_usage.clone(),
         };
         let inner = futures::stream::unfold(state, move |mut st| {
             let at = at.clone();
@@ -195,6 +251,7 @@ impl Client {
         });
         Ok(ChatStream {
             inner: Box::pin(inner),
+            usage: final_usage,
         })
     }
 
@@ -219,7 +276,10 @@ impl Client {
             .await
             .map_err(at)?;
         let base64 = req.encoding_format.as_deref() == Some("base64");
-        map_embeddings(ep, &body, &model, base64).map_err(at)
+        let mut resp = map_embeddings(ep, &body, &model, base64).map_err(at)?;
+        let answered = resp.model.clone();
+        self.attach_cost(&spec.id, [&answered, &model], resp.usage.as_mut());
+        Ok(resp)
     }
 
     /// Sends a request and returns its JSON body, or the classified error.
@@ -344,10 +404,8 @@ fn api_key(spec: &Spec, opts: &CallOptions) -> Result<Option<String>> {
             .and_then(|v| std::env::var(v).ok())
             .filter(|k| !k.is_empty()),
     };
-    if key.is_none()
-        && !spec.auth.optional
-        && spec.auth.scheme != crate::spec::raw::AuthScheme::None
-    {
+    // A scheme that finds its own credentials (aws-sigv4) reports a missing one itself.
+    if key.is_none() && !spec.auth.optional && spec.auth.scheme.needs_key() {
         let env = spec
             .auth
             .env
@@ -392,6 +450,9 @@ struct Pump {
     ready: VecDeque<ChatChunk>,
     error: Option<Error>,
     done: bool,
+    /// Catalog, provider and requested model, to price the usage.
+    pricing: (&'static Catalog, String, String),
+    final_usage: Arc<Mutex<Option<Usage>>>,
 }
 
 impl Pump {
@@ -425,6 +486,7 @@ impl Pump {
                 if self.done || self.mapper.is_complete() {
                     self.done = true;
                     self.mapper.finish(&mut out)?;
+                    self.record_usage(&mut out);
                 }
                 Ok(())
             });
@@ -438,6 +500,34 @@ impl Pump {
     }
 }
 
+impl Pump {
+    /// Prices the finished stream's usage, on its usage chunk and for [`ChatStream::usage`].
+    fn record_usage(&mut self, out: &mut [ChatChunk]) {
+        let Some(mut usage) = self.mapper.usage() else {
+            return;
+        };
+        let (catalog, provider, model) = &self.pricing;
+        let answered = out.last().map(|c| c.model.clone()).unwrap_or_default();
+        let cost = price(catalog, provider, [&answered, model], &usage);
+        usage.cost = Some(cost);
+        for c in out.iter_mut().filter_map(|c| c.usage.as_mut()) {
+            c.cost = Some(cost);
+        }
+        if let Ok(mut slot) = self.final_usage.lock() {
+            *slot = Some(usage);
+        }
+    }
+}
+
+/// The cost of `usage` at the first of `models` the catalog prices.
+fn price(catalog: &Catalog, provider: &str, models: [&str; 2], usage: &Usage) -> Cost {
+    models
+        .iter()
+        .map(|m| catalog.cost(provider, m, usage))
+        .find(|c| c.priced)
+        .unwrap_or_default()
+}
+
 fn frame_error(e: crate::engine::stream::FrameError) -> Error {
     Error::new(ErrorKind::Internal, format!("malformed stream: {e}"))
 }
@@ -445,6 +535,24 @@ fn frame_error(e: crate::engine::stream::FrameError) -> Error {
 /// A stream of chunks (see [`Client::stream`]).
 pub struct ChatStream {
     inner: Pin<Box<dyn Stream<Item = Result<ChatChunk>> + Send>>,
+    usage: Arc<Mutex<Option<Usage>>>,
+}
+
+impl ChatStream {
+    /// `first`, then the rest of `rest` (a Router that already read the first chunk).
+    pub(crate) fn prepend(first: ChatChunk, rest: ChatStream) -> ChatStream {
+        let usage = rest.usage.clone();
+        ChatStream {
+            inner: Box::pin(futures::stream::once(async move { Ok(first) }).chain(rest)),
+            usage,
+        }
+    }
+
+    /// Usage and cost of the whole stream, once it has finished normally
+    /// (whether or not `stream_options.include_usage` asked for a usage chunk).
+    pub fn usage(&self) -> Option<Usage> {
+        self.usage.lock().ok()?.clone()
+    }
 }
 
 impl Stream for ChatStream {

@@ -143,6 +143,19 @@ pub struct ErrorDetails {
     pub retry_after: Option<Duration>,
     /// The provider's own error code or type, when its body names one.
     pub code: Option<String>,
+    /// Every attempt a Router made before giving up (empty for a single call).
+    pub attempts: Vec<Attempt>,
+}
+
+/// One try of one deployment, as the Router reports it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    pub deployment: String,
+    pub model: String,
+    /// None when the attempt succeeded.
+    pub kind: Option<ErrorKind>,
+    pub status: Option<u16>,
+    pub duration: Duration,
 }
 
 impl Error {
@@ -155,6 +168,7 @@ impl Error {
             model: None,
             retry_after: None,
             code: None,
+            attempts: Vec::new(),
         }))
     }
 
@@ -167,6 +181,16 @@ impl Error {
         self
     }
 
+    pub fn with_attempts(mut self, attempts: Vec<Attempt>) -> Self {
+        self.0.attempts = attempts;
+        self
+    }
+
+    /// Every attempt a Router made (empty for a single call).
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.0.attempts
+    }
+
     pub fn with_code(mut self, code: Option<String>) -> Self {
         self.0.code = code;
         self
@@ -174,6 +198,12 @@ impl Error {
 
     pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
         self.0.retry_after = after;
+        self
+    }
+
+    /// Names the provider, unless already named.
+    pub fn for_provider(mut self, provider: &str) -> Self {
+        self.0.provider.get_or_insert_with(|| provider.to_string());
         self
     }
 
@@ -224,6 +254,20 @@ impl Error {
             }
             if let Some(ra) = d.retry_after {
                 map.insert("retry_after".into(), ra.as_secs_f64().into());
+            }
+            if !d.attempts.is_empty() {
+                let attempts: Vec<serde_json::Value> = d
+                    .attempts
+                    .iter()
+                    .map(|a| {
+                        serde_json::json!({
+                            "deployment": a.deployment, "model": a.model,
+                            "kind": a.kind.map(ErrorKind::as_str), "status": a.status,
+                            "ms": a.duration.as_millis() as u64,
+                        })
+                    })
+                    .collect();
+                map.insert("attempts".into(), attempts.into());
             }
         }
         serde_json::json!({ "error": err })

@@ -21,14 +21,18 @@
 
 pub mod cli;
 mod client;
+pub mod cost;
 pub(crate) mod engine;
 mod error;
 pub mod pure;
+pub mod router;
 pub mod spec;
 pub(crate) mod transport;
 pub mod types;
 
 pub use client::{CallOptions, ChatStream, Client};
-pub use error::{Error, ErrorDetails, ErrorKind, Result};
+pub use cost::{Catalog, ModelInfo, token_counter};
+pub use error::{Attempt, Error, ErrorDetails, ErrorKind, Result};
+pub use router::{Router, RouterConfig};
 pub use spec::{Diagnostic, Registry, Severity, Source, Spec};
 pub use types::*;

@@ -25,37 +25,56 @@ pub(crate) fn run(args: Args) -> ExitCode {
     let mut sources = registry::builtin_sources();
     let builtin = sources.len();
     let mut paths = args.paths.clone();
-    if paths.is_empty() && Path::new("providers").is_dir() {
-        paths.push(PathBuf::from("providers"));
+    if paths.is_empty() {
+        paths.extend(
+            ["providers", "pricing"]
+                .map(PathBuf::from)
+                .into_iter()
+                .filter(|p| p.is_dir()),
+        );
     }
-    let mut unreadable = Vec::new();
+    let mut findings = Vec::new();
+    let mut pricing = Vec::new();
     for p in &paths {
-        if p.is_dir() {
-            match registry::read_dir_sources(p) {
-                Ok(list) => sources.extend(list),
-                Err(e) => unreadable.push(io_finding(p, e.message())),
-            }
+        let read = if p.is_dir() {
+            registry::read_dir_sources(p).map_err(|e| e.message().to_string())
         } else {
-            match std::fs::read_to_string(p) {
-                Ok(text) => sources.push(Source {
-                    name: p.display().to_string(),
-                    text,
-                }),
-                Err(e) => unreadable.push(io_finding(p, &e.to_string())),
-            }
+            std::fs::read_to_string(p)
+                .map(|text| {
+                    vec![Source {
+                        name: p.display().to_string(),
+                        text,
+                    }]
+                })
+                .map_err(|e| e.to_string())
+        };
+        match read {
+            // A file in a directory named `pricing` is a price list; anything else a spec.
+            Ok(list) if is_pricing(p) => pricing.extend(list),
+            Ok(list) => sources.extend(list),
+            Err(e) => findings.push(io_finding(p, &e)),
         }
     }
+    // The built-in specs are there to be extended; only the given files are checked.
     let check_set: Option<HashSet<usize>> =
         (!paths.is_empty()).then(|| (builtin..sources.len()).collect());
-    let mut findings = unreadable;
-    findings.extend(check::lint(&sources, check_set.as_ref()));
-    let checked = check_set.as_ref().map_or(builtin, HashSet::len);
+    if sources.len() > builtin || pricing.is_empty() {
+        findings.extend(check::lint(&sources, check_set.as_ref()));
+    }
+    if !pricing.is_empty() {
+        let ids = sources
+            .iter()
+            .map(|s| Source::id_of(s))
+            .collect::<HashSet<String>>();
+        findings.extend(crate::cost::lint_pricing(&pricing, &ids));
+    }
+    let checked = check_set.as_ref().map_or(builtin, HashSet::len) + pricing.len();
     match args.format {
         Format::Text => {
             for d in &findings {
                 println!("{d}");
             }
-            eprintln!("{} finding(s) in {checked} spec file(s)", findings.len());
+            eprintln!("{} finding(s) in {checked} file(s)", findings.len());
         }
         Format::Json => {
             let list = serde_json::to_string_pretty(&findings).unwrap_or_default();
@@ -79,4 +98,14 @@ fn io_finding(path: &Path, reason: &str) -> Diagnostic {
         code: "io".into(),
         message: reason.to_string(),
     }
+}
+
+fn is_pricing(path: &Path) -> bool {
+    let dir = if path.is_dir() {
+        Some(path)
+    } else {
+        path.parent()
+    };
+    dir.and_then(|d| d.file_name())
+        .is_some_and(|n| n == "pricing")
 }

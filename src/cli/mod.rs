@@ -2,8 +2,10 @@
 //! prints. Holds no business logic.
 
 mod complete;
+mod cost;
 mod embed;
 mod lint;
+mod models;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -38,10 +40,20 @@ enum Command {
     Complete(complete::Args),
     /// Create embeddings; prints the OpenAI `list` object with --json.
     Embed(embed::Args),
+    /// List models with prices, context window and capabilities.
+    Models(models::Args),
+    /// What tokens cost on a model, with no call made.
+    Cost(cost::Args),
 }
 
 /// Runs the CLI with the process arguments.
 pub fn main() -> ExitCode {
+    // Behave like other Unix tools when the reader goes away (`| head`): end, don't panic.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match cli.command {
         Command::Lint(args) => lint::run(args),
@@ -55,6 +67,8 @@ pub fn main() -> ExitCode {
         }
         Command::Complete(args) => complete::run(args),
         Command::Embed(args) => embed::run(args),
+        Command::Models(args) => models::run(args),
+        Command::Cost(args) => cost::run(args),
     }
 }
 

@@ -7,8 +7,8 @@
 //! system        text of every system/developer message, joined by a blank line (or null)
 //! system_blocks [{ type: "text", text, cache_control }] of those messages
 //! system_plain  true when every system message was a plain string
-//! messages[]    { role, text, plain, content: [block…] }   (system messages excluded;
-//!               `plain`: the message was one plain string)
+//! messages[]    { role, text, plain, content: [block…] }   (system messages excluded
+//!               unless the spec names a `system-role`; `plain`: the message was one plain string)
 //!   block       { type: "text", text, cache_control }
 //!               { type: "image", url | data, media_type, detail, cache_control }
 //!               { type: "audio", data, format, media_type }
@@ -30,6 +30,8 @@ use crate::types::{ChatRequest, Content, ContentPart, ResponseFormat, Role, Stop
 
 /// Options a spec sets for the canonical form.
 pub(crate) struct Shape<'a> {
+    /// Renames of `user`, `assistant`, `tool`; a `system` entry (the spec's
+    /// `system-role`) keeps system messages in `messages` under that role.
     pub(crate) roles: &'a HashMap<String, String>,
     pub(crate) merge_roles: bool,
 }
@@ -54,7 +56,10 @@ pub(crate) fn canonical(
                 system.push(content_text(msg.content.as_ref()));
                 system_plain &= matches!(msg.content, Some(Content::Text(_)));
                 content_blocks(msg.content.as_ref(), &mut system_blocks)?;
-                continue;
+                if !shape.roles.contains_key("system") {
+                    continue;
+                }
+                "system"
             }
             Role::User => "user",
             Role::Assistant => "assistant",
@@ -350,6 +355,33 @@ mod tests {
         assert_eq!(msgs[2]["role"], "user");
         assert_eq!(msgs[2]["content"][0]["name"], "get_weather");
         assert_eq!(msgs[2]["content"][1]["text"], "thanks");
+    }
+
+    #[test]
+    fn a_system_role_keeps_system_messages_in_place() {
+        let req: ChatRequest = serde_json::from_value(json!({
+            "model": "m", "messages": [
+                {"role": "user", "content": "hi"},
+                {"role": "developer", "content": "Be brief."}
+            ]
+        }))
+        .unwrap();
+        let r = roles(&[("system", "system")]);
+        let c = canonical(
+            &req,
+            "m",
+            false,
+            Map::new(),
+            &Shape {
+                roles: &r,
+                merge_roles: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(c["system"], "Be brief.");
+        assert_eq!(c["messages"][1]["role"], "system");
+        assert_eq!(c["messages"][1]["text"], "Be brief.");
+        assert_eq!(c["messages"][1]["plain"], true);
     }
 
     #[test]

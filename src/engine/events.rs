@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::classify::classify;
+use super::classify::classify_event;
 use super::map::{UsageParts, arguments_at, finish_reason, nodes, string_at};
 use super::stream::Frame;
 use crate::error::{Error, ErrorKind, Result};
@@ -101,7 +101,11 @@ impl ChunkMapper {
                 continue;
             }
             if rule.error {
-                return Err(classify(&self.spec.errors, None, None, data.as_bytes()));
+                return Err(classify_event(
+                    &self.spec.errors,
+                    frame.event.as_deref(),
+                    data.as_bytes(),
+                ));
             }
             self.apply(chat, rule, &json, &mut delta, &mut finish);
             if rule.end {

@@ -175,6 +175,7 @@ impl UsageParts {
             completion_tokens_details: self.reasoning.map(|r| CompletionTokensDetails {
                 reasoning_tokens: Some(r),
             }),
+            cost: None,
         })
     }
 }

@@ -19,6 +19,8 @@ pub(crate) struct Prepared {
     pub(crate) path: String,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) body: Value,
+    /// The auth scheme's signing region, rendered with the call's parameters (`aws-sigv4`).
+    pub(crate) auth_region: Option<String>,
 }
 
 /// Renders the chat request; `canonical` comes from `engine::canonical`.
@@ -54,18 +56,23 @@ pub(crate) fn render_request(
         }
     }
     let body = r.render(&req.body, root).map_err(fail)?;
+    let auth_region = match &spec.auth.region {
+        Some(tpl) => Some(text(&r, tpl, root).map_err(fail)?),
+        None => None,
+    };
     Ok(Prepared {
         base_url,
         method: req.method.clone(),
         path,
         headers,
         body,
+        auth_region,
     })
 }
 
 /// The error for a call to an endpoint the spec does not have.
 pub(crate) fn no_endpoint(spec: &Spec, what: &str) -> Error {
-    Error::bad_request(format!("{} has no {what} endpoint", spec.name)).at(&spec.id, "")
+    Error::bad_request(format!("{} has no {what} endpoint", spec.name)).for_provider(&spec.id)
 }
 
 fn text(r: &Renderer<'_>, tpl: &Tpl, root: &Value) -> Result<String, RenderError> {

@@ -45,7 +45,10 @@ pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnosti
                     col,
                     severity: Severity::Error,
                     code: "render".into(),
-                    message: format!("the sample embeddings request does not render: {}", e.message()),
+                    message: format!(
+                        "the sample embeddings request does not render: {}",
+                        e.message()
+                    ),
                 });
             }
         }

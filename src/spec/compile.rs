@@ -86,6 +86,10 @@ pub(crate) struct Auth {
     /// Header or query-parameter name.
     pub(crate) name: String,
     pub(crate) optional: bool,
+    /// `aws-sigv4`: the service in the credential scope; empty for other schemes.
+    pub(crate) service: String,
+    /// `aws-sigv4`: the region in the credential scope, a template over `params`.
+    pub(crate) region: Option<Tpl>,
 }
 
 #[derive(Debug)]
@@ -375,6 +379,7 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
 
     let auth_name = match raw.auth.scheme {
         AuthScheme::Bearer => "authorization".to_string(),
+        AuthScheme::GoogleServiceAccount => "authorization".to_string(),
         AuthScheme::Header => raw.auth.header.clone().unwrap_or_else(|| {
             cx.push(
                 &["auth", "header"],
@@ -391,9 +396,11 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
             );
             String::new()
         }),
+        AuthScheme::AwsSigv4 => "authorization".to_string(),
         AuthScheme::None => String::new(),
     };
-    if raw.auth.scheme != AuthScheme::None && raw.auth.env.is_none() {
+    let (auth_service, auth_region) = aws_scope(&mut cx, &raw.auth);
+    if raw.auth.scheme.needs_key() && raw.auth.env.is_none() {
         cx.push(
             &["auth", "env"],
             "spec",
@@ -411,7 +418,11 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
         );
     }
 
-    let base_url_tpl = cx.template(&["base-url"], &no_parts, &Value::String(raw.base_url.trim_end_matches('/').to_string()));
+    let base_url_tpl = cx.template(
+        &["base-url"],
+        &no_parts,
+        &Value::String(raw.base_url.trim_end_matches('/').to_string()),
+    );
     let headers = raw
         .headers
         .iter()
@@ -474,6 +485,8 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
             env: raw.auth.env.clone(),
             name: auth_name,
             optional: raw.auth.optional,
+            service: auth_service,
+            region: auth_region,
         },
         headers,
         params,
@@ -481,6 +494,54 @@ pub(crate) fn compile(id: &str, raw: &RawSpec) -> Result<Spec, Vec<Finding>> {
         embeddings,
         errors,
     })
+}
+
+/// The `service` and `region` of an `aws-sigv4` scheme, both required
+/// there and refused with any other scheme.
+fn aws_scope(cx: &mut Ctx, raw: &RawAuth) -> (String, Option<Tpl>) {
+    let no_parts = HashMap::new();
+    if raw.scheme != AuthScheme::AwsSigv4 {
+        for (set, key) in [
+            (raw.service.is_some(), "service"),
+            (raw.region.is_some(), "region"),
+        ] {
+            if set {
+                cx.push(
+                    &["auth", key],
+                    "spec",
+                    format!("`{key}` belongs to scheme \"aws-sigv4\" only"),
+                );
+            }
+        }
+        return (String::new(), None);
+    }
+    let service = match raw.service.as_deref().map(str::trim) {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => {
+            cx.push(
+                &["auth", "service"],
+                "spec",
+                "scheme \"aws-sigv4\" needs `service`: the AWS service name it signs for (e.g. \"lambda\")",
+            );
+            String::new()
+        }
+    };
+    let region = match raw.region.as_deref().map(str::trim) {
+        Some(r) if !r.is_empty() => Some(cx.template(
+            &["auth", "region"],
+            &no_parts,
+            &Value::String(r.to_string()),
+        )),
+        _ => {
+            cx.push(
+                &["auth", "region"],
+                "spec",
+                "scheme \"aws-sigv4\" needs `region`: the AWS region it signs for, e.g. \"{{params.aws_region}}\"",
+            );
+            None
+        }
+    };
+    (service, region)
 }
 
 fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endpoint {
@@ -542,10 +603,17 @@ fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endp
     Endpoint {
         request,
         stream_path,
+        // `system-role` is kept as a rename of `system`, which `roles` itself
+        // may not name: the canonical request reads it from there.
         roles: raw
             .roles
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
+            .chain(
+                raw.system_role
+                    .iter()
+                    .map(|r| ("system".to_string(), r.clone())),
+            )
             .collect(),
         merge_roles: raw.merge_roles,
         response,
@@ -613,7 +681,13 @@ fn compile_errors(cx: &mut Ctx, raw: &RawErrors) -> ErrorTable {
             let message = r.message.as_ref().and_then(|m| match Regex::new(m) {
                 Ok(re) => Some(re),
                 Err(e) => {
-                    let first = e.to_string().lines().last().unwrap_or_default().to_string();
+                    let first = e
+                        .to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim_start_matches("error: ")
+                        .to_string();
                     cx.push(
                         &["errors", "rules", &idx, "message"],
                         "regex",
@@ -655,5 +729,52 @@ fn compile_errors(cx: &mut Ctx, raw: &RawErrors) -> ErrorTable {
             .unwrap_or_else(|| "retry-after".to_string())
             .to_ascii_lowercase(),
         rules,
+    }
+}
+
+#[cfg(test)]
+mod aws_sigv4_tests {
+    use super::*;
+
+    fn findings(auth: &str) -> Vec<(String, String)> {
+        let text = format!(
+            "base-url = \"https://example.amazonaws.com\"\nauth = {auth}\n\
+             [chat]\npath = \"/x\"\nbody = {{ a = \"{{{{model}}}}\" }}\nresponse = {{ content = \"$.a\" }}\n"
+        );
+        let raw: RawSpec = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+        match compile("x", &raw) {
+            Ok(_) => Vec::new(),
+            Err(found) => found
+                .into_iter()
+                .map(|f| (f.at.join("."), f.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn aws_sigv4_needs_service_and_region_but_no_env() {
+        let found = findings(r#"{ scheme = "aws-sigv4" }"#);
+        let at: Vec<&str> = found.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["auth.service", "auth.region"], "{found:?}");
+        assert!(
+            findings(
+                r#"{ scheme = "aws-sigv4", service = "lambda", region = "{{params.aws_region}}" }"#
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn aws_sigv4_region_is_a_checked_template() {
+        let found = findings(r#"{ scheme = "aws-sigv4", service = "s", region = "{{nope x}}" }"#);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].0.starts_with("auth.region"), "{found:?}");
+    }
+
+    #[test]
+    fn service_and_region_belong_to_aws_sigv4_only() {
+        let found = findings(r#"{ scheme = "bearer", env = "K", service = "s", region = "r" }"#);
+        let at: Vec<&str> = found.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["auth.service", "auth.region"], "{found:?}");
     }
 }

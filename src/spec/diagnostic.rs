@@ -40,7 +40,10 @@ impl fmt::Display for Diagnostic {
 }
 
 /// The candidate within two edits of `word`, if one is closest.
-pub(crate) fn closest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= 2)
@@ -63,7 +66,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// 1-based line and column of a byte offset.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;
@@ -72,7 +75,7 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Byte offset where `path` is written in a TOML text, if it is.
-pub(crate) fn locate(text: &str, path: &[String]) -> Option<usize> {
+pub fn locate(text: &str, path: &[String]) -> Option<usize> {
     let doc = toml_edit::Document::parse(text).ok()?;
     let mut node = Node::Item(doc.as_item());
     let mut at = None;
@@ -129,7 +132,10 @@ mod tests {
 
     #[test]
     fn suggests_the_closest_name() {
-        assert_eq!(closest("pathh", ["path", "parts", "method"].into_iter()), Some("path"));
+        assert_eq!(
+            closest("pathh", ["path", "parts", "method"].into_iter()),
+            Some("path")
+        );
         assert_eq!(closest("zzzz", ["path"].into_iter()), None);
     }
 

@@ -25,6 +25,8 @@ pub(crate) enum Helper {
     Text,
     TypeOf,
     UrlEncode,
+    When,
+    Contains,
 }
 
 /// (name, helper, min args, max args or usize::MAX, one-line doc)
@@ -113,6 +115,20 @@ const TABLE: &[(&str, Helper, usize, usize, &str)] = &[
         1,
         1,
         "percent-encodes text for a URL path or query (RFC 3986 unreserved kept)",
+    ),
+    (
+        "when",
+        Helper::When,
+        2,
+        3,
+        "the second argument when the first is truthy, else the third (or null)",
+    ),
+    (
+        "contains",
+        Helper::Contains,
+        2,
+        2,
+        "true when text contains the second argument as text, or a list holds it as an item",
     ),
 ];
 
@@ -255,6 +271,19 @@ pub(crate) fn call(helper: Helper, args: &[Value], hash: &[(&str, Value)]) -> Va
             Value::Null => Value::Null,
             other => Value::String(url_encode(&as_text(other))),
         },
+        Helper::When => {
+            if truthy(arg(0)) {
+                arg(1).clone()
+            } else {
+                arg(2).clone()
+            }
+        }
+        Helper::Contains => Value::Bool(match (arg(0), arg(1)) {
+            (Value::String(_), Value::Null) => false,
+            (Value::String(s), needle) => s.contains(as_text(needle).as_str()),
+            (Value::Array(items), needle) => items.contains(needle),
+            _ => false,
+        }),
         Helper::Text => match arg(0) {
             Value::Null => Value::Null,
             other => Value::String(as_text(other)),
@@ -267,7 +296,9 @@ pub(crate) fn url_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -293,7 +324,68 @@ mod tests {
 
     #[test]
     fn urlencode_keeps_unreserved_only() {
-        assert_eq!(url_encode("us.amazon.nova-v1:0/x y"), "us.amazon.nova-v1%3A0%2Fx%20y");
+        assert_eq!(
+            url_encode("us.amazon.nova-v1:0/x y"),
+            "us.amazon.nova-v1%3A0%2Fx%20y"
+        );
+    }
+
+    #[test]
+    fn when_picks_by_truthiness() {
+        let host = |loc: &str| {
+            let not_global = call(Helper::Ne, &[json!(loc), json!("global")], &[]);
+            let prefix = call(Helper::Concat, &[json!(loc), json!("-")], &[]);
+            call(Helper::When, &[not_global, prefix], &[])
+        };
+        assert_eq!(host("us-central1"), json!("us-central1-"));
+        assert_eq!(host("global"), Value::Null);
+        assert_eq!(
+            call(Helper::When, &[json!(0), json!("a"), json!("b")], &[]),
+            json!("b")
+        );
+        assert_eq!(
+            check_arity(Helper::When, 1),
+            Err("takes at least 2 argument(s), got 1".into())
+        );
+    }
+
+    #[test]
+    fn contains_finds_text_in_text_and_items_in_lists() {
+        let has = |a: Value, b: Value| call(Helper::Contains, &[a, b], &[]);
+        assert_eq!(
+            has(json!("us.acme.embed-v4:0"), json!("acme.")),
+            json!(true)
+        );
+        assert_eq!(
+            has(json!("zeta.embed-text-v2:0"), json!("acme.")),
+            json!(false)
+        );
+        assert_eq!(has(json!(["a", 1]), json!(1)), json!(true));
+        assert_eq!(has(json!(["a", 1]), json!("1")), json!(false));
+        assert_eq!(has(json!("abc"), Value::Null), json!(false));
+        assert_eq!(has(Value::Null, json!("a")), json!(false));
+        assert_eq!(has(json!({"a": 1}), json!("a")), json!(false));
+    }
+
+    #[test]
+    fn when_builds_a_host_prefix_in_a_template() {
+        use crate::spec::template::{Compiler, Renderer};
+        let parts = std::collections::HashMap::new();
+        let mut compiler = Compiler::new(&parts);
+        let tpl = compiler.compile(&json!(
+            "https://{{when (ne params.loc \"global\") (concat params.loc \"-\")}}api.example.com"
+        ));
+        assert!(compiler.errors.is_empty());
+        let host = |loc: &str| {
+            Renderer { parts: &[] }
+                .render(&tpl, &json!({"params": {"loc": loc}}))
+                .ok()
+        };
+        assert_eq!(
+            host("eu-west1"),
+            Some(json!("https://eu-west1-api.example.com"))
+        );
+        assert_eq!(host("global"), Some(json!("https://api.example.com")));
     }
 
     #[test]

@@ -68,7 +68,10 @@ impl JsonPath {
     /// Every node the path selects (nulls skipped).
     pub(crate) fn all<'v>(&self, root: &'v Value) -> Vec<&'v Value> {
         match &self.kind {
-            Kind::Direct(steps) => walk(steps, root).filter(|v| !v.is_null()).into_iter().collect(),
+            Kind::Direct(steps) => walk(steps, root)
+                .filter(|v| !v.is_null())
+                .into_iter()
+                .collect(),
             Kind::Query(q) => js_path_process(q, root)
                 .map(|refs| {
                     refs.into_iter()

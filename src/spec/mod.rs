@@ -4,7 +4,7 @@
 
 pub mod check;
 pub(crate) mod compile;
-pub(crate) mod diagnostic;
+pub mod diagnostic;
 pub(crate) mod helpers;
 pub(crate) mod jsonpath;
 pub(crate) mod raw;
@@ -27,6 +27,17 @@ pub struct Source {
 }
 
 impl Source {
+    /// The provider id of a spec source: its `id` key, else its file name.
+    pub fn id_of(&self) -> String {
+        match toml::from_str::<toml::Table>(&self.text)
+            .ok()
+            .and_then(|t| t.get("id").cloned())
+        {
+            Some(toml::Value::String(id)) => id,
+            _ => self.default_id(),
+        }
+    }
+
     /// The provider id a file declares, or its file name without `.toml`.
     fn default_id(&self) -> String {
         let base = self.name.rsplit(['/', '\\']).next().unwrap_or(&self.name);
@@ -155,6 +166,10 @@ pub(crate) fn load(sources: &[Source], check: Option<&HashSet<usize>>) -> Loaded
         }
         merged.remove("extends");
         merged.remove("id");
+        // `embeddings = false` (or `chat = false`) removes an inherited endpoint.
+        merged.retain(|k, v| {
+            !((k == "chat" || k == "embeddings") && *v == toml::Value::Boolean(false))
+        });
         let raw = match deserialize(merged) {
             Ok(r) => r,
             Err(problems) => {
@@ -213,7 +228,11 @@ fn deserialize(mut table: toml::Table) -> Result<raw::RawSpec, Vec<(Vec<String>,
                 if at.last() == Some(&field) {
                     at.pop();
                 }
-                let section = if at.is_empty() { "the top level".to_string() } else { format!("[{}]", at.join(".")) };
+                let section = if at.is_empty() {
+                    "the top level".to_string()
+                } else {
+                    format!("[{}]", at.join("."))
+                };
                 at.push(field.clone());
                 let hint = diagnostic::closest(&field, expected.split(", "))
                     .map(|c| format!("did you mean {c:?}? "))
@@ -247,7 +266,9 @@ fn unknown_field(msg: &str) -> Option<(String, String)> {
 
 /// Removes the value at a key path (tables and arrays of tables).
 fn remove_path(table: &mut toml::Table, at: &[String]) -> bool {
-    let Some((last, parents)) = at.split_last() else { return false };
+    let Some((last, parents)) = at.split_last() else {
+        return false;
+    };
     let mut cur: &mut toml::Value = match parents.first().and_then(|k| table.get_mut(k)) {
         Some(v) => v,
         None => return table.remove(last).is_some() && parents.is_empty(),

@@ -49,8 +49,26 @@ pub(crate) enum AuthScheme {
     Header,
     /// The key in a query-string parameter (`param = "key"`).
     Query,
+    /// A Google service-account key (its JSON, or the path of its file)
+    /// traded for a cached OAuth access token, sent as `Authorization:
+    /// Bearer`; any other key is used as a ready access token.
+    GoogleServiceAccount,
+    /// AWS Signature Version 4 over the whole request, for any AWS service
+    /// (`service`, `region`). Credentials: a key `ACCESS_KEY_ID:SECRET[:SESSION_TOKEN]`,
+    /// else `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`;
+    /// a key without `:` is an AWS API key, sent as `Authorization: Bearer`.
+    AwsSigv4,
     /// No key.
     None,
+}
+
+impl AuthScheme {
+    /// Whether a call with no key (neither given nor in `env`) fails before
+    /// anything is sent: not for `none`, nor for schemes that find
+    /// credentials of their own (`aws-sigv4` reads the AWS variables).
+    pub(crate) fn needs_key(self) -> bool {
+        !matches!(self, AuthScheme::None | AuthScheme::AwsSigv4)
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -63,6 +81,12 @@ pub(crate) struct RawAuth {
     pub header: Option<String>,
     /// Query parameter name, for `scheme = "query"`.
     pub param: Option<String>,
+    /// AWS service name in the signature's credential scope, for
+    /// `scheme = "aws-sigv4"` (e.g. "bedrock").
+    pub service: Option<String>,
+    /// AWS region in the signature's credential scope, for
+    /// `scheme = "aws-sigv4"`: a template over `params` (e.g. "{{params.aws_region}}").
+    pub region: Option<String>,
     /// When true, a missing key is not an error (local servers).
     #[serde(default)]
     pub optional: bool,
@@ -97,6 +121,9 @@ pub(crate) struct RawEndpoint {
     /// Merge consecutive messages that end up with the same role.
     #[serde(default)]
     pub merge_roles: bool,
+    /// Keep system and developer messages in `messages`, in place, under this
+    /// role (for APIs that take them as turns); their text is in `system` too.
+    pub system_role: Option<String>,
     /// The request body: a value template (see providers/README.md).
     #[schemars(with = "Value")]
     pub body: Value,

@@ -214,9 +214,16 @@ impl<'a> Compiler<'a> {
             });
         }
         if map.contains_key("$match") {
-            for key in map.keys().filter(|k| k.starts_with('$') && !["$match", "$default"].contains(&k.as_str())) {
+            for key in map
+                .keys()
+                .filter(|k| k.starts_with('$') && !["$match", "$default"].contains(&k.as_str()))
+            {
                 let key = key.clone();
-                self.nested(&key, |c| c.err(format!("`{key}` cannot sit beside $match (allowed: $default and the cases)")));
+                self.nested(&key, |c| {
+                    c.err(format!(
+                        "`{key}` cannot sit beside $match (allowed: $default and the cases)"
+                    ))
+                });
             }
             let on = expr_at(self, "$match");
             let default = body(self, "$default");
@@ -271,7 +278,10 @@ impl<'a> Compiler<'a> {
         match Template::compile(source) {
             Ok(t) => Some(t),
             Err(e) => {
-                let at = e.pos().map(|(_, c)| format!(" at column {c}")).unwrap_or_default();
+                let at = e
+                    .pos()
+                    .map(|(_, c)| format!(" at column {c}"))
+                    .unwrap_or_default();
                 let hint = if source.matches("{{").count() > source.matches("}}").count() {
                     ": a `{{` is not closed"
                 } else if source.contains("{{#") || source.contains("{{/") {

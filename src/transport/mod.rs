@@ -2,9 +2,12 @@
 //! request, timeouts, and transport failures typed as errors. Knows no
 //! provider JSON.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 mod auth;
+mod google;
+mod sigv4;
 
 pub(crate) use auth::Outgoing;
 
@@ -16,6 +19,8 @@ use crate::spec::Spec;
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
     http: reqwest::Client,
+    /// Service-account access tokens, shared by clones of this transport.
+    google: Arc<google::Tokens>,
 }
 
 impl Transport {
@@ -30,7 +35,8 @@ impl Transport {
                     format!("cannot build the HTTP client: {e}"),
                 )
             })?;
-        Ok(Transport { http })
+        let google = Arc::new(google::Tokens::new(http.clone(), google::system_clock()));
+        Ok(Transport { http, google })
     }
 
     /// Sends `prepared` to `base_url` with the spec's auth scheme applied.
@@ -42,15 +48,17 @@ impl Transport {
         api_key: Option<&str>,
         timeout: Option<Duration>,
     ) -> Result<reqwest::Response> {
-        let body = serde_json::to_vec(&prepared.body).map_err(|e| Error::bad_request(e.to_string()))?;
+        let body =
+            serde_json::to_vec(&prepared.body).map_err(|e| Error::bad_request(e.to_string()))?;
         let mut out = Outgoing {
             method: prepared.method.clone(),
             url: format!("{}{}", base_url.trim_end_matches('/'), prepared.path),
             headers: vec![("content-type".into(), "application/json".into())],
             body,
+            auth_region: prepared.auth_region.clone(),
         };
         out.headers.extend(prepared.headers.iter().cloned());
-        auth::apply(&spec.auth, api_key, &mut out).await?;
+        auth::apply(&spec.auth, api_key, &mut out, &self.google).await?;
         let mut req_headers = reqwest::header::HeaderMap::new();
         for (name, value) in &out.headers {
             let n = reqwest::header::HeaderName::from_bytes(name.as_bytes())
@@ -59,7 +67,11 @@ impl Transport {
                 .map_err(|_| Error::bad_request(format!("invalid value for header {name}")))?;
             req_headers.insert(n, v);
         }
-        let mut rb = self.http.request(out.method, &out.url).headers(req_headers).body(out.body);
+        let mut rb = self
+            .http
+            .request(out.method, &out.url)
+            .headers(req_headers)
+            .body(out.body);
         if let Some(t) = timeout {
             rb = rb.timeout(t);
         }

@@ -54,7 +54,7 @@ pub struct ResponseFunction {
 
 /// Token counts, OpenAI-shaped. `prompt_tokens` includes cached and
 /// cache-write tokens; `completion_tokens` includes reasoning tokens.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
@@ -63,6 +63,17 @@ pub struct Usage {
     pub prompt_tokens_details: Option<PromptTokensDetails>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completion_tokens_details: Option<CompletionTokensDetails>,
+    /// What the call cost, from the model catalog (a Switchboard extension).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<Cost>,
+}
+
+/// The cost of one call in USD. `priced` is false when the model has no
+/// known price: then `usd` is 0, never a made-up number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    pub usd: f64,
+    pub priced: bool,
 }
 
 impl Usage {

@@ -97,6 +97,8 @@ fn reply_for(rec: &Value) -> Reply {
         body,
         pieces: if streamed { 7 } else { 0 },
         cut_after: None,
+        drop_connection: false,
+        hang: false,
     }
 }
 

@@ -13,14 +13,22 @@ fn provider_ids() -> Vec<String> {
     let mut ids: Vec<String> = std::fs::read_dir(dir)
         .expect("providers/")
         .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str()?.strip_suffix(".toml").map(String::from))
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".toml")
+                .map(String::from)
+        })
         .collect();
     ids.sort();
     ids
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
-    for e in std::fs::read_dir(dir).expect("read dir").filter_map(|e| e.ok()) {
+    for e in std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok())
+    {
         let p = e.path();
         if p.is_dir() {
             rust_files(&p, out);
@@ -35,15 +43,25 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 /// `openai` is exempt: the OpenAI shape is the public API itself.
 #[test]
 fn no_provider_name_appears_in_rust_sources() {
-    let ids: Vec<String> = provider_ids().into_iter().filter(|id| id != "openai").collect();
+    let ids: Vec<String> = provider_ids()
+        .into_iter()
+        .filter(|id| id != "openai")
+        .collect();
     assert!(!ids.is_empty());
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     let mut hits = Vec::new();
     for f in &files {
         let text = std::fs::read_to_string(f).expect("read source");
         for (n, line) in text.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or_default().to_ascii_lowercase();
+            let code = line
+                .split("//")
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
             for id in &ids {
                 let quoted = code.contains(&format!("\"{id}\""));
                 let word = code
@@ -55,7 +73,11 @@ fn no_provider_name_appears_in_rust_sources() {
             }
         }
     }
-    assert!(hits.is_empty(), "provider names in src/:\n{}", hits.join("\n"));
+    assert!(
+        hits.is_empty(),
+        "provider names in src/:\n{}",
+        hits.join("\n")
+    );
 }
 
 /// Finds `needle` as a whole string value anywhere in `v`, or as a value

@@ -213,7 +213,7 @@ headers = { OpenAI-Organization = "{{null}}", OpenAI-Project = "{{null}}" }
     assert_eq!(text(&out.stdout), "", "stderr:\n{}", text(&out.stderr));
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        text(&out.stderr).contains("in 1 spec file"),
+        text(&out.stderr).contains("in 1 file"),
         "only the user's file is checked: {}",
         text(&out.stderr)
     );

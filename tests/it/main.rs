@@ -1,8 +1,10 @@
 //! All integration tests, in one binary.
 
 mod cli;
+mod cost;
 mod fixtures;
 mod invariants;
 mod lint;
+mod router;
 mod streams;
 mod support;

@@ -17,6 +17,10 @@ pub struct Reply {
     pub pieces: usize,
     /// Close the connection after this many body bytes, without ending the chunked body.
     pub cut_after: Option<usize>,
+    /// Read the request, then close the connection without any answer.
+    pub drop_connection: bool,
+    /// Read the request, then never answer (the caller's timeout must end it).
+    pub hang: bool,
 }
 
 impl Reply {
@@ -27,6 +31,24 @@ impl Reply {
             body: body.to_string().into_bytes(),
             pieces: 0,
             cut_after: None,
+            drop_connection: false,
+            hang: false,
+        }
+    }
+
+    /// Closes the connection after reading the request.
+    pub fn drop_connection() -> Reply {
+        Reply {
+            drop_connection: true,
+            ..Reply::json(500, &serde_json::Value::Null)
+        }
+    }
+
+    /// Never answers.
+    pub fn hang() -> Reply {
+        Reply {
+            hang: true,
+            ..Reply::json(500, &serde_json::Value::Null)
         }
     }
 
@@ -37,6 +59,8 @@ impl Reply {
             body: body.into(),
             pieces: 7,
             cut_after: None,
+            drop_connection: false,
+            hang: false,
         }
     }
 
@@ -146,6 +170,14 @@ async fn serve(
         headers,
         body,
     });
+    if reply.drop_connection {
+        return Ok(());
+    }
+    if reply.hang {
+        // Keep the socket open until the client gives up and closes it.
+        let _ = sock.read(&mut tmp).await;
+        return Ok(());
+    }
 
     let mut out = format!("HTTP/1.1 {} Mock\r\nconnection: close\r\n", reply.status);
     for (k, v) in &reply.headers {

@@ -3,16 +3,20 @@
 //! character or of a JSON string; each decoder buffers only what it cannot
 //! yet frame. Knows no provider JSON: a frame's `data` is handed on as text.
 
+mod aws_eventstream;
 mod json_array;
 mod ndjson;
 mod sse;
 
-/// One decoded unit of a streamed body: an SSE event, one NDJSON line, or one element of a JSON array.
+/// One decoded unit of a streamed body: an SSE event, one NDJSON line, one
+/// element of a JSON array, or one AWS event-stream message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Frame {
-    /// The SSE `event:` field; `None` when absent, and always for NDJSON and JSON arrays.
+    /// The SSE `event:` field, or an AWS event-stream message's event type
+    /// (see `aws_eventstream`); `None` when absent, and always for NDJSON and JSON arrays.
     pub(crate) event: Option<String>,
-    /// The SSE data (lines joined with `\n`), the trimmed NDJSON line, or the element's exact JSON text.
+    /// The SSE data (lines joined with `\n`), the trimmed NDJSON line, the
+    /// element's exact JSON text, or an AWS event-stream message's payload.
     pub(crate) data: String,
 }
 
@@ -26,6 +30,9 @@ pub(crate) enum Framing {
     Ndjson,
     /// One JSON array whose elements arrive over time: one frame per element.
     JsonArray,
+    /// The AWS binary event stream (`application/vnd.amazon.eventstream`):
+    /// one frame per message, named by its event or exception type.
+    AwsEventStream,
 }
 
 /// An incremental decoder for one response body.
@@ -34,6 +41,7 @@ pub(crate) enum Decoder {
     Sse(sse::SseDecoder),
     Ndjson(ndjson::NdjsonDecoder),
     JsonArray(json_array::JsonArrayDecoder),
+    AwsEventStream(aws_eventstream::AwsEventStreamDecoder),
 }
 
 impl Decoder {
@@ -42,12 +50,16 @@ impl Decoder {
             Framing::Sse => Self::Sse(sse::SseDecoder::default()),
             Framing::Ndjson => Self::Ndjson(ndjson::NdjsonDecoder::default()),
             Framing::JsonArray => Self::JsonArray(json_array::JsonArrayDecoder::default()),
+            Framing::AwsEventStream => {
+                Self::AwsEventStream(aws_eventstream::AwsEventStreamDecoder::default())
+            }
         }
     }
 
     /// Picks the framing from a response content-type when it names one
     /// (`text/event-stream` → `Sse`, `application/x-ndjson` or
-    /// `application/jsonl` → `Ndjson`, `application/json` → `JsonArray`);
+    /// `application/jsonl` → `Ndjson`, `application/json` → `JsonArray`,
+    /// `application/vnd.amazon.eventstream` → `AwsEventStream`);
     /// otherwise `fallback`.
     pub(crate) fn for_content_type(content_type: Option<&str>, fallback: Framing) -> Self {
         Self::new(content_type.and_then(framing_named_by).unwrap_or(fallback))
@@ -59,6 +71,7 @@ impl Decoder {
             Self::Sse(decoder) => decoder.feed(bytes, out),
             Self::Ndjson(decoder) => decoder.feed(bytes, out),
             Self::JsonArray(decoder) => decoder.feed(bytes, out),
+            Self::AwsEventStream(decoder) => decoder.feed(bytes, out),
         }
     }
 
@@ -66,12 +79,13 @@ impl Decoder {
     /// without trailing blank line; NDJSON: last line without newline).
     /// Returns `Err(FrameError)` if the body stops inside a frame that cannot
     /// be complete (JSON array: unterminated element or missing `]`; an empty
-    /// body is an error for a JSON array too).
+    /// body is an error for a JSON array too; AWS event stream: a message cut short).
     pub(crate) fn finish(&mut self, out: &mut Vec<Frame>) -> Result<(), FrameError> {
         match self {
             Self::Sse(decoder) => decoder.finish(out),
             Self::Ndjson(decoder) => decoder.finish(out),
             Self::JsonArray(decoder) => decoder.finish(out),
+            Self::AwsEventStream(decoder) => decoder.finish(out),
         }
     }
 }
@@ -89,6 +103,8 @@ fn framing_named_by(content_type: &str) -> Option<Framing> {
         Some(Framing::Ndjson)
     } else if is("application/json") {
         Some(Framing::JsonArray)
+    } else if is("application/vnd.amazon.eventstream") {
+        Some(Framing::AwsEventStream)
     } else {
         None
     }
@@ -112,6 +128,23 @@ pub(crate) enum FrameError {
         offset: u64,
         expected: &'static str,
     },
+    #[error(
+        "AWS event stream: {part} checksum mismatch (CRC32 {expected:08x} sent, {actual:08x} computed)"
+    )]
+    EventStreamChecksum {
+        /// `prelude` or `message`.
+        part: &'static str,
+        expected: u32,
+        actual: u32,
+    },
+    #[error("AWS event stream: impossible message lengths (total {total}, headers {headers_len})")]
+    EventStreamLength { total: u32, headers_len: u32 },
+    #[error("AWS event stream: a header runs past the end of the headers")]
+    EventStreamHeaderCut,
+    #[error("AWS event stream: unknown header value type {0}")]
+    EventStreamHeaderType(u8),
+    #[error("AWS event stream: the body ended inside a message ({held} byte(s) of it received)")]
+    EventStreamCut { held: usize },
 }
 
 /// Shows a byte in an error: printable ASCII as itself in backticks, anything else in hex.
@@ -246,6 +279,7 @@ mod tests {
             Decoder::Sse(_) => Framing::Sse,
             Decoder::Ndjson(_) => Framing::Ndjson,
             Decoder::JsonArray(_) => Framing::JsonArray,
+            Decoder::AwsEventStream(_) => Framing::AwsEventStream,
         }
     }
 
@@ -255,6 +289,10 @@ mod tests {
         assert_eq!(framing_for(Some("application/x-ndjson")), Framing::Ndjson);
         assert_eq!(framing_for(Some("application/jsonl")), Framing::Ndjson);
         assert_eq!(framing_for(Some("application/json")), Framing::JsonArray);
+        assert_eq!(
+            framing_for(Some("application/vnd.amazon.eventstream")),
+            Framing::AwsEventStream
+        );
     }
 
     #[test]
@@ -284,6 +322,10 @@ mod tests {
         assert_eq!(parse(r#""ndjson""#), Some(Framing::Ndjson));
         assert_eq!(parse(r#""json-array""#), Some(Framing::JsonArray));
         assert_eq!(parse(r#""json_array""#), None);
+        assert_eq!(
+            parse(r#""aws-event-stream""#),
+            Some(Framing::AwsEventStream)
+        );
     }
 
     #[test]

@@ -221,7 +221,7 @@ mod tests {
     #[test]
     fn comment_lines_are_ignored() {
         assert_eq!(
-            sse(": OPENROUTER PROCESSING\ndata: a\n:comment: with colon\ndata: b\n\n"),
+            sse(": PROCESSING\ndata: a\n:comment: with colon\ndata: b\n\n"),
             vec![data("a\nb")]
         );
     }

@@ -1,0 +1,80 @@
+//! Token counting before a call: exact for OpenAI tokenizers (o200k_base,
+//! cl100k_base, shipped inside tiktoken-rs, no download), an estimate
+//! elsewhere — one token per four characters of text, which over-counts
+//! English slightly, the safe side for context-window checks.
+
+use crate::types::{Content, ContentPart, Message};
+
+/// A count and whether it is exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenCount {
+    pub tokens: u64,
+    pub exact: bool,
+}
+
+/// Tokens `messages` take in `model`'s prompt (bare or `provider/model`),
+/// counting OpenAI's per-message framing (3 tokens a message, 3 to prime
+/// the reply). Images count 85 tokens each (a low-detail tile).
+pub fn token_counter(model: &str, messages: &[Message]) -> TokenCount {
+    let bare = model.rsplit('/').next().unwrap_or(model);
+    let bpe = tiktoken_rs::get_bpe_from_model(bare).ok();
+    let count = |text: &str| -> u64 {
+        match bpe {
+            Some(b) => b.encode_ordinary(text).len() as u64,
+            None => (text.chars().count() as u64).div_ceil(4),
+        }
+    };
+    let mut total = 3;
+    for m in messages {
+        total += 3 + count(m.role.as_str());
+        match &m.content {
+            Some(Content::Text(t)) => total += count(t),
+            Some(Content::Parts(parts)) => {
+                for p in parts {
+                    total += match p {
+                        ContentPart::Text { text, .. } => count(text),
+                        ContentPart::ImageUrl { .. } => 85,
+                        ContentPart::InputAudio { input_audio } => {
+                            (input_audio.data.len() as u64) / 1000
+                        }
+                        ContentPart::File { .. } => 0,
+                    };
+                }
+            }
+            None => {}
+        }
+        for call in m.tool_calls.iter().flatten() {
+            total += count(&call.function.name) + count(&call.function.arguments);
+        }
+        if let Some(name) = &m.name {
+            total += 1 + count(name);
+        }
+    }
+    TokenCount {
+        tokens: total,
+        exact: bpe.is_some(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Role;
+
+    #[test]
+    fn openai_models_count_exactly_with_their_tokenizer() {
+        let msgs = vec![Message::text(Role::User, "Hello, world!")];
+        let c = token_counter("openai/gpt-4o", &msgs);
+        assert!(c.exact);
+        // o200k: "Hello, world!" is 4 tokens; + "user" 1 + 3 framing + 3 priming.
+        assert_eq!(c.tokens, 4 + 1 + 3 + 3);
+    }
+
+    #[test]
+    fn other_models_get_an_estimate() {
+        let msgs = vec![Message::text(Role::User, "abcdefgh")];
+        let c = token_counter("claude-sonnet-4-5", &msgs);
+        assert!(!c.exact);
+        assert_eq!(c.tokens, 2 + 1 + 3 + 3);
+    }
+}
