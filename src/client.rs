@@ -27,6 +27,13 @@ use crate::spec::{Registry, Spec};
 use crate::transport::{Transport, transport_error};
 use crate::types::*;
 
+/// What [`Client::check_key`] found: `valid` is None when it could not tell.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct KeyCheck {
+    pub valid: Option<bool>,
+    pub reason: String,
+}
+
 /// Per-call settings; all optional.
 #[derive(Debug, Clone, Default)]
 pub struct CallOptions {
@@ -253,6 +260,56 @@ impl Client {
             inner: Box::pin(inner),
             usage: final_usage,
         })
+    }
+
+    /// Whether a key works, with the cheapest call the provider allows (a
+    /// one-token chat, or a one-word embedding) — litellm's `check_valid_key`.
+    pub async fn check_key(&self, model: &str, opts: &CallOptions) -> KeyCheck {
+        let (spec, _) = match self.registry.resolve(model) {
+            Ok(found) => found,
+            Err(e) => {
+                return KeyCheck {
+                    valid: None,
+                    reason: e.to_string(),
+                };
+            }
+        };
+        let result = if spec.chats() {
+            let mut req = ChatRequest::new(model).user("hi");
+            req.max_tokens = Some(1);
+            self.completion(&req, opts).await.map(|_| ())
+        } else {
+            let req = EmbeddingRequest {
+                model: model.to_string(),
+                input: EmbeddingInput::One("hi".into()),
+                ..Default::default()
+            };
+            self.embedding(&req, opts).await.map(|_| ())
+        };
+        match result {
+            Ok(()) => KeyCheck {
+                valid: Some(true),
+                reason: format!("{} accepted the key", spec.name()),
+            },
+            Err(e) => match e.kind() {
+                ErrorKind::Authentication | ErrorKind::PermissionDenied => KeyCheck {
+                    valid: Some(false),
+                    reason: e.to_string(),
+                },
+                ErrorKind::RateLimit
+                | ErrorKind::NotFound
+                | ErrorKind::BadRequest
+                | ErrorKind::ContextWindowExceeded
+                | ErrorKind::ContentPolicy => KeyCheck {
+                    valid: Some(true),
+                    reason: format!("the key was accepted; the test call itself failed: {e}"),
+                },
+                _ => KeyCheck {
+                    valid: None,
+                    reason: format!("could not tell: {e}"),
+                },
+            },
+        }
     }
 
     /// Embeddings for one text or a list of texts.

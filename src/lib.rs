@@ -26,11 +26,12 @@ pub(crate) mod engine;
 mod error;
 pub mod pure;
 pub mod router;
+pub mod server;
 pub mod spec;
 pub(crate) mod transport;
 pub mod types;
 
-pub use client::{CallOptions, ChatStream, Client};
+pub use client::{CallOptions, ChatStream, Client, KeyCheck};
 pub use cost::{Catalog, ModelInfo, token_counter};
 pub use error::{Attempt, Error, ErrorDetails, ErrorKind, Result};
 pub use router::{Router, RouterConfig};

@@ -1,11 +1,14 @@
 //! The `switchboard` command line: parses arguments, calls the library,
 //! prints. Holds no business logic.
 
+mod check_key;
 mod complete;
 mod cost;
 mod embed;
 mod lint;
 mod models;
+mod providers;
+mod serve;
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -44,6 +47,12 @@ enum Command {
     Models(models::Args),
     /// What tokens cost on a model, with no call made.
     Cost(cost::Args),
+    /// List provider specs: key variable, endpoints, streaming.
+    Providers(providers::Args),
+    /// Check an API key with the cheapest call the provider allows: valid, invalid or unknown.
+    CheckKey(check_key::Args),
+    /// Run the OpenAI-compatible proxy for one model (--model) or a config file (--config).
+    Serve(serve::Args),
 }
 
 /// Runs the CLI with the process arguments.
@@ -69,6 +78,9 @@ pub fn main() -> ExitCode {
         Command::Embed(args) => embed::run(args),
         Command::Models(args) => models::run(args),
         Command::Cost(args) => cost::run(args),
+        Command::Providers(args) => providers::run(args),
+        Command::CheckKey(args) => check_key::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }
 

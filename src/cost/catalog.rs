@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 pub(crate) struct RawPricing {
     /// The provider id these prices belong to (a spec under providers/).
     pub provider: String,
-    /// Where the figures came from.
+    /// Where the figures came from (for readers and the schema).
+    #[allow(dead_code)]
     pub source: Option<String>,
-    /// When they were last regenerated (YYYY-MM-DD).
+    /// When they were last regenerated, YYYY-MM-DD (for readers and the schema).
+    #[allow(dead_code)]
     pub updated: Option<String>,
     #[serde(default)]
     pub models: IndexMap<String, ModelInfo>,

@@ -17,7 +17,7 @@ pub struct TokenCount {
 /// the reply). Images count 85 tokens each (a low-detail tile).
 pub fn token_counter(model: &str, messages: &[Message]) -> TokenCount {
     let bare = model.rsplit('/').next().unwrap_or(model);
-    let bpe = tiktoken_rs::get_bpe_from_model(bare).ok();
+    let bpe = tiktoken_rs::bpe_for_model(bare).ok();
     let count = |text: &str| -> u64 {
         match bpe {
             Some(b) => b.encode_ordinary(text).len() as u64,

@@ -90,6 +90,8 @@ pub struct DeploymentConfig {
     pub tpm: Option<u64>,
     pub max_parallel: Option<u64>,
     pub timeout_secs: Option<f64>,
+    /// Answer with this text and touch no network (offline runs and tests).
+    pub mock_response: Option<String>,
 }
 
 fn one() -> f64 {
@@ -110,7 +112,14 @@ impl DeploymentConfig {
             tpm: None,
             max_parallel: None,
             timeout_secs: None,
+            mock_response: None,
         }
+    }
+
+    /// Answers with `text` and touches no network.
+    pub fn mock_response(mut self, text: impl Into<String>) -> Self {
+        self.mock_response = Some(text.into());
+        self
     }
 
     pub fn api_key(mut self, key: impl Into<String>) -> Self {

@@ -14,7 +14,6 @@ use crate::client::CallOptions;
 #[derive(Debug)]
 pub(crate) struct Deployment {
     pub(crate) id: String,
-    pub(crate) group: String,
     pub(crate) model: String,
     pub(crate) options: CallOptions,
     pub(crate) weight: f64,
@@ -50,7 +49,6 @@ impl Deployment {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: String,
-        group: String,
         model: String,
         options: CallOptions,
         weight: f64,
@@ -60,7 +58,6 @@ impl Deployment {
     ) -> Self {
         Deployment {
             id,
-            group,
             model,
             options,
             weight,

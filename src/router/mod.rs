@@ -85,7 +85,7 @@ impl Router {
                     .or(config.router.timeout_secs)
                     .map(Duration::from_secs_f64),
                 params: d.params.clone(),
-                mock_response: None,
+                mock_response: d.mock_response.clone(),
             };
             let id =
                 d.id.clone()
@@ -96,7 +96,6 @@ impl Router {
                 .push(deployments.len());
             deployments.push(Arc::new(Deployment::new(
                 id,
-                d.group.clone(),
                 d.model.clone(),
                 options,
                 d.weight,

@@ -141,11 +141,6 @@ pub(crate) fn lookup(name: &str) -> Option<Helper> {
     TABLE.iter().find(|row| row.0 == name).map(|row| row.1)
 }
 
-/// Rows of (name, doc) for generated documentation.
-pub(crate) fn docs() -> impl Iterator<Item = (&'static str, &'static str)> {
-    TABLE.iter().map(|row| (row.0, row.4))
-}
-
 pub(crate) fn check_arity(helper: Helper, n: usize) -> Result<(), String> {
     let Some(&(_, _, min, max, _)) = TABLE.iter().find(|row| row.1 == helper) else {
         return Ok(());

@@ -11,7 +11,6 @@ use serde_json::Value;
 
 #[derive(Debug, Clone)]
 pub(crate) struct JsonPath {
-    source: String,
     kind: Kind,
 }
 
@@ -43,14 +42,7 @@ impl JsonPath {
             Some(steps) => Kind::Direct(steps),
             None => Kind::Query(Box::new(query)),
         };
-        Ok(JsonPath {
-            source: source.to_string(),
-            kind,
-        })
-    }
-
-    pub(crate) fn source(&self) -> &str {
-        &self.source
+        Ok(JsonPath { kind })
     }
 
     /// The first node the path selects, skipping JSON nulls.

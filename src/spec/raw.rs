@@ -14,9 +14,11 @@ use crate::error::ErrorKind;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawSpec {
-    /// Provider id; defaults to the file name without `.toml`.
+    /// Provider id; defaults to the file name without `.toml`. (Read by the loader before typing.)
+    #[allow(dead_code)]
     pub id: Option<String>,
-    /// Id of a spec to inherit from; this file's keys override it, table by table.
+    /// Id of a spec to inherit from; this file's keys override it, table by table. (Read by the loader.)
+    #[allow(dead_code)]
     pub extends: Option<String>,
     /// Human name, e.g. "Anthropic".
     pub name: Option<String>,
@@ -102,6 +104,8 @@ pub(crate) struct RawParam {
     /// When true, a call without a value fails with a clear error.
     #[serde(default)]
     pub required: bool,
+    /// What the parameter is, for readers and the schema.
+    #[allow(dead_code)]
     pub description: Option<String>,
 }
 

@@ -436,3 +436,61 @@ async fn schema_describes_a_provider_file() {
             .is_some_and(|r| r.contains(&json!("base-url")))
     );
 }
+
+#[tokio::test]
+async fn check_key_says_valid_or_invalid_and_why() {
+    let rejected = Mock::start(vec![Reply::json(
+        401,
+        &json!({"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}),
+    )])
+    .await;
+    let out = run(&[
+        "check-key",
+        "--model",
+        "anthropic/claude-haiku-4-5",
+        "--api-key",
+        "bad",
+        "--api-base",
+        &rejected.url,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).starts_with("invalid: ") && stdout(&out).contains("invalid x-api-key"),
+        "{}",
+        stdout(&out)
+    );
+    let sent = rejected.requests()[0].json();
+    assert_eq!(sent["max_tokens"], 1, "the cheapest call: one token");
+
+    let accepted = Mock::start(vec![Reply::json(
+        200,
+        &json!({"id": "m", "type": "message", "role": "assistant", "model": "claude-haiku-4-5",
+            "content": [{"type": "text", "text": "H"}], "stop_reason": "max_tokens", "usage": {"input_tokens": 8, "output_tokens": 1}}),
+    )])
+    .await;
+    let out = run(&[
+        "check-key",
+        "--model",
+        "anthropic/claude-haiku-4-5",
+        "--api-key",
+        "good",
+        "--api-base",
+        &accepted.url,
+        "--json",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(last_line_json(&out)["valid"], true);
+}
+
+#[tokio::test]
+async fn providers_lists_every_spec_with_its_key_variable() {
+    let out = run(&["providers"]).await;
+    let text = stdout(&out);
+    assert!(text.lines().count() > 40, "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("anthropic ") && l.contains("ANTHROPIC_API_KEY"))
+    );
+}

@@ -173,3 +173,25 @@ fn unknown_error_bodies_map_by_status() {
         assert!(empty.message().contains("503"), "{}", empty.message());
     }
 }
+
+/// The README's provider table is generated from the specs; this fails when it is stale.
+#[test]
+fn readme_provider_table_matches_the_specs() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .args(["providers", "--markdown"])
+        .output()
+        .expect("run switchboard providers");
+    let table = String::from_utf8(out.stdout).expect("UTF-8");
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .expect("README.md");
+    let start = readme
+        .find("<!-- providers:start -->\n")
+        .expect("start marker")
+        + "<!-- providers:start -->\n".len();
+    let end = readme.find("<!-- providers:end -->").expect("end marker");
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "README.md's provider table is stale: replace the lines between the markers with `switchboard providers --markdown`"
+    );
+}

@@ -6,5 +6,6 @@ mod fixtures;
 mod invariants;
 mod lint;
 mod router;
+mod server;
 mod streams;
 mod support;

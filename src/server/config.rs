@@ -1,0 +1,164 @@
+//! The proxy's configuration file: a `[server]` table (address, master key,
+//! body limit, whether clients may override a base URL) beside the Router's
+//! own `[router]` and `[[deployments]]`. Parsing only; reads no socket.
+//!
+//! ```toml
+//! [server]
+//! port = 4000
+//! master-key = "env:SWITCHBOARD_MASTER_KEY"
+//!
+//! [router]
+//! retries = 1
+//!
+//! [[deployments]]
+//! group = "gpt-4o-mini"
+//! model = "openai/gpt-4o-mini"
+//! api-key = "env:OPENAI_API_KEY"
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::router::{DeploymentConfig, RouterConfig, Settings};
+use crate::spec::diagnostic::line_col;
+
+/// The whole proxy configuration: server settings and the Router's.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    pub server: ServerSettings,
+    pub router: RouterConfig,
+}
+
+/// The `[server]` table.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case", default)]
+pub struct ServerSettings {
+    /// Address to bind; loopback unless said otherwise.
+    pub host: String,
+    pub port: u16,
+    /// A literal key, or `env:NAME` / `os.environ/NAME`. None: no key asked.
+    pub master_key: Option<String>,
+    /// Largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Whether a request may name its own `api_base` / `base_url`.
+    pub allow_client_api_base: bool,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            host: "127.0.0.1".into(),
+            port: 4000,
+            master_key: None,
+            max_body_bytes: 4 * 1024 * 1024,
+            allow_client_api_base: false,
+        }
+    }
+}
+
+/// The file as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    server: ServerSettings,
+    #[serde(default)]
+    router: Settings,
+    #[serde(default)]
+    deployments: Vec<DeploymentConfig>,
+}
+
+impl ServerConfig {
+    /// One model, like `litellm --model`: a single deployment whose group is
+    /// the model's own name; its key comes from the provider's variable.
+    pub fn one_model(model: &str) -> Self {
+        ServerConfig {
+            server: ServerSettings::default(),
+            router: RouterConfig {
+                router: Settings::default(),
+                deployments: vec![DeploymentConfig::new(model, model)],
+            },
+        }
+    }
+
+    /// Parses a config text; `origin` names it in errors (`origin:line:col: reason`).
+    pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let at = e.span().map_or(String::new(), |s| {
+                let (line, col) = line_col(text, s.start);
+                format!(":{line}:{col}")
+            });
+            Error::bad_request(format!("{origin}{at}: {}", e.message().trim()))
+        })?;
+        if file.deployments.is_empty() {
+            return Err(Error::bad_request(format!(
+                "{origin}: no [[deployments]]: the server would have no model to serve"
+            )));
+        }
+        Ok(ServerConfig {
+            server: file.server,
+            router: RouterConfig {
+                router: file.router,
+                deployments: file.deployments,
+            },
+        })
+    }
+
+    /// Reads and parses a config file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text, &path.display().to_string())
+    }
+}
+
+/// Resolves `env:NAME` / `os.environ/NAME` references; literals pass through.
+pub(crate) fn resolve_secret(raw: &str, what: &str) -> Result<String> {
+    let name = raw
+        .strip_prefix("env:")
+        .or_else(|| raw.strip_prefix("os.environ/"));
+    match name {
+        None => Ok(raw.to_string()),
+        Some(var) => std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                Error::bad_request(format!("environment variable {var} ({what}) is not set"))
+            }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_table_defaults_to_loopback_and_four_mebibytes() {
+        let c = ServerConfig::from_toml(
+            "[[deployments]]\ngroup = \"g\"\nmodel = \"openai/gpt-4o-mini\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(c.server.host, "127.0.0.1");
+        assert_eq!(c.server.max_body_bytes, 4 * 1024 * 1024);
+        assert!(!c.server.allow_client_api_base);
+        assert_eq!(c.router.deployments[0].group, "g");
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_its_location() {
+        let e = ServerConfig::from_toml("[server]\nprot = 1\n", "t.toml").unwrap_err();
+        assert!(
+            e.message().starts_with("t.toml:2:1: unknown field `prot`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_config_without_deployments_is_refused() {
+        let e = ServerConfig::from_toml("[server]\nport = 1\n", "t.toml").unwrap_err();
+        assert!(e.message().contains("no [[deployments]]"), "{e}");
+    }
+}
