@@ -331,7 +331,7 @@ fn check_stream(provider: &str, spec: &Arc<Spec>, content_type: &str, body: &[u8
     let finish = chunks
         .iter()
         .filter_map(|c| c.choices.first()?.finish_reason.as_deref())
-        .last();
+        .next_back();
     assert_eq!(finish, Some("stop"), "{provider}: finish reason");
     assert!(
         chunks.last().is_some_and(|c| c.usage.is_some()),

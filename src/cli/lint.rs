@@ -64,7 +64,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
     if !pricing.is_empty() {
         let ids = sources
             .iter()
-            .map(|s| Source::id_of(s))
+            .map(Source::id_of)
             .collect::<HashSet<String>>();
         findings.extend(crate::cost::lint_pricing(&pricing, &ids));
     }

@@ -101,13 +101,13 @@ pub fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> Vec<Diag
                 ]);
             }
             for (name, value) in rates {
-                if let Some(v) = value {
-                    if !(0.0..=MAX_PER_MILLION).contains(&v) || v.is_nan() {
-                        let key = name.rsplit('.').next().unwrap_or(name);
-                        let mut path = at.to_vec();
-                        path.push(key);
-                        out.push(finding(&path, Severity::Error, "pricing", format!("{model}: {name} = {v} USD per million tokens is not plausible (0 to {MAX_PER_MILLION})")));
-                    }
+                if let Some(v) = value
+                    && (!(0.0..=MAX_PER_MILLION).contains(&v) || v.is_nan())
+                {
+                    let key = name.rsplit('.').next().unwrap_or(name);
+                    let mut path = at.to_vec();
+                    path.push(key);
+                    out.push(finding(&path, Severity::Error, "pricing", format!("{model}: {name} = {v} USD per million tokens is not plausible (0 to {MAX_PER_MILLION})")));
                 }
             }
             for (name, value) in [
@@ -115,17 +115,17 @@ pub fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> Vec<Diag
                 ("per-input-image", info.per_input_image),
                 ("per-output-image", info.per_output_image),
             ] {
-                if let Some(v) = value {
-                    if !(0.0..=MAX_FEE).contains(&v) || v.is_nan() {
-                        let mut path = at.to_vec();
-                        path.push(name);
-                        out.push(finding(
-                            &path,
-                            Severity::Error,
-                            "pricing",
-                            format!("{model}: {name} = {v} USD is not plausible (0 to {MAX_FEE})"),
-                        ));
-                    }
+                if let Some(v) = value
+                    && (!(0.0..=MAX_FEE).contains(&v) || v.is_nan())
+                {
+                    let mut path = at.to_vec();
+                    path.push(name);
+                    out.push(finding(
+                        &path,
+                        Severity::Error,
+                        "pricing",
+                        format!("{model}: {name} = {v} USD is not plausible (0 to {MAX_FEE})"),
+                    ));
                 }
             }
             if info.tiers.windows(2).any(|w| w[0].above >= w[1].above) {

@@ -102,16 +102,15 @@ pub(crate) fn canonical(
             && msg.tool_calls.as_ref().is_none_or(Vec::is_empty)
             && matches!(msg.content, Some(Content::Text(_)));
         let role = shape.roles.get(role).map_or(role, String::as_str);
-        if shape.merge_roles {
-            if let Some(last) = messages.last_mut() {
-                if last["role"] == role {
-                    if let Some(Value::Array(prev)) = last.get_mut("content") {
-                        prev.extend(blocks);
-                    }
-                    last["plain"] = Value::Bool(false);
-                    continue;
-                }
+        if shape.merge_roles
+            && let Some(last) = messages.last_mut()
+            && last["role"] == role
+        {
+            if let Some(Value::Array(prev)) = last.get_mut("content") {
+                prev.extend(blocks);
             }
+            last["plain"] = Value::Bool(false);
+            continue;
         }
         messages.push(json!({ "role": role, "plain": plain, "content": blocks }));
     }
@@ -209,11 +208,8 @@ fn content_text(content: Option<&Content>) -> String {
 fn content_blocks(content: Option<&Content>, out: &mut Vec<Value>) -> Result<()> {
     match content {
         None => {}
-        Some(Content::Text(t)) => {
-            if !t.is_empty() {
-                out.push(json!({ "type": "text", "text": t }));
-            }
-        }
+        Some(Content::Text(t)) if t.is_empty() => {}
+        Some(Content::Text(t)) => out.push(json!({ "type": "text", "text": t })),
         Some(Content::Parts(parts)) => {
             for p in parts {
                 out.push(match p {

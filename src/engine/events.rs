@@ -141,12 +141,12 @@ impl ChunkMapper {
                 "the stream ended before the provider finished its answer (cut mid-way)",
             ));
         }
-        if self.include_usage {
-            if let Some(usage) = self.usage.into_usage() {
-                let mut c = self.chunk(Vec::new());
-                c.usage = Some(usage);
-                out.push(c);
-            }
+        if self.include_usage
+            && let Some(usage) = self.usage.into_usage()
+        {
+            let mut c = self.chunk(Vec::new());
+            c.usage = Some(usage);
+            out.push(c);
         }
         Ok(())
     }
@@ -248,10 +248,10 @@ impl ChunkMapper {
 }
 
 fn matches(rule: &EventRule, event: Option<&str>, json: &Value) -> bool {
-    if let Some(want) = &rule.event {
-        if event != Some(want.as_str()) {
-            return false;
-        }
+    if let Some(want) = &rule.event
+        && event != Some(want.as_str())
+    {
+        return false;
     }
     rule.present.iter().all(|p| p.first(json).is_some())
         && rule

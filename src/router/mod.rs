@@ -195,8 +195,8 @@ impl Router {
     }
 
     /// Tries the group, then its fallbacks, collecting every attempt.
-    async fn route<'a, T, F, Fut>(
-        &'a self,
+    async fn route<T, F, Fut>(
+        &self,
         req: &ChatRequest,
         route: &RouteOptions,
         call: F,

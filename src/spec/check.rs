@@ -37,19 +37,11 @@ pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnosti
             let result = canonical_embedding(&req, "sample-model", params.clone())
                 .and_then(|c| render_request(spec, &ep.request, None, &c));
             if let Err(e) = result {
-                let at = ["embeddings".to_string(), "body".to_string()];
-                let (file, line, col) = place(sources, chain, &at);
-                out.push(Diagnostic {
-                    file,
-                    line,
-                    col,
-                    severity: Severity::Error,
-                    code: "render".into(),
-                    message: format!(
-                        "the sample embeddings request does not render: {}",
-                        e.message()
-                    ),
-                });
+                let what = format!(
+                    "the sample embeddings request does not render: {}",
+                    e.message()
+                );
+                out.push(render_finding(sources, chain, "embeddings", what));
             }
         }
         let Some(chat) = spec.chat.as_ref() else {
@@ -64,21 +56,31 @@ pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnosti
             let result = canonical(&req, "sample-model", stream, params.clone(), &shape)
                 .and_then(|c| render_chat(spec, &c, stream));
             if let Err(e) = result {
-                let at = ["chat".to_string(), "body".to_string()];
-                let (file, line, col) = place(sources, chain, &at);
-                out.push(Diagnostic {
-                    file,
-                    line,
-                    col,
-                    severity: Severity::Error,
-                    code: "render".into(),
-                    message: format!("the {name} sample request does not render: {}", e.message()),
-                });
+                let what = format!("the {name} sample request does not render: {}", e.message());
+                out.push(render_finding(sources, chain, "chat", what));
             }
         }
     }
     out.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
     out
+}
+
+/// A render failure, located at the endpoint's body.
+fn render_finding(
+    sources: &[Source],
+    chain: &[usize],
+    endpoint: &str,
+    message: String,
+) -> Diagnostic {
+    let (file, line, col) = place(sources, chain, &[endpoint.to_string(), "body".to_string()]);
+    Diagnostic {
+        file,
+        line,
+        col,
+        severity: Severity::Error,
+        code: "render".into(),
+        message,
+    }
 }
 
 /// Named sample requests every spec must render.

@@ -67,10 +67,10 @@ impl Registry {
     /// Resolves `provider/model` or a bare model name (by the longest
     /// matching prefix) to a spec and the provider-side model name.
     pub fn resolve(&self, model: &str) -> Result<(Arc<Spec>, String)> {
-        if let Some((provider, rest)) = model.split_once('/') {
-            if let Some(spec) = self.get(provider) {
-                return Ok((spec.clone(), rest.to_string()));
-            }
+        if let Some((provider, rest)) = model.split_once('/')
+            && let Some(spec) = self.get(provider)
+        {
+            return Ok((spec.clone(), rest.to_string()));
         }
         let best = self
             .specs

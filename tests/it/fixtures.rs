@@ -235,10 +235,11 @@ fn normalize(v: &mut Value) {
         }
         Value::Array(a) => a.iter_mut().for_each(normalize),
         Value::Number(n) => {
-            if let Some(f) = n.as_f64() {
-                if f.fract() == 0.0 && f.abs() < 9e15 {
-                    *v = json!(f as i64);
-                }
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9e15
+            {
+                *v = json!(f as i64);
             }
         }
         _ => {}
@@ -267,10 +268,10 @@ fn remove(v: &mut Value, p: &str) {
             m.shift_remove(last);
         }
         Some(Value::Array(a)) => {
-            if let Ok(i) = last.parse::<usize>() {
-                if i < a.len() {
-                    a.remove(i);
-                }
+            if let Ok(i) = last.parse::<usize>()
+                && i < a.len()
+            {
+                a.remove(i);
             }
         }
         _ => {}
@@ -292,10 +293,10 @@ fn check_expect(exp: &Value, got: &Got, problems: &mut Vec<String>) {
                     e.kind()
                 ));
             }
-            if let Some(s) = exp["status"].as_u64() {
-                if e.status() != Some(s as u16) {
-                    problems.push(format!("error status: expected {s}, got {:?}", e.status()));
-                }
+            if let Some(s) = exp["status"].as_u64()
+                && e.status() != Some(s as u16)
+            {
+                problems.push(format!("error status: expected {s}, got {:?}", e.status()));
             }
         }
         Some("embed") => match (&got.error, got.embed) {
@@ -466,13 +467,13 @@ async fn run_case(path: &Path) -> Vec<String> {
                 ));
             }
             for h in ["anthropic-version", "anthropic-beta"] {
-                if let Some(v) = rec["request"]["headers"][h].as_str() {
-                    if req.header(h) != Some(v) {
-                        problems.push(format!(
-                            "header {h}: expected {v}, sent {:?}",
-                            req.header(h)
-                        ));
-                    }
+                if let Some(v) = rec["request"]["headers"][h].as_str()
+                    && req.header(h) != Some(v)
+                {
+                    problems.push(format!(
+                        "header {h}: expected {v}, sent {:?}",
+                        req.header(h)
+                    ));
                 }
             }
         }
@@ -486,12 +487,14 @@ fn urlencoding_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() + 0 && i + 2 <= bytes.len() - 1 {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(bytes[i]);
         i += 1;
