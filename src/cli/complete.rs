@@ -12,9 +12,12 @@ use crate::{ChatRequest, Error};
 pub(crate) struct Args {
     #[command(flatten)]
     call: CallArgs,
-    /// Stream the answer.
+    /// Stream the answer (the default for people: without --json, text streams to the terminal).
     #[arg(long)]
     stream: bool,
+    /// Wait for the whole answer instead of streaming it (without --json).
+    #[arg(long, conflicts_with = "stream")]
+    no_stream: bool,
     /// The prompt, when no request file is given.
     prompt: Vec<String>,
 }
@@ -30,7 +33,8 @@ fn read_request(args: &Args) -> Result<ChatRequest, Error> {
         None => return Err(Error::bad_request("give a prompt or --request-file")),
     };
     req.model = args.call.model_or(&req.model)?;
-    if args.stream {
+    // People watch text arrive; scripts (--json) get exactly what they asked for.
+    if args.stream || (!args.call.json && !args.no_stream && args.call.request_file.is_none()) {
         req.stream = Some(true);
     }
     Ok(req)

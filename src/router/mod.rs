@@ -22,7 +22,9 @@ pub use strategy::{Strategy, View, pick};
 use crate::client::{CallOptions, ChatStream, Client};
 use crate::cost::token_counter;
 use crate::error::{Attempt, Error, ErrorKind, Result};
-use crate::types::{ChatChunk, ChatRequest, ChatResponse};
+use crate::types::{
+    ChatChunk, ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse,
+};
 use deployment::{Deployment, Unavailable};
 
 /// Per-call routing options.
@@ -42,6 +44,55 @@ pub struct Routed<T> {
     pub deployment: String,
     /// Every attempt, the successful one last.
     pub attempts: Vec<Attempt>,
+}
+
+/// A request the Router can route: it names its group and its size.
+trait Routable: Clone {
+    fn group(&self) -> &str;
+    /// Prompt tokens, for pre-call checks and tpm limits.
+    fn tokens(&self) -> u64;
+    /// The same request for one deployment's provider-side model.
+    fn for_model(&self, model: &str) -> Self;
+}
+
+impl Routable for ChatRequest {
+    fn group(&self) -> &str {
+        &self.model
+    }
+
+    fn tokens(&self) -> u64 {
+        token_counter(&self.model, &self.messages).tokens
+    }
+
+    fn for_model(&self, model: &str) -> Self {
+        ChatRequest {
+            model: model.to_string(),
+            ..self.clone()
+        }
+    }
+}
+
+impl Routable for EmbeddingRequest {
+    fn group(&self) -> &str {
+        &self.model
+    }
+
+    fn tokens(&self) -> u64 {
+        let chars: usize = match &self.input {
+            EmbeddingInput::One(s) => s.len(),
+            EmbeddingInput::Many(v) => v.iter().map(String::len).sum(),
+            EmbeddingInput::Tokens(t) => t.len() * 4,
+            EmbeddingInput::TokenLists(t) => t.iter().map(Vec::len).sum::<usize>() * 4,
+        };
+        chars.div_ceil(4) as u64
+    }
+
+    fn for_model(&self, model: &str) -> Self {
+        EmbeddingRequest {
+            model: model.to_string(),
+            ..self.clone()
+        }
+    }
 }
 
 /// Routes requests for model groups to deployments.
@@ -154,6 +205,18 @@ impl Router {
         .await
     }
 
+    /// Embeddings for the group named by `req.model`, with the same retries and fallbacks.
+    pub async fn embedding(
+        &self,
+        req: &EmbeddingRequest,
+        route: &RouteOptions,
+    ) -> Result<Routed<EmbeddingResponse>> {
+        self.route(req, route, |d, req| async move {
+            Ok((self.client.embedding(&req, &d.options).await?, 0))
+        })
+        .await
+    }
+
     /// A streamed completion. A failure before the first chunk retries or
     /// falls back; after it, the stream ends with an error item, never a
     /// silent switch to another deployment mid-answer.
@@ -195,19 +258,15 @@ impl Router {
     }
 
     /// Tries the group, then its fallbacks, collecting every attempt.
-    async fn route<T, F, Fut>(
-        &self,
-        req: &ChatRequest,
-        route: &RouteOptions,
-        call: F,
-    ) -> Result<Routed<T>>
+    async fn route<R, T, F, Fut>(&self, req: &R, route: &RouteOptions, call: F) -> Result<Routed<T>>
     where
-        F: Fn(Arc<Deployment>, ChatRequest) -> Fut,
+        R: Routable,
+        F: Fn(Arc<Deployment>, R) -> Fut,
         Fut: std::future::Future<Output = Result<(T, u64)>>,
     {
-        let tokens = token_counter(&req.model, &req.messages).tokens;
+        let tokens = req.tokens();
         let mut attempts = Vec::new();
-        let mut queue = VecDeque::from([req.model.clone()]);
+        let mut queue = VecDeque::from([req.group().to_string()]);
         let mut seen = HashSet::new();
         let mut last: Option<Error> = None;
         let mut first_group = true;
@@ -272,18 +331,19 @@ impl Router {
     }
 
     #[allow(clippy::too_many_arguments)]
-    async fn try_group<T, F, Fut>(
+    async fn try_group<R, T, F, Fut>(
         &self,
         group: &str,
         members: &[usize],
-        req: &ChatRequest,
+        req: &R,
         tokens: u64,
         route: &RouteOptions,
         call: &F,
         attempts: &mut Vec<Attempt>,
     ) -> Result<(T, String)>
     where
-        F: Fn(Arc<Deployment>, ChatRequest) -> Fut,
+        R: Routable,
+        F: Fn(Arc<Deployment>, R) -> Fut,
         Fut: std::future::Future<Output = Result<(T, u64)>>,
     {
         let retries = route.retries.unwrap_or(self.settings.retries);
@@ -294,8 +354,7 @@ impl Router {
             let d = self.choose(group, members, tokens, &tried, now)?;
             let dep = self.deployments[d].clone();
             tried.insert(d);
-            let mut attempt_req = req.clone();
-            attempt_req.model = dep.model.clone();
+            let attempt_req = req.for_model(&dep.model);
             dep.start(now, tokens);
             let result = call(dep.clone(), attempt_req).await;
             let elapsed = self.clock.now().saturating_sub(now);

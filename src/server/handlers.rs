@@ -98,7 +98,16 @@ pub(crate) async fn embeddings(
     let api_base = take_api_base(&state, &mut map)?;
     let req: EmbeddingRequest = body::typed(map)?;
     require_model(&req.model)?;
-    let (resp, deployment) = state.direct.embedding(&req, api_base).await?;
+    let (resp, deployment) = match api_base {
+        None => {
+            let r = state
+                .router
+                .embedding(&req, &RouteOptions::default())
+                .await?;
+            (r.response, r.deployment)
+        }
+        Some(base) => state.direct.embedding(&req, Some(base)).await?,
+    };
     Ok(served_by(Json(resp).into_response(), &deployment))
 }
 

@@ -494,3 +494,25 @@ async fn providers_lists_every_spec_with_its_key_variable() {
             .any(|l| l.starts_with("anthropic ") && l.contains("ANTHROPIC_API_KEY"))
     );
 }
+
+#[tokio::test]
+async fn complete_for_people_streams_plain_text_to_the_terminal() {
+    let mock = Mock::start(vec![Reply::stream("text/event-stream", ANTHROPIC_STREAM)]).await;
+    let out = run(&[
+        "complete",
+        "-m",
+        "anthropic/claude-sonnet-4-0",
+        "--api-base",
+        &mock.url,
+        "--api-key",
+        "k",
+        "Say",
+        "hello",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
+    assert_eq!(stdout(&out), "Hello, world\n");
+    let sent = mock.requests()[0].json();
+    assert_eq!(sent["stream"], true);
+    assert_eq!(sent["messages"][0]["content"], "Say hello");
+}
