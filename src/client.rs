@@ -388,6 +388,7 @@ impl Client {
             return Err(no_endpoint(&spec, "chat"));
         };
         let shape = Shape {
+            request: chat.uses_request,
             roles: &chat.roles,
             merge_roles: chat.merge_roles,
         };

@@ -45,6 +45,7 @@ pub fn render(
         }
     }
     let shape = Shape {
+        request: chat.uses_request,
         roles: &chat.roles,
         merge_roles: chat.merge_roles,
     };

@@ -30,6 +30,8 @@ use crate::types::{ChatRequest, Content, ContentPart, ResponseFormat, Role, Stop
 
 /// Options a spec sets for the canonical form.
 pub(crate) struct Shape<'a> {
+    /// Whether templates read `request` (the whole OpenAI request), so it is built.
+    pub(crate) request: bool,
     /// Renames of `user`, `assistant`, `tool`; a `system` entry (the spec's
     /// `system-role`) keeps system messages in `messages` under that role.
     pub(crate) roles: &'a HashMap<String, String>,
@@ -164,30 +166,55 @@ pub(crate) fn canonical(
         Stop::One(s) => vec![s.clone()],
         Stop::Many(v) => v.clone(),
     });
-    let request = serde_json::to_value(req).map_err(|e| Error::bad_request(e.to_string()))?;
-
-    Ok(json!({
-        "model": model,
-        "stream": stream,
-        "include_usage": req.include_usage(),
-        "params": params,
-        "system": if system.is_empty() { Value::Null } else { Value::String(system.join("\n\n")) },
-        "system_blocks": system_blocks,
-        "system_plain": system_plain,
-        "messages": messages,
-        "tools": tools,
-        "tool_choice": tool_choice,
-        "parallel_tool_calls": req.parallel_tool_calls,
-        "response_format": response_format,
-        "temperature": req.temperature,
-        "top_p": req.top_p,
-        "max_tokens": req.max_completion_tokens.or(req.max_tokens),
-        "stop": stop,
-        "seed": req.seed,
-        "user": req.user,
-        "extra": req.extra,
-        "request": request,
-    }))
+    // Only a spec whose templates read `request` pays for a copy of it.
+    let request = if shape.request {
+        serde_json::to_value(req).map_err(|e| Error::bad_request(e.to_string()))?
+    } else {
+        Value::Null
+    };
+    let num = |v: Option<f64>| v.map_or(Value::Null, Value::from);
+    let system = if system.is_empty() {
+        Value::Null
+    } else {
+        Value::String(system.join("\n\n"))
+    };
+    // Built by moving each part in: `json!` would deep-copy them.
+    let fields: [(&str, Value); 20] = [
+        ("model", Value::String(model.to_string())),
+        ("stream", Value::Bool(stream)),
+        ("include_usage", Value::Bool(req.include_usage())),
+        ("params", Value::Object(params)),
+        ("system", system),
+        ("system_blocks", Value::Array(system_blocks)),
+        ("system_plain", Value::Bool(system_plain)),
+        ("messages", Value::Array(messages)),
+        ("tools", tools.map_or(Value::Null, Value::Array)),
+        ("tool_choice", tool_choice.unwrap_or(Value::Null)),
+        (
+            "parallel_tool_calls",
+            req.parallel_tool_calls.map_or(Value::Null, Value::Bool),
+        ),
+        ("response_format", response_format.unwrap_or(Value::Null)),
+        ("temperature", num(req.temperature)),
+        ("top_p", num(req.top_p)),
+        (
+            "max_tokens",
+            req.max_completion_tokens
+                .or(req.max_tokens)
+                .map_or(Value::Null, Value::from),
+        ),
+        ("stop", stop.map_or(Value::Null, Value::from)),
+        ("seed", req.seed.map_or(Value::Null, Value::from)),
+        ("user", req.user.clone().map_or(Value::Null, Value::String)),
+        ("extra", Value::Object(req.extra.clone())),
+        ("request", request),
+    ];
+    Ok(Value::Object(
+        fields
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+    ))
 }
 
 fn content_text(content: Option<&Content>) -> String {
@@ -308,6 +335,7 @@ mod tests {
             false,
             Map::new(),
             &Shape {
+                request: true,
                 roles: &r,
                 merge_roles: false,
             },
@@ -340,6 +368,7 @@ mod tests {
             false,
             Map::new(),
             &Shape {
+                request: true,
                 roles: &r,
                 merge_roles: true,
             },
@@ -369,6 +398,7 @@ mod tests {
             false,
             Map::new(),
             &Shape {
+                request: true,
                 roles: &r,
                 merge_roles: false,
             },

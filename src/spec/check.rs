@@ -48,6 +48,7 @@ pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnosti
             continue;
         };
         let shape = Shape {
+            request: chat.uses_request,
             roles: &chat.roles,
             merge_roles: chat.merge_roles,
         };

@@ -103,6 +103,8 @@ pub(crate) struct Param {
 #[derive(Debug)]
 pub(crate) struct Endpoint {
     pub(crate) request: RequestTemplate,
+    /// Whether any template names `request` (the whole OpenAI request), so it must be built.
+    pub(crate) uses_request: bool,
     pub(crate) stream_path: Option<Tpl>,
     pub(crate) roles: HashMap<String, String>,
     pub(crate) merge_roles: bool,
@@ -600,8 +602,12 @@ fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endp
             events,
         }
     });
+    let mentions_request =
+        |v: &Value| serde_json::to_string(v).is_ok_and(|t| t.contains("request"));
+    let uses_request = mentions_request(&raw.body) || raw.parts.values().any(mentions_request);
     Endpoint {
         request,
+        uses_request,
         stream_path,
         // `system-role` is kept as a rename of `system`, which `roles` itself
         // may not name: the canonical request reads it from there.

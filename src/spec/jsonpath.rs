@@ -1,8 +1,10 @@
 //! Compiled JSONPath (RFC 9535) queries used by response mappings.
 //!
 //! Paths made only of names and indices (`$.choices[0].delta.content`, the
-//! common case) are walked directly; anything else (filters, wildcards,
-//! slices, descendants) runs through `jsonpath-rust`. Parsed once at load.
+//! common case) are walked directly; so are wildcards and simple filters
+//! (`[?@.type == 'text']`, `[?@.text && !@.thought]`), which stream mappings
+//! evaluate on every event. Anything else (slices, descendants, functions,
+//! `||`) runs through `jsonpath-rust`. Parsed and checked once at load.
 
 use jsonpath_rust::parser::model::{JpQuery, Segment, Selector};
 use jsonpath_rust::parser::parse_json_path;
@@ -17,6 +19,8 @@ pub(crate) struct JsonPath {
 #[derive(Debug, Clone)]
 enum Kind {
     Direct(Vec<Step>),
+    /// Names, indices, wildcards and simple filters: walked here, fanning out.
+    Walk(Vec<Step>),
     Query(Box<JpQuery>),
 }
 
@@ -24,6 +28,16 @@ enum Kind {
 enum Step {
     Key(String),
     Index(i64),
+    Wildcard,
+    /// Children for which every condition holds.
+    Filter(Vec<Cond>),
+}
+
+/// One term of a simple filter: `@.a.b` (exists), `!@.a.b`, `@.a.b == literal`.
+#[derive(Debug, Clone)]
+enum Cond {
+    Exists(Vec<String>, bool),
+    Equals(Vec<String>, Value),
 }
 
 impl JsonPath {
@@ -38,9 +52,10 @@ impl JsonPath {
                 _ => None,
             })
             .collect();
-        let kind = match direct {
-            Some(steps) => Kind::Direct(steps),
-            None => Kind::Query(Box::new(query)),
+        let kind = match (direct, parse_simple(source)) {
+            (Some(steps), _) => Kind::Direct(steps),
+            (None, Some(steps)) => Kind::Walk(steps),
+            (None, None) => Kind::Query(Box::new(query)),
         };
         Ok(JsonPath { kind })
     }
@@ -49,6 +64,11 @@ impl JsonPath {
     pub(crate) fn first<'v>(&self, root: &'v Value) -> Option<&'v Value> {
         match &self.kind {
             Kind::Direct(steps) => walk(steps, root).filter(|v| !v.is_null()),
+            Kind::Walk(steps) => {
+                let mut out = Vec::new();
+                fan_out(steps, root, &mut out);
+                out.into_iter().find(|v| !v.is_null())
+            }
             Kind::Query(q) => js_path_process(q, root)
                 .ok()?
                 .into_iter()
@@ -64,6 +84,12 @@ impl JsonPath {
                 .filter(|v| !v.is_null())
                 .into_iter()
                 .collect(),
+            Kind::Walk(steps) => {
+                let mut out = Vec::new();
+                fan_out(steps, root, &mut out);
+                out.retain(|v| !v.is_null());
+                out
+            }
             Kind::Query(q) => js_path_process(q, root)
                 .map(|refs| {
                     refs.into_iter()
@@ -89,6 +115,128 @@ fn describe(source: &str, report: &str) -> String {
         .find_map(|l| l.trim().strip_prefix("= "))
         .unwrap_or_else(|| report.lines().next().unwrap_or("cannot parse"));
     format!("invalid JSONPath {source:?}{column}: {expected}")
+}
+
+/// Every node `steps` select from `v`, in document order.
+fn fan_out<'v>(steps: &[Step], v: &'v Value, out: &mut Vec<&'v Value>) {
+    let Some((step, rest)) = steps.split_first() else {
+        out.push(v);
+        return;
+    };
+    let children: Box<dyn Iterator<Item = &'v Value>> = match (step, v) {
+        (Step::Key(k), Value::Object(m)) => Box::new(m.get(k).into_iter()),
+        (Step::Index(_), Value::Array(_)) => {
+            Box::new(walk(std::slice::from_ref(step), v).into_iter())
+        }
+        (Step::Wildcard | Step::Filter(_), Value::Array(a)) => Box::new(a.iter()),
+        (Step::Wildcard | Step::Filter(_), Value::Object(m)) => Box::new(m.values()),
+        _ => return,
+    };
+    for child in children {
+        if let Step::Filter(conds) = step
+            && !conds.iter().all(|c| holds(c, child))
+        {
+            continue;
+        }
+        fan_out(rest, child, out);
+    }
+}
+
+fn holds(cond: &Cond, node: &Value) -> bool {
+    let at = |keys: &[String]| keys.iter().try_fold(node, |v, k| v.as_object()?.get(k));
+    match cond {
+        Cond::Exists(keys, negated) => at(keys).is_some() != *negated,
+        Cond::Equals(keys, want) => at(keys).is_some_and(|got| same(got, want)),
+    }
+}
+
+/// RFC 9535 comparison: numbers by value, everything else structurally.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a.as_f64(), b.as_f64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Parses the subset `Walk` handles; None sends the path to jsonpath-rust.
+fn parse_simple(source: &str) -> Option<Vec<Step>> {
+    let mut rest = source.strip_prefix('$')?;
+    let mut steps = Vec::new();
+    let name_len = |s: &str| {
+        s.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+            .unwrap_or(s.len())
+    };
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix(".*") {
+            steps.push(Step::Wildcard);
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix('.') {
+            let n = name_len(r);
+            if n == 0 {
+                return None;
+            }
+            steps.push(Step::Key(r[..n].to_string()));
+            rest = &r[n..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']')?;
+            let inner = r[..end].trim();
+            rest = &r[end + 1..];
+            if inner == "*" {
+                steps.push(Step::Wildcard);
+            } else if let Ok(i) = inner.parse::<i64>() {
+                steps.push(Step::Index(i));
+            } else if let Some(quoted) = inner.strip_prefix('\'').and_then(|q| q.strip_suffix('\''))
+            {
+                steps.push(Step::Key(quoted.to_string()));
+            } else {
+                let cond = inner.strip_prefix('?')?.trim();
+                let cond = cond
+                    .strip_prefix('(')
+                    .and_then(|c| c.strip_suffix(')'))
+                    .unwrap_or(cond);
+                if cond.contains("||") {
+                    return None;
+                }
+                let terms = cond.split("&&").map(|t| parse_cond(t.trim()));
+                steps.push(Step::Filter(terms.collect::<Option<_>>()?));
+            }
+        } else {
+            return None;
+        }
+    }
+    Some(steps)
+}
+
+fn parse_cond(term: &str) -> Option<Cond> {
+    let member_path = |p: &str| -> Option<Vec<String>> {
+        let keys: Vec<String> = p
+            .trim()
+            .strip_prefix("@.")?
+            .split('.')
+            .map(String::from)
+            .collect();
+        let plain = |k: &String| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        };
+        keys.iter().all(plain).then_some(keys)
+    };
+    if let Some((lhs, rhs)) = term.split_once("==") {
+        let rhs = rhs.trim();
+        let literal = match rhs.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
+            Some(text) => Value::String(text.to_string()),
+            None => serde_json::from_str(rhs).ok()?,
+        };
+        return Some(Cond::Equals(member_path(lhs)?, literal));
+    }
+    if term.contains(['<', '>', '=', '(', '~']) {
+        return None;
+    }
+    match term.strip_prefix('!') {
+        Some(p) => Some(Cond::Exists(member_path(p)?, true)),
+        None => Some(Cond::Exists(member_path(term)?, false)),
+    }
 }
 
 fn walk<'v>(steps: &[Step], root: &'v Value) -> Option<&'v Value> {
@@ -177,6 +325,43 @@ mod tests {
         ]);
         assert_eq!(paths.sum(&v), Some(7));
         assert_eq!(Paths(vec![JsonPath::parse("$.z").unwrap()]).sum(&v), None);
+    }
+
+    #[test]
+    fn simple_filters_are_walked_here_and_agree_with_jsonpath_rust() {
+        let doc = json!({"candidates": [{"content": {"parts": [
+            {"text": "thinking", "thought": true},
+            {"text": "answer"},
+            {"functionCall": {"name": "f", "args": {}}},
+            {"text": "", "thoughtSignature": "x"},
+            {"type": "text", "n": 2}
+        ]}}], "content": [{"type": "text", "text": "a"}, {"type": "tool_use", "name": "t"}]});
+        for path in [
+            "$.candidates[0].content.parts[?@.text && !@.thought].text",
+            "$.candidates[0].content.parts[?@.thought == true].text",
+            "$.candidates[0].content.parts[?@.functionCall].functionCall",
+            "$.content[?@.type == 'text'].text",
+            "$.content[?(@.type == 'tool_use')]",
+            "$.candidates[*].content.parts[?@.n == 2.0]",
+            "$.content[*].name",
+        ] {
+            let fast = JsonPath::parse(path).unwrap();
+            assert!(
+                matches!(fast.kind, Kind::Walk(_)),
+                "{path} should be walked here"
+            );
+            let reference = jsonpath_rust::query::js_path(path, &doc).unwrap();
+            let want: Vec<&Value> = reference.into_iter().map(|r| r.val()).collect();
+            assert_eq!(fast.all(&doc), want, "{path}");
+        }
+        assert!(matches!(
+            JsonPath::parse("$..text").unwrap().kind,
+            Kind::Query(_)
+        ));
+        assert!(matches!(
+            JsonPath::parse("$.a[?@.b || @.c]").unwrap().kind,
+            Kind::Query(_)
+        ));
     }
 
     #[test]

@@ -545,7 +545,7 @@ impl Renderer<'_> {
                 for (k, t) in fields {
                     let v = self.eval(t, scopes)?;
                     if v.is_null() {
-                        map.shift_remove(k);
+                        map.remove(k);
                     } else {
                         map.insert(k.clone(), v);
                     }

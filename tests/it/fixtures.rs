@@ -265,7 +265,7 @@ fn remove(v: &mut Value, p: &str) {
     let (parent, last) = (&p[..i], &p[i + 1..]);
     match v.pointer_mut(parent) {
         Some(Value::Object(m)) => {
-            m.shift_remove(last);
+            m.remove(last);
         }
         Some(Value::Array(a)) => {
             if let Ok(i) = last.parse::<usize>()
