@@ -41,7 +41,21 @@ enum Cond {
 }
 
 impl JsonPath {
+    /// Parses `source`; specs that extend another repeat its paths, so a
+    /// successful parse is remembered (per thread) and reused.
     pub(crate) fn parse(source: &str) -> Result<Self, String> {
+        thread_local! {
+            static SEEN: std::cell::RefCell<std::collections::HashMap<String, JsonPath>> = Default::default();
+        }
+        if let Some(hit) = SEEN.with(|c| c.borrow().get(source).cloned()) {
+            return Ok(hit);
+        }
+        let parsed = Self::parse_uncached(source)?;
+        SEEN.with(|c| c.borrow_mut().insert(source.to_string(), parsed.clone()));
+        Ok(parsed)
+    }
+
+    fn parse_uncached(source: &str) -> Result<Self, String> {
         let query = parse_json_path(source).map_err(|e| describe(source, &e.to_string()))?;
         let direct: Option<Vec<Step>> = query
             .segments

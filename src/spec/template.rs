@@ -312,6 +312,24 @@ impl<'a> Compiler<'a> {
         if !source.contains("{{") {
             return Tpl::Lit(Value::String(source.to_string()));
         }
+        // Specs that extend another repeat its leaves: a leaf that names no
+        // part compiles the same everywhere, so a clean compile is reused.
+        thread_local! {
+            static SEEN: std::cell::RefCell<HashMap<String, Tpl>> = Default::default();
+        }
+        let cacheable = !source.contains("{{>");
+        if cacheable && let Some(hit) = SEEN.with(|c| c.borrow().get(source).cloned()) {
+            return hit;
+        }
+        let errors_before = self.errors.len();
+        let tpl = self.string_uncached(source);
+        if cacheable && self.errors.len() == errors_before {
+            SEEN.with(|c| c.borrow_mut().insert(source.to_string(), tpl.clone()));
+        }
+        tpl
+    }
+
+    fn string_uncached(&mut self, source: &str) -> Tpl {
         let Some(tpl) = self.parse(source) else {
             return Tpl::Lit(Value::Null);
         };
