@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::server::{AppState, ServerConfig, serve};
+use crate::server::{AppState, ServerConfig, Store, serve};
 use crate::{Client, Error, ErrorKind};
 
 /// Read when the config names no master key.
@@ -18,7 +18,8 @@ pub(crate) struct Args {
     /// from the provider's environment variable.
     #[arg(long, conflicts_with = "config", required_unless_present = "config")]
     model: Option<String>,
-    /// A config file: [server], [router] and [[deployments]].
+    /// A config file: Switchboard TOML ([server], [router] and
+    /// [[deployments]]), or a litellm config.yaml (by its .yaml/.yml extension).
     #[arg(long)]
     config: Option<PathBuf>,
     /// Port to listen on (0 picks a free one); overrides the config.
@@ -48,7 +49,13 @@ pub(crate) fn run(args: Args) -> ExitCode {
 
 async fn start(args: Args) -> Result<(), Error> {
     let mut config = match (&args.config, &args.model) {
-        (Some(path), _) => ServerConfig::from_file(path)?,
+        (Some(path), _) => {
+            let (config, warnings) = ServerConfig::load(path)?;
+            for warning in warnings {
+                eprintln!("switchboard: warning: {warning}");
+            }
+            config
+        }
         (None, Some(model)) => ServerConfig::one_model(model),
         (None, None) => return Err(Error::bad_request("give --model or --config")),
     };
@@ -67,7 +74,16 @@ async fn start(args: Args) -> Result<(), Error> {
     for warning in missing_keys(&client, &config) {
         eprintln!("switchboard: warning: {warning}");
     }
-    let state = Arc::new(AppState::new(client, config.clone())?);
+    let mut state = AppState::new(client, config.clone())?;
+    if let Some(url) = database_url(&config, args.config.as_deref())? {
+        let store = Store::open(&url).await?;
+        eprintln!(
+            "switchboard: virtual keys and spend logs in {}",
+            url.split('@').next_back().unwrap_or_default()
+        );
+        state = state.with_store(store);
+    }
+    let state = Arc::new(state);
     let listener = tokio::net::TcpListener::bind((host.as_str(), config.server.port))
         .await
         .map_err(|e| {
@@ -93,12 +109,60 @@ async fn start(args: Args) -> Result<(), Error> {
             "switchboard: warning: listening beyond loopback with no master key; set {MASTER_KEY_ENV} or [server] master-key"
         );
     }
+    // Ctrl-C or SIGTERM: stop taking connections, finish the calls in
+    // flight, then write the spend log's pending rows (in `serve`).
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {}
+                        _ = term.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     };
     serve(listener, state, shutdown)
         .await
         .map_err(|e| Error::new(ErrorKind::Internal, format!("server stopped: {e}")))
+}
+
+/// The database for virtual keys and spend logs: `[server] database-url`,
+/// else `switchboard.db` beside the config (or in the working directory)
+/// when a master key is set; None without either.
+fn database_url(
+    config: &ServerConfig,
+    config_path: Option<&std::path::Path>,
+) -> Result<Option<String>, Error> {
+    if let Some(url) = config
+        .server
+        .database_url
+        .as_deref()
+        .filter(|u| !u.is_empty())
+    {
+        return Ok(Some(url.to_string()));
+    }
+    if config.server.master_key.is_none() {
+        return Ok(None);
+    }
+    let dir = config_path
+        .and_then(|p| p.parent())
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    Ok(Some(format!(
+        "sqlite://{}",
+        dir.join("switchboard.db").display()
+    )))
 }
 
 /// Deployments with no key of their own whose provider variable is unset:

@@ -1,6 +1,9 @@
 //! The master key: every API route asks for it when one is configured
 //! (`Authorization: Bearer <key>`, or an `api-key` / `x-api-key` header), and
-//! compares it in constant time. Health routes stay open for probes.
+//! compares it in constant time. Health routes stay open for probes. With a
+//! [`Store`](super::Store), a virtual key is accepted too: the request then
+//! carries it (a [`Caller`](super::keys::Caller) extension) for the
+//! handlers' budget, model and rate checks.
 
 use std::sync::Arc;
 
@@ -16,17 +19,28 @@ use super::error::unauthorized;
 /// Middleware: 401 unless the request carries the master key.
 pub(crate) async fn require_master_key(
     State(state): State<Arc<AppState>>,
-    req: Request,
+    mut req: Request,
     next: Next,
 ) -> Response {
     if let Some(expected) = &state.master_key {
-        match presented(req.headers()) {
+        match presented(req.headers()).map(str::to_owned) {
             None => {
                 return unauthorized("missing API key: send it as `Authorization: Bearer <key>`")
                     .into_response();
             }
-            Some(given) if !same_key(given, expected) => {
-                return unauthorized("invalid API key").into_response();
+            Some(given) if !same_key(&given, expected) => {
+                // Not the master key: a virtual key, or nothing.
+                let found = match &state.store {
+                    Some(store) => store.keys.authenticate(&given).await,
+                    None => Ok(None),
+                };
+                match found {
+                    Ok(Some(key)) => {
+                        req.extensions_mut().insert(super::keys::Caller(key));
+                    }
+                    Ok(None) => return unauthorized("invalid API key").into_response(),
+                    Err(e) => return super::error::ApiError::from(e).into_response(),
+                }
             }
             Some(_) => {}
         }
@@ -35,7 +49,7 @@ pub(crate) async fn require_master_key(
 }
 
 /// The key a client sent, in any of the headers OpenAI-style SDKs use.
-fn presented(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn presented(headers: &HeaderMap) -> Option<&str> {
     if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
         let v = v.trim();
         let key = match v.split_once(' ') {
@@ -52,7 +66,7 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
 
 /// Compares digests, so neither the keys' contents nor their lengths
 /// change how long the comparison takes.
-fn same_key(given: &str, expected: &str) -> bool {
+pub(crate) fn same_key(given: &str, expected: &str) -> bool {
     let a = Sha256::digest(given.as_bytes());
     let b = Sha256::digest(expected.as_bytes());
     let diff = a

@@ -44,6 +44,10 @@ pub struct ServerSettings {
     pub max_body_bytes: usize,
     /// Whether a request may name its own `api_base` / `base_url`.
     pub allow_client_api_base: bool,
+    /// Where virtual keys and the spend log live: `sqlite://path` or
+    /// `postgres://…` (also `env:NAME`). None: `switchboard.db` beside the
+    /// config when a master key is set, else no database.
+    pub database_url: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -54,6 +58,7 @@ impl Default for ServerSettings {
             master_key: None,
             max_body_bytes: 4 * 1024 * 1024,
             allow_client_api_base: false,
+            database_url: None,
         }
     }
 }

@@ -76,6 +76,8 @@ impl From<Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.status(), axum::Json(self.body())).into_response();
+        // For the metrics layer: the unified kind behind the status.
+        resp.extensions_mut().insert(self.error.kind());
         if let Some(after) = self.error.retry_after() {
             let secs = after.as_secs_f64().ceil() as u64;
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {

@@ -15,12 +15,14 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::body;
 use super::error::{ApiError, no_route as no_route_error};
+use super::metrics;
+use super::spend;
 use super::sse;
 use crate::error::{Error, ErrorKind};
 use crate::router::RouteOptions;
 use crate::types::{ChatRequest, EmbeddingRequest};
 
-const DEPLOYMENT_HEADER: &str = "x-switchboard-deployment";
+pub(crate) const DEPLOYMENT_HEADER: &str = "x-switchboard-deployment";
 
 /// Request fields that would send the call to another host.
 const BASE_URL_FIELDS: [&str; 2] = ["api_base", "base_url"];
@@ -28,6 +30,7 @@ const BASE_URL_FIELDS: [&str; 2] = ["api_base", "base_url"];
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat(
     State(state): State<Arc<AppState>>,
+    caller: Option<axum::Extension<super::keys::Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -35,6 +38,7 @@ pub(crate) async fn chat(
     let mut map = body::object(&bytes)?;
     let api_base = take_api_base(&state, &mut map)?;
     let mut req: ChatRequest = body::typed(map)?;
+    metrics::note_group(&req.model);
     require_model(&req.model)?;
     if req.messages.is_empty() {
         return Err(ApiError::invalid(
@@ -42,6 +46,8 @@ pub(crate) async fn chat(
             Some("messages".into()),
         ));
     }
+    // The virtual key's checks; the meter logs the call once, however it ends.
+    let mut meter = spend::admit(&state, caller.as_deref(), &req.model)?;
     if !req.is_stream() {
         let (resp, deployment) = match api_base {
             None => {
@@ -53,9 +59,12 @@ pub(crate) async fn chat(
             }
             Some(base) => state.direct.completion(&req, base).await?,
         };
+        metrics::note_usage(resp.usage.as_ref());
+        meter.finish(&deployment, resp.usage.as_ref());
         return Ok(served_by(Json(resp).into_response(), &deployment));
     }
     req.stream = Some(true);
+    let hide_usage = meter.want_usage(&mut req);
     let (mut stream, deployment) = match api_base {
         None => {
             let r = state.router.stream(&req, &RouteOptions::default()).await?;
@@ -75,6 +84,8 @@ pub(crate) async fn chat(
             .into());
         }
     };
+    meter.served_by(&deployment);
+    let stream = spend::Metered::new(metrics::observe(stream, &deployment), meter, hide_usage);
     let mut resp = Body::from_stream(sse::events(first, stream)).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -90,6 +101,7 @@ pub(crate) async fn chat(
 /// `POST /v1/embeddings`.
 pub(crate) async fn embeddings(
     State(state): State<Arc<AppState>>,
+    caller: Option<axum::Extension<super::keys::Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -97,7 +109,9 @@ pub(crate) async fn embeddings(
     let mut map = body::object(&bytes)?;
     let api_base = take_api_base(&state, &mut map)?;
     let req: EmbeddingRequest = body::typed(map)?;
+    metrics::note_group(&req.model);
     require_model(&req.model)?;
+    let meter = spend::admit(&state, caller.as_deref(), &req.model)?;
     let (resp, deployment) = match api_base {
         None => {
             let r = state
@@ -108,6 +122,8 @@ pub(crate) async fn embeddings(
         }
         Some(base) => state.direct.embedding(&req, Some(base)).await?,
     };
+    metrics::note_usage(resp.usage.as_ref());
+    meter.finish(&deployment, resp.usage.as_ref());
     Ok(served_by(Json(resp).into_response(), &deployment))
 }
 

@@ -1,5 +1,6 @@
 //! The OpenAI-compatible proxy: `POST /v1/chat/completions` (JSON or SSE),
-//! `POST /v1/embeddings`, `GET /v1/models`, and health probes, in front of a
+//! `POST /v1/embeddings`, `GET /v1/models`, health probes and Prometheus
+//! `GET /metrics` (no key asked, like litellm's), in front of a
 //! [`Router`](crate::Router). A thin shell: it parses requests, hands them
 //! to the Router, and writes answers and errors the way the OpenAI API does.
 //!
@@ -19,12 +20,18 @@
 //! # Ok(()) }
 //! ```
 
+mod admin;
 mod auth;
 mod body;
 mod config;
+mod db;
 mod direct;
 mod error;
 mod handlers;
+mod keys;
+mod litellm;
+mod metrics;
+mod spend;
 mod sse;
 
 use std::future::Future;
@@ -36,6 +43,8 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 pub use config::{ServerConfig, ServerSettings};
+pub use db::Store;
+pub use spend::SpendRow;
 
 use crate::client::Client;
 use crate::error::Result;
@@ -50,6 +59,10 @@ pub struct AppState {
     master_key: Option<String>,
     max_body_bytes: usize,
     allow_client_api_base: bool,
+    /// What `GET /metrics` reports.
+    metrics: Arc<metrics::Metrics>,
+    /// Virtual keys and the spend log; None: neither.
+    store: Option<Store>,
 }
 
 impl AppState {
@@ -80,7 +93,22 @@ impl AppState {
             master_key,
             max_body_bytes: config.server.max_body_bytes,
             allow_client_api_base: config.server.allow_client_api_base,
+            metrics: Arc::new(metrics::Metrics::new()),
+            store: None,
         })
+    }
+
+    /// Keeps virtual keys and the spend log in `store`.
+    pub fn with_store(mut self, store: Store) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Writes every pending spend row (graceful shutdown calls it).
+    pub async fn flush(&self) {
+        if let Some(store) = &self.store {
+            store.flush().await;
+        }
     }
 
     /// The model groups served, sorted.
@@ -103,19 +131,26 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_master_key,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
         ));
     let health = axum::Router::new()
         .route("/health/liveliness", get(handlers::liveliness))
         .route("/health/liveness", get(handlers::liveliness))
-        .route("/health/readiness", get(handlers::readiness));
+        .route("/health/readiness", get(handlers::readiness))
+        .route("/metrics", get(metrics::render));
     api.merge(health)
+        .merge(admin::routes(state.clone()))
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::wrong_method)
         .with_state(state)
 }
 
 /// Serves [`app`] on `listener` (TCP_NODELAY on every connection, so each
-/// stream event leaves at once) until `shutdown` resolves.
+/// stream event leaves at once) until `shutdown` resolves; then, the calls
+/// in flight answered, writes the spend log's pending rows.
 pub async fn serve<F>(
     listener: TcpListener,
     state: Arc<AppState>,
@@ -128,7 +163,10 @@ where
         // Without it, small SSE events can wait for the peer's delayed ACK.
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state.clone()))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // Every call has answered: write what the spend log still holds.
+    state.flush().await;
+    served
 }

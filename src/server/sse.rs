@@ -8,14 +8,13 @@ use std::convert::Infallible;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 
-use crate::client::ChatStream;
 use crate::error::Error;
 use crate::types::ChatChunk;
 
 /// The events of a stream whose first chunk has already arrived.
 pub(crate) fn events(
     first: ChatChunk,
-    rest: ChatStream,
+    rest: impl Stream<Item = crate::error::Result<ChatChunk>> + Send + Unpin + 'static,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let head = futures::stream::once(async move { chunk_event(&first) });
     let tail = futures::stream::unfold(Some(rest), |state| async move {

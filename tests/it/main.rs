@@ -7,5 +7,7 @@ mod invariants;
 mod lint;
 mod router;
 mod server;
+mod server_keys;
+mod server_metrics;
 mod streams;
 mod support;

@@ -1,0 +1,540 @@
+//! Virtual keys: API keys the master key hands out through the admin API,
+//! each with its own allowed models, budget in USD, rpm and tpm limits,
+//! expiry and metadata. Only a key's SHA-256 digest is stored; a presented
+//! key is hashed and its digest compared in constant time.
+//!
+//! Keys live in the database; the ones in use are cached here with their
+//! running spend (ahead of the spend log's batched writes, so a budget is
+//! enforced at once) and their request and token windows for rpm and tpm
+//! (in-process: one server's view).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::db::{Db, db_error, now_ms};
+use super::error::ApiError;
+use crate::error::{Error, ErrorKind, Result};
+
+/// The window rpm and tpm limits count over.
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// A virtual key as stored and reported (never the key itself).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub(crate) struct KeyRecord {
+    /// The key's SHA-256 digest, hex: how the admin API names it.
+    pub token: String,
+    /// The key with its middle masked (`sk-…ab12`), for display.
+    pub key_name: String,
+    pub key_alias: Option<String>,
+    /// Model groups the key may call; empty: all of them.
+    pub models: Vec<String>,
+    pub max_budget: Option<f64>,
+    pub rpm_limit: Option<i64>,
+    pub tpm_limit: Option<i64>,
+    /// Unix milliseconds after which the key is refused.
+    pub expires_at: Option<i64>,
+    pub metadata: Value,
+    /// USD spent so far.
+    pub spend: f64,
+    pub created_at: i64,
+}
+
+/// The fields of `/key/generate` and `/key/update`; absent ones are kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyFields {
+    /// The key to update (update only): the key itself or its token.
+    #[serde(default)]
+    pub key: Option<String>,
+    pub key_alias: Option<String>,
+    pub models: Option<Vec<String>>,
+    pub max_budget: Option<f64>,
+    pub rpm_limit: Option<i64>,
+    pub tpm_limit: Option<i64>,
+    /// Lifetime from now: `30s`, `15m`, `12h`, `7d`.
+    pub duration: Option<String>,
+    /// Absolute expiry, Unix milliseconds.
+    pub expires_at: Option<i64>,
+    pub metadata: Option<Value>,
+}
+
+/// The virtual key a request came with (a request extension).
+#[derive(Clone, Debug)]
+pub(crate) struct Caller(pub(crate) Arc<KeyState>);
+
+/// A key in use: its record and its rate windows.
+#[derive(Debug)]
+pub(crate) struct KeyState {
+    record: Mutex<KeyRecord>,
+    window: Mutex<Window>,
+}
+
+/// Requests and tokens of the last minute.
+#[derive(Debug, Default)]
+struct Window {
+    requests: VecDeque<Instant>,
+    tokens: VecDeque<(Instant, u64)>,
+}
+
+impl Window {
+    fn trim(&mut self, now: Instant) {
+        while self
+            .requests
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= WINDOW)
+        {
+            self.requests.pop_front();
+        }
+        while self
+            .tokens
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) >= WINDOW)
+        {
+            self.tokens.pop_front();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl KeyState {
+    fn new(record: KeyRecord) -> Self {
+        KeyState {
+            record: Mutex::new(record),
+            window: Mutex::new(Window::default()),
+        }
+    }
+
+    pub(crate) fn record(&self) -> KeyRecord {
+        lock(&self.record).clone()
+    }
+
+    pub(crate) fn token(&self) -> String {
+        lock(&self.record).token.clone()
+    }
+
+    /// Lets one call to `model` through, or says why not: expired (401),
+    /// model not allowed (403), over budget (400), over rpm or tpm (429
+    /// with the seconds until the window frees a slot). An admitted call
+    /// counts against the rpm limit.
+    pub(crate) fn admit(&self, model: &str) -> std::result::Result<(), ApiError> {
+        let r = self.record();
+        if let Some(at) = r.expires_at
+            && now_ms() >= at
+        {
+            return Err(ApiError::from(Error::new(
+                ErrorKind::Authentication,
+                format!("this API key ({}) has expired", r.key_name),
+            ))
+            .with_code("key_expired"));
+        }
+        if !r.models.is_empty() && !r.models.iter().any(|m| m == model || m == "*") {
+            return Err(ApiError::from(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "this API key may not call model {model:?}; allowed models: {}",
+                    r.models.join(", ")
+                ),
+            ))
+            .with_code("model_not_allowed"));
+        }
+        if let Some(budget) = r.max_budget
+            && r.spend >= budget
+        {
+            return Err(ApiError::invalid(
+                format!(
+                    "budget exceeded: this API key has spent ${:.6} of its max budget of ${budget:.6}",
+                    r.spend
+                ),
+                None,
+            )
+            .with_code("budget_exceeded"));
+        }
+        let now = Instant::now();
+        let mut w = lock(&self.window);
+        w.trim(now);
+        if let Some(tpm) = r.tpm_limit {
+            let used: u64 = w.tokens.iter().map(|(_, n)| n).sum();
+            if used >= tpm.max(0) as u64 {
+                let after = w
+                    .tokens
+                    .front()
+                    .map(|(t, _)| WINDOW - now.duration_since(*t));
+                return Err(limited(
+                    format!(
+                        "tpm limit reached: this API key used {used} tokens in the last minute (limit {tpm})"
+                    ),
+                    after,
+                ));
+            }
+        }
+        if let Some(rpm) = r.rpm_limit
+            && w.requests.len() as u64 >= rpm.max(0) as u64
+        {
+            let after = w.requests.front().map(|t| WINDOW - now.duration_since(*t));
+            return Err(limited(
+                format!(
+                    "rpm limit reached: this API key made {} requests in the last minute (limit {rpm})",
+                    w.requests.len()
+                ),
+                after,
+            ));
+        }
+        w.requests.push_back(now);
+        Ok(())
+    }
+
+    /// Counts a finished call's tokens and cost.
+    pub(crate) fn charge(&self, tokens: u64, cost: f64) {
+        lock(&self.record).spend += cost;
+        if tokens > 0 {
+            lock(&self.window)
+                .tokens
+                .push_back((Instant::now(), tokens));
+        }
+    }
+}
+
+fn limited(message: String, after: Option<Duration>) -> ApiError {
+    let after = after.unwrap_or(WINDOW).max(Duration::from_secs(1));
+    ApiError::from(Error::new(ErrorKind::RateLimit, message).with_retry_after(Some(after)))
+        .with_code("rate_limit_exceeded")
+}
+
+/// The stored keys, and a cache of the ones in use.
+#[derive(Debug)]
+pub(crate) struct KeyStore {
+    db: Db,
+    cache: Mutex<HashMap<String, Arc<KeyState>>>,
+}
+
+impl KeyStore {
+    pub(crate) fn new(db: Db) -> Self {
+        KeyStore {
+            db,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The key a client presented, if it is a live virtual key.
+    pub(crate) async fn authenticate(&self, presented: &str) -> Result<Option<Arc<KeyState>>> {
+        let digest = hash_key(presented);
+        let Some(state) = self.find(&digest).await? else {
+            return Ok(None);
+        };
+        let stored = state.token();
+        Ok(same_digest(stored.as_bytes(), digest.as_bytes()).then_some(state))
+    }
+
+    /// A key by its token (or by the key itself).
+    pub(crate) async fn find(&self, key_or_token: &str) -> Result<Option<Arc<KeyState>>> {
+        let token = token_of(key_or_token);
+        if let Some(s) = lock(&self.cache).get(&token) {
+            return Ok(Some(s.clone()));
+        }
+        let Some(record) = self.load(&token).await? else {
+            return Ok(None);
+        };
+        let mut cache = lock(&self.cache);
+        let state = cache
+            .entry(token)
+            .or_insert_with(|| Arc::new(KeyState::new(record)));
+        Ok(Some(state.clone()))
+    }
+
+    async fn load(&self, token: &str) -> Result<Option<KeyRecord>> {
+        let row = sqlx::query(
+            "SELECT key_hash, key_name, key_alias, models, max_budget, rpm_limit, tpm_limit, expires_at, metadata, spend, created_at
+             FROM switchboard_keys WHERE key_hash = $1",
+        )
+        .bind(token)
+        .fetch_optional(self.db.pool())
+        .await
+        .map_err(|e| db_error("cannot read a key", e))?;
+        row.as_ref().map(record_of).transpose()
+    }
+
+    /// Creates a key; returns it (shown once) and its record.
+    pub(crate) async fn generate(&self, fields: KeyFields) -> Result<(String, KeyRecord)> {
+        if fields.key.is_some() {
+            return Err(Error::bad_request(
+                "key is chosen by the server: leave it out of /key/generate",
+            ));
+        }
+        let key = new_key()?;
+        let mut record = KeyRecord {
+            token: hash_key(&key),
+            key_name: mask(&key),
+            key_alias: None,
+            models: Vec::new(),
+            max_budget: None,
+            rpm_limit: None,
+            tpm_limit: None,
+            expires_at: None,
+            metadata: Value::Object(Default::default()),
+            spend: 0.0,
+            created_at: now_ms(),
+        };
+        apply(&mut record, fields)?;
+        sqlx::query(
+            "INSERT INTO switchboard_keys (key_hash, key_name, key_alias, models, max_budget, rpm_limit, tpm_limit, expires_at, metadata, spend, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(record.token.clone())
+        .bind(record.key_name.clone())
+        .bind(record.key_alias.clone())
+        .bind(json_text(&record.models))
+        .bind(record.max_budget)
+        .bind(record.rpm_limit)
+        .bind(record.tpm_limit)
+        .bind(record.expires_at)
+        .bind(record.metadata.to_string())
+        .bind(record.spend)
+        .bind(record.created_at)
+        .execute(self.db.pool())
+        .await
+        .map_err(|e| db_error("cannot store a key", e))?;
+        Ok((key, record))
+    }
+
+    /// Changes the fields given; None when there is no such key.
+    pub(crate) async fn update(&self, fields: KeyFields) -> Result<Option<KeyRecord>> {
+        let Some(id) = fields.key.clone() else {
+            return Err(Error::bad_request(
+                "key is required: the key to update, or its token",
+            ));
+        };
+        let Some(state) = self.find(&id).await? else {
+            return Ok(None);
+        };
+        let mut record = state.record();
+        apply(&mut record, fields)?;
+        sqlx::query(
+            "UPDATE switchboard_keys SET key_alias = $1, models = $2, max_budget = $3, rpm_limit = $4,
+             tpm_limit = $5, expires_at = $6, metadata = $7 WHERE key_hash = $8",
+        )
+        .bind(record.key_alias.clone())
+        .bind(json_text(&record.models))
+        .bind(record.max_budget)
+        .bind(record.rpm_limit)
+        .bind(record.tpm_limit)
+        .bind(record.expires_at)
+        .bind(record.metadata.to_string())
+        .bind(record.token.clone())
+        .execute(self.db.pool())
+        .await
+        .map_err(|e| db_error("cannot update a key", e))?;
+        let mut current = lock(&state.record);
+        let spend = current.spend;
+        *current = KeyRecord { spend, ..record };
+        Ok(Some(current.clone()))
+    }
+
+    /// Revokes keys; returns the tokens of the ones that existed.
+    pub(crate) async fn delete(&self, keys: &[String]) -> Result<Vec<String>> {
+        let mut deleted = Vec::new();
+        for k in keys {
+            let token = token_of(k);
+            lock(&self.cache).remove(&token);
+            let done = sqlx::query("DELETE FROM switchboard_keys WHERE key_hash = $1")
+                .bind(token.clone())
+                .execute(self.db.pool())
+                .await
+                .map_err(|e| db_error("cannot delete a key", e))?;
+            if done.rows_affected() > 0 {
+                deleted.push(token);
+            }
+        }
+        Ok(deleted)
+    }
+
+    /// Every key, oldest first (cached spend where newer than stored).
+    pub(crate) async fn list(&self) -> Result<Vec<KeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT key_hash, key_name, key_alias, models, max_budget, rpm_limit, tpm_limit, expires_at, metadata, spend, created_at
+             FROM switchboard_keys ORDER BY created_at, key_hash",
+        )
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(|e| db_error("cannot list keys", e))?;
+        let cache = lock(&self.cache);
+        rows.iter()
+            .map(|row| {
+                let r = record_of(row)?;
+                Ok(match cache.get(&r.token) {
+                    Some(s) => s.record(),
+                    None => r,
+                })
+            })
+            .collect()
+    }
+}
+
+fn record_of(row: &AnyRow) -> Result<KeyRecord> {
+    let get = |e: sqlx::Error| db_error("a key row", e);
+    let models: String = row.try_get("models").map_err(get)?;
+    let metadata: String = row.try_get("metadata").map_err(get)?;
+    Ok(KeyRecord {
+        token: row.try_get("key_hash").map_err(get)?,
+        key_name: row.try_get("key_name").map_err(get)?,
+        key_alias: row.try_get("key_alias").map_err(get)?,
+        models: serde_json::from_str(&models).unwrap_or_default(),
+        max_budget: row.try_get("max_budget").map_err(get)?,
+        rpm_limit: row.try_get("rpm_limit").map_err(get)?,
+        tpm_limit: row.try_get("tpm_limit").map_err(get)?,
+        expires_at: row.try_get("expires_at").map_err(get)?,
+        metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
+        spend: row.try_get("spend").map_err(get)?,
+        created_at: row.try_get("created_at").map_err(get)?,
+    })
+}
+
+fn apply(r: &mut KeyRecord, f: KeyFields) -> Result<()> {
+    if let Some(v) = f.key_alias {
+        r.key_alias = Some(v);
+    }
+    if let Some(v) = f.models {
+        r.models = v;
+    }
+    if let Some(v) = f.max_budget {
+        if !v.is_finite() || v < 0.0 {
+            return Err(Error::bad_request("max_budget must be a number ≥ 0"));
+        }
+        r.max_budget = Some(v);
+    }
+    for (name, value, slot) in [
+        ("rpm_limit", f.rpm_limit, &mut r.rpm_limit),
+        ("tpm_limit", f.tpm_limit, &mut r.tpm_limit),
+    ] {
+        if let Some(v) = value {
+            if v < 0 {
+                return Err(Error::bad_request(format!("{name} must be ≥ 0")));
+            }
+            *slot = Some(v);
+        }
+    }
+    if let Some(d) = f.duration {
+        r.expires_at = Some(now_ms() + parse_duration(&d)?.as_millis() as i64);
+    }
+    if let Some(at) = f.expires_at {
+        r.expires_at = Some(at);
+    }
+    if let Some(m) = f.metadata {
+        if !m.is_object() {
+            return Err(Error::bad_request("metadata must be a JSON object"));
+        }
+        r.metadata = m;
+    }
+    Ok(())
+}
+
+/// `30s`, `15m`, `12h`, `7d`.
+fn parse_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let split = t.len().saturating_sub(1);
+    let (n, unit) = t.split_at(split);
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        _ => 0,
+    };
+    match n.parse::<u64>() {
+        Ok(n) if secs > 0 => Ok(Duration::from_secs(n.saturating_mul(secs))),
+        _ => Err(Error::bad_request(format!(
+            "duration {text:?} is not a number followed by s, m, h or d"
+        ))),
+    }
+}
+
+fn json_text(models: &[String]) -> String {
+    serde_json::to_string(models).unwrap_or_else(|_| "[]".into())
+}
+
+/// A key's stored name: the hex SHA-256 of the key.
+pub(crate) fn hash_key(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A token passes as is; anything else is a key to hash.
+pub(crate) fn token_of(key_or_token: &str) -> String {
+    let t = key_or_token.trim();
+    if t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit()) {
+        t.to_ascii_lowercase()
+    } else {
+        hash_key(t)
+    }
+}
+
+/// Equal-length digests compared without an early exit.
+fn same_digest(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// `sk-` and 48 random hex digits.
+fn new_key() -> Result<String> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| Error::new(ErrorKind::Internal, format!("no randomness for a key: {e}")))?;
+    Ok(format!("sk-{}", hex::encode(bytes)))
+}
+
+fn mask(key: &str) -> String {
+    let tail: String = key
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("sk-...{tail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_their_unit() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
+        assert!(parse_duration("7w").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn tokens_and_keys_name_the_same_record() {
+        let key = "sk-abc";
+        let token = hash_key(key);
+        assert_eq!(token_of(key), token);
+        assert_eq!(token_of(&token), token);
+        assert!(same_digest(token.as_bytes(), hash_key(key).as_bytes()));
+        assert!(!same_digest(
+            token.as_bytes(),
+            hash_key("sk-abd").as_bytes()
+        ));
+    }
+
+    #[test]
+    fn generated_keys_differ_and_are_masked() {
+        let (a, b) = (new_key().unwrap(), new_key().unwrap());
+        assert_ne!(a, b);
+        assert!(a.starts_with("sk-") && a.len() == 51);
+        assert_eq!(mask("sk-0123456789"), "sk-...6789");
+    }
+}

@@ -1,0 +1,468 @@
+//! Prometheus metrics at `GET /metrics` (text format 0.0.4): requests by
+//! model group, deployment and outcome; latency per model group (and time
+//! to first byte for streams); prompt and completion tokens; cost in USD;
+//! errors by unified kind.
+//!
+//! [`track`] wraps the chat and embeddings routes: it times the call and
+//! reads the outcome from the response (the deployment header, the error
+//! kind [`ApiError`](super::error::ApiError) leaves in its extensions). The
+//! handlers add what only they know through [`note_group`] and
+//! [`note_usage`], which reach the call in flight through a task-local, so
+//! a handler run outside [`track`] records nothing. A stream is finished by
+//! [`observe`] when its last chunk leaves (or the client goes away).
+//!
+//! Metric names (prefix `switchboard_`): `requests_total{route, model_group,
+//! deployment, outcome}`, `request_duration_seconds{route, model_group}`,
+//! `time_to_first_byte_seconds{model_group}`, `prompt_tokens_total`,
+//! `completion_tokens_total` and `cost_usd_total{model_group, deployment}`,
+//! `errors_total{route, model_group, kind}`.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use super::AppState;
+use super::handlers::DEPLOYMENT_HEADER;
+use crate::client::ChatStream;
+use crate::error::{ErrorKind, Result};
+use crate::types::{ChatChunk, Usage};
+
+/// Latency buckets in seconds: 5 ms to 5 min.
+const LATENCY_BUCKETS: [f64; 16] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    model_group: String,
+    deployment: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LatencyLabels {
+    route: &'static str,
+    model_group: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GroupLabels {
+    model_group: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct UsageLabels {
+    model_group: String,
+    deployment: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ErrorLabels {
+    route: &'static str,
+    model_group: String,
+    kind: &'static str,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+/// The server's metrics and the registry that renders them.
+pub(crate) struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Histograms<LatencyLabels>,
+    ttfb: Histograms<GroupLabels>,
+    prompt_tokens: Family<UsageLabels, Counter>,
+    completion_tokens: Family<UsageLabels, Counter>,
+    cost: Family<UsageLabels, Counter<f64, AtomicU64>>,
+    errors: Family<ErrorLabels, Counter>,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Self {
+        let mut registry = Registry::with_prefix("switchboard");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Chat and embeddings requests, by model group, deployment and outcome",
+            requests.clone(),
+        );
+        let latency: Histograms<LatencyLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "request_duration",
+            "Time from request to the last byte of the answer",
+            Unit::Seconds,
+            latency.clone(),
+        );
+        let ttfb: Histograms<GroupLabels> = Family::new_with_constructor(latency_histogram);
+        registry.register_with_unit(
+            "time_to_first_byte",
+            "Streams: time from request to the first chunk",
+            Unit::Seconds,
+            ttfb.clone(),
+        );
+        let prompt_tokens = Family::<UsageLabels, Counter>::default();
+        registry.register(
+            "prompt_tokens",
+            "Prompt tokens billed",
+            prompt_tokens.clone(),
+        );
+        let completion_tokens = Family::<UsageLabels, Counter>::default();
+        registry.register(
+            "completion_tokens",
+            "Completion tokens billed",
+            completion_tokens.clone(),
+        );
+        let cost = Family::<UsageLabels, Counter<f64, AtomicU64>>::default();
+        registry.register(
+            "cost_usd",
+            "Cost in USD at catalog prices (unpriced models add nothing)",
+            cost.clone(),
+        );
+        let errors = Family::<ErrorLabels, Counter>::default();
+        registry.register(
+            "errors",
+            "Failed requests, by unified error kind",
+            errors.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            ttfb,
+            prompt_tokens,
+            completion_tokens,
+            cost,
+            errors,
+        }
+    }
+
+    /// The Prometheus text exposition.
+    pub(crate) fn render(&self) -> Result<String> {
+        let mut out = String::new();
+        prometheus_text::encode(&mut out, &self.registry).map_err(|e| {
+            crate::Error::new(ErrorKind::Internal, format!("metrics encoding: {e}"))
+        })?;
+        Ok(out)
+    }
+
+    /// One finished call (latency is the whole call).
+    fn finished(&self, call: &Call, deployment: &str, outcome: Outcome) {
+        let group = call.group();
+        self.requests
+            .get_or_create(&RequestLabels {
+                route: call.route,
+                model_group: group.clone(),
+                deployment: deployment.to_string(),
+                outcome: outcome.label(),
+            })
+            .inc();
+        self.latency
+            .get_or_create(&LatencyLabels {
+                route: call.route,
+                model_group: group.clone(),
+            })
+            .observe(call.started.elapsed().as_secs_f64());
+        if let Outcome::Error(kind) = outcome {
+            self.errors
+                .get_or_create(&ErrorLabels {
+                    route: call.route,
+                    model_group: group.clone(),
+                    kind: kind.as_str(),
+                })
+                .inc();
+        }
+        let usage = call.usage.lock().ok().and_then(|u| u.clone());
+        if let Some(usage) = usage {
+            let labels = UsageLabels {
+                model_group: group,
+                deployment: deployment.to_string(),
+            };
+            self.prompt_tokens
+                .get_or_create(&labels)
+                .inc_by(usage.prompt_tokens);
+            self.completion_tokens
+                .get_or_create(&labels)
+                .inc_by(usage.completion_tokens);
+            if let Some(cost) = usage.cost.filter(|c| c.priced && c.usd > 0.0) {
+                self.cost.get_or_create(&labels).inc_by(cost.usd);
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Outcome {
+    Success,
+    Error(ErrorKind),
+    /// A stream the client stopped reading.
+    Cancelled,
+}
+
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Error(_) => "error",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// One call in flight.
+struct Call {
+    metrics: Arc<Metrics>,
+    route: &'static str,
+    started: Instant,
+    group: Mutex<Option<String>>,
+    usage: Mutex<Option<Usage>>,
+    /// Its answer is a stream, finished by [`Observed`].
+    streaming: AtomicBool,
+}
+
+impl Call {
+    fn group(&self) -> String {
+        self.group
+            .lock()
+            .ok()
+            .and_then(|g| g.clone())
+            .unwrap_or_default()
+    }
+}
+
+tokio::task_local! {
+    static CALL: Arc<Call>;
+}
+
+/// The route label of a metered path; None for the others.
+fn route_of(path: &str) -> Option<&'static str> {
+    if path.ends_with("/chat/completions") {
+        Some("chat")
+    } else if path.ends_with("/embeddings") {
+        Some("embeddings")
+    } else {
+        None
+    }
+}
+
+/// Middleware: meters the chat and embeddings routes.
+pub(crate) async fn track(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(route) = route_of(req.uri().path()) else {
+        return next.run(req).await;
+    };
+    let call = Arc::new(Call {
+        metrics: state.metrics.clone(),
+        route,
+        started: Instant::now(),
+        group: Mutex::new(None),
+        usage: Mutex::new(None),
+        streaming: AtomicBool::new(false),
+    });
+    let resp = CALL.scope(call.clone(), next.run(req)).await;
+    let deployment = resp
+        .headers()
+        .get(DEPLOYMENT_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let metrics = &call.metrics;
+    if !resp.status().is_success() {
+        let kind = resp
+            .extensions()
+            .get::<ErrorKind>()
+            .copied()
+            .unwrap_or_else(|| kind_of_status(resp.status()));
+        metrics.finished(&call, deployment, Outcome::Error(kind));
+    } else if call.streaming.load(Ordering::Relaxed) {
+        metrics
+            .ttfb
+            .get_or_create(&GroupLabels {
+                model_group: call.group(),
+            })
+            .observe(call.started.elapsed().as_secs_f64());
+    } else {
+        metrics.finished(&call, deployment, Outcome::Success);
+    }
+    resp
+}
+
+/// For an error response that carries no kind (a layer's own answer).
+fn kind_of_status(status: StatusCode) -> ErrorKind {
+    if status == StatusCode::BAD_REQUEST {
+        return ErrorKind::BadRequest;
+    }
+    ErrorKind::ALL
+        .into_iter()
+        .find(|k| k.http_status() == status.as_u16())
+        .unwrap_or(ErrorKind::Internal)
+}
+
+/// Names the model group of the call in flight.
+pub(crate) fn note_group(group: &str) {
+    let _ = CALL.try_with(|c| {
+        if let Ok(mut g) = c.group.lock() {
+            *g = Some(group.to_string());
+        }
+    });
+}
+
+/// Records the usage (tokens, cost) of the call in flight.
+pub(crate) fn note_usage(usage: Option<&Usage>) {
+    let _ = CALL.try_with(|c| {
+        if let Ok(mut u) = c.usage.lock() {
+            *u = usage.cloned();
+        }
+    });
+}
+
+/// The rest of a stream (its first chunk already read), metered: the call
+/// is finished when the stream ends, fails, or is dropped unfinished.
+pub(crate) fn observe(stream: ChatStream, deployment: &str) -> Observed {
+    let call = CALL.try_with(Arc::clone).ok();
+    if let Some(c) = &call {
+        c.streaming.store(true, Ordering::Relaxed);
+    }
+    Observed {
+        inner: stream,
+        call,
+        deployment: deployment.to_string(),
+    }
+}
+
+/// A stream being metered (see [`observe`]).
+pub(crate) struct Observed {
+    inner: ChatStream,
+    /// Taken when the call is recorded.
+    call: Option<Arc<Call>>,
+    deployment: String,
+}
+
+impl Observed {
+    fn finish(&mut self, outcome: Outcome) {
+        if let Some(call) = self.call.take() {
+            call.metrics.finished(&call, &self.deployment, outcome);
+        }
+    }
+}
+
+impl Stream for Observed {
+    type Item = Result<ChatChunk>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let next = Pin::new(&mut this.inner).poll_next(cx);
+        match &next {
+            Poll::Ready(Some(Ok(chunk))) => {
+                if let (Some(usage), Some(call)) = (&chunk.usage, &this.call)
+                    && let Ok(mut u) = call.usage.lock()
+                {
+                    *u = Some(usage.clone());
+                }
+            }
+            Poll::Ready(Some(Err(e))) => this.finish(Outcome::Error(e.kind())),
+            Poll::Ready(None) => {
+                // The stream's own total (with cost) once it ended normally.
+                if let (Some(usage), Some(call)) = (this.inner.usage(), &this.call)
+                    && let Ok(mut u) = call.usage.lock()
+                {
+                    *u = Some(usage);
+                }
+                this.finish(Outcome::Success);
+            }
+            Poll::Pending => {}
+        }
+        next
+    }
+}
+
+impl Drop for Observed {
+    fn drop(&mut self) {
+        self.finish(Outcome::Cancelled);
+    }
+}
+
+/// `GET /metrics`.
+pub(crate) async fn render(State(state): State<Arc<AppState>>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => {
+            let mut resp = text.into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(prometheus_text::CONTENT_TYPE),
+            );
+            resp
+        }
+        Err(e) => super::error::ApiError::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_call_renders_in_the_prometheus_text_format() {
+        let metrics = Arc::new(Metrics::new());
+        let call = Call {
+            metrics: metrics.clone(),
+            route: "chat",
+            started: Instant::now(),
+            group: Mutex::new(Some("g".into())),
+            usage: Mutex::new(Some(Usage {
+                prompt_tokens: 3,
+                completion_tokens: 4,
+                total_tokens: 7,
+                ..Default::default()
+            })),
+            streaming: AtomicBool::new(false),
+        };
+        metrics.finished(&call, "d", Outcome::Error(ErrorKind::Timeout));
+        let text = metrics.render().unwrap();
+        for line in [
+            "# TYPE switchboard_requests_total counter",
+            "switchboard_requests_total{route=\"chat\",model_group=\"g\",deployment=\"d\",outcome=\"error\"} 1",
+            "switchboard_errors_total{route=\"chat\",model_group=\"g\",kind=\"timeout\"} 1",
+            "# TYPE switchboard_request_duration_seconds histogram",
+            "switchboard_completion_tokens_total{model_group=\"g\",deployment=\"d\"} 4",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn only_chat_and_embeddings_are_metered() {
+        assert_eq!(route_of("/v1/chat/completions"), Some("chat"));
+        assert_eq!(route_of("/embeddings"), Some("embeddings"));
+        assert_eq!(route_of("/v1/models"), None);
+    }
+
+    #[test]
+    fn a_status_without_kind_maps_to_the_kind_of_that_status() {
+        assert_eq!(
+            kind_of_status(StatusCode::TOO_MANY_REQUESTS),
+            ErrorKind::RateLimit
+        );
+        assert_eq!(kind_of_status(StatusCode::IM_A_TEAPOT), ErrorKind::Internal);
+    }
+}
