@@ -34,10 +34,7 @@ pub(crate) async fn chat(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(&headers, body, state.max_body_bytes).await?;
-    let mut map = body::object(&bytes)?;
-    let api_base = take_api_base(&state, &mut map)?;
-    let mut req: ChatRequest = body::typed(map)?;
+    let (mut req, api_base): (ChatRequest, _) = read_request(&state, &headers, body).await?;
     metrics::note_group(&req.model);
     require_model(&req.model)?;
     if req.messages.is_empty() {
@@ -105,10 +102,7 @@ pub(crate) async fn embeddings(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(&headers, body, state.max_body_bytes).await?;
-    let mut map = body::object(&bytes)?;
-    let api_base = take_api_base(&state, &mut map)?;
-    let req: EmbeddingRequest = body::typed(map)?;
+    let (req, api_base): (EmbeddingRequest, _) = read_request(&state, &headers, body).await?;
     metrics::note_group(&req.model);
     require_model(&req.model)?;
     let meter = spend::admit(&state, caller.as_deref(), &req.model)?;
@@ -195,6 +189,19 @@ fn require_model(model: &str) -> Result<(), ApiError> {
 
 /// Takes `api_base` / `base_url` out of the request: refused unless the
 /// server allows clients to pick the upstream host.
+/// Reads, checks and types a request body; also returns the base URL the
+/// client named, if the config allows one.
+async fn read_request<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(T, Option<String>), ApiError> {
+    let bytes = body::read(headers, body, state.max_body_bytes).await?;
+    let mut map = body::object(&bytes)?;
+    let api_base = take_api_base(state, &mut map)?;
+    Ok((body::typed(map)?, api_base))
+}
+
 fn take_api_base(
     state: &AppState,
     map: &mut Map<String, Value>,
