@@ -195,3 +195,35 @@ fn readme_provider_table_matches_the_specs() {
         "README.md's provider table is stale: replace the lines between the markers with `switchboard providers --markdown`"
     );
 }
+
+/// Every helper the template language knows is documented in providers/README.md.
+#[test]
+fn every_helper_is_documented() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("providers/README.md"))
+            .expect("README");
+    // The helper names, from a spec that calls an unknown one (lint lists them all then).
+    let dir = std::env::temp_dir().join(format!("sb-helpers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let spec = dir.join("h.toml");
+    std::fs::write(&spec, "extends = \"openai\"\nbase-url = \"http://127.0.0.1:9\"\nauth = { scheme = \"none\" }\n[chat.body]\nx = \"{{zzzzzzzz y}}\"\n").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("lint")
+        .arg(&spec)
+        .output()
+        .expect("run lint");
+    let _ = std::fs::remove_dir_all(&dir);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let known = text
+        .split("known: ")
+        .nth(1)
+        .expect("lint lists the known helpers")
+        .trim_end()
+        .trim_end_matches(')');
+    for name in known.split(", ") {
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "helper `{name}` is missing from the helpers table in providers/README.md"
+        );
+    }
+}
