@@ -83,6 +83,10 @@ async fn start(args: Args) -> Result<(), Error> {
         );
         state = state.with_store(store);
     }
+    if let Some(url) = config.server.redis_url.as_deref().filter(|u| !u.is_empty()) {
+        state = state.with_redis(url).await?;
+        eprintln!("switchboard: rate limits, budgets and cooldowns shared through Redis");
+    }
     let state = Arc::new(state);
     let listener = tokio::net::TcpListener::bind((host.as_str(), config.server.port))
         .await

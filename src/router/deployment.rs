@@ -124,7 +124,13 @@ impl Deployment {
     }
 
     /// A request failed: enough failures in the window, or a Retry-After, cool it down.
-    pub(crate) fn fail(&self, now: Duration, settings: &Settings, retry_after: Option<Duration>) {
+    /// Returns the cooldown left when this failure started or extended one.
+    pub(crate) fn fail(
+        &self,
+        now: Duration,
+        settings: &Settings,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let mut s = self.state();
         let window = Duration::from_secs(settings.fail_window_secs);
@@ -144,7 +150,15 @@ impl Deployment {
         if let Some(ra) = retry_after {
             until = until.max(now + ra);
         }
+        let extended = until > s.cooldown_until;
         s.cooldown_until = until;
+        extended.then(|| until.saturating_sub(now))
+    }
+
+    /// Cools it down until `until` at least (a cooldown another Router started).
+    pub(crate) fn cool_until(&self, until: Duration) {
+        let mut s = self.state();
+        s.cooldown_until = s.cooldown_until.max(until);
     }
 
     /// The request was not the deployment's fault (bad request): only in-flight changes.

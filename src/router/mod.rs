@@ -7,6 +7,7 @@
 mod clock;
 mod config;
 mod deployment;
+mod shared;
 mod strategy;
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -17,6 +18,7 @@ use futures::StreamExt;
 
 pub use clock::{Clock, ManualClock, Rng, TokioClock};
 pub use config::{DeploymentConfig, RouterConfig, Settings};
+pub use shared::SharedCooldowns;
 pub use strategy::{Strategy, View, pick};
 
 use crate::client::{CallOptions, ChatStream, Client};
@@ -103,6 +105,8 @@ pub struct Router {
     settings: Settings,
     clock: Arc<dyn Clock>,
     rng: Rng,
+    /// Cooldowns shared with other Routers; None: this process only.
+    shared: Option<Arc<dyn SharedCooldowns>>,
 }
 
 impl Router {
@@ -181,7 +185,33 @@ impl Router {
             settings: config.router,
             clock,
             rng,
+            shared: None,
         })
+    }
+
+    /// Shares cooldowns through `shared`: consulted before each pick,
+    /// told of every cooldown this Router starts.
+    pub fn with_shared_cooldowns(mut self, shared: Arc<dyn SharedCooldowns>) -> Self {
+        self.shared = Some(shared);
+        self
+    }
+
+    /// Marks the members another Router has cooled down as cooling here too.
+    async fn adopt_shared_cooldowns(&self, members: &[usize]) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let ids: Vec<&str> = members
+            .iter()
+            .map(|&i| self.deployments[i].id.as_str())
+            .collect();
+        let left = shared.cooling(&ids).await;
+        let now = self.clock.now();
+        for (&i, left) in members.iter().zip(left) {
+            if let Some(left) = left {
+                self.deployments[i].cool_until(now + left);
+            }
+        }
     }
 
     /// The model groups, sorted.
@@ -350,6 +380,7 @@ impl Router {
         let mut tried: HashSet<usize> = HashSet::new();
         let mut failures = 0u32;
         loop {
+            self.adopt_shared_cooldowns(members).await;
             let now = self.clock.now();
             let d = self.choose(group, members, tokens, &tried, now)?;
             let dep = self.deployments[d].clone();
@@ -387,7 +418,10 @@ impl Router {
                                 | ErrorKind::NotFound
                         );
                     if its_fault {
-                        dep.fail(self.clock.now(), &self.settings, e.retry_after());
+                        let cooled = dep.fail(self.clock.now(), &self.settings, e.retry_after());
+                        if let (Some(left), Some(shared)) = (cooled, &self.shared) {
+                            shared.cool_down(&dep.id, left).await;
+                        }
                     } else {
                         dep.release();
                         return Err(e);

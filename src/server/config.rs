@@ -48,6 +48,10 @@ pub struct ServerSettings {
     /// `postgres://…` (also `env:NAME`). None: `switchboard.db` beside the
     /// config when a master key is set, else no database.
     pub database_url: Option<String>,
+    /// A Redis shared by every instance (`redis://host:port/db`, also
+    /// `env:NAME`): rate windows, budgets' running spend and Router
+    /// cooldowns become fleet-wide. None: each process on its own.
+    pub redis_url: Option<String>,
 }
 
 impl Default for ServerSettings {
@@ -59,6 +63,7 @@ impl Default for ServerSettings {
             max_body_bytes: 4 * 1024 * 1024,
             allow_client_api_base: false,
             database_url: None,
+            redis_url: None,
         }
     }
 }
@@ -159,6 +164,16 @@ mod tests {
             e.message().starts_with("t.toml:2:1: unknown field `prot`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn redis_url_is_read_and_absent_by_default() {
+        let deps = "[[deployments]]\ngroup = \"g\"\nmodel = \"openai/gpt-4o-mini\"\n";
+        let c = ServerConfig::from_toml(deps, "t.toml").unwrap();
+        assert_eq!(c.server.redis_url, None);
+        let text = format!("[server]\nredis-url = \"env:SB_REDIS\"\n{deps}");
+        let c = ServerConfig::from_toml(&text, "t.toml").unwrap();
+        assert_eq!(c.server.redis_url.as_deref(), Some("env:SB_REDIS"));
     }
 
     #[test]

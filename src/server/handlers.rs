@@ -44,7 +44,7 @@ pub(crate) async fn chat(
         ));
     }
     // The virtual key's checks; the meter logs the call once, however it ends.
-    let mut meter = spend::admit(&state, caller.as_deref(), &req.model)?;
+    let mut meter = spend::admit(&state, caller.as_deref(), &req.model).await?;
     if !req.is_stream() {
         let (resp, deployment) = match api_base {
             None => {
@@ -105,7 +105,7 @@ pub(crate) async fn embeddings(
     let (req, api_base): (EmbeddingRequest, _) = read_request(&state, &headers, body).await?;
     metrics::note_group(&req.model);
     require_model(&req.model)?;
-    let meter = spend::admit(&state, caller.as_deref(), &req.model)?;
+    let meter = spend::admit(&state, caller.as_deref(), &req.model).await?;
     let (resp, deployment) = match api_base {
         None => {
             let r = state

@@ -6,7 +6,8 @@
 //! Keys live in the database; the ones in use are cached here with their
 //! running spend (ahead of the spend log's batched writes, so a budget is
 //! enforced at once) and their request and token windows for rpm and tpm
-//! (in-process: one server's view).
+//! (in-process: one server's view; with `[server] redis-url`, budgets and
+//! rate windows are the fleet's, see `shared.rs`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -128,37 +129,8 @@ impl KeyState {
     /// counts against the rpm limit.
     pub(crate) fn admit(&self, model: &str) -> std::result::Result<(), ApiError> {
         let r = self.record();
-        if let Some(at) = r.expires_at
-            && now_ms() >= at
-        {
-            return Err(ApiError::from(Error::new(
-                ErrorKind::Authentication,
-                format!("this API key ({}) has expired", r.key_name),
-            ))
-            .with_code("key_expired"));
-        }
-        if !r.models.is_empty() && !r.models.iter().any(|m| m == model || m == "*") {
-            return Err(ApiError::from(Error::new(
-                ErrorKind::PermissionDenied,
-                format!(
-                    "this API key may not call model {model:?}; allowed models: {}",
-                    r.models.join(", ")
-                ),
-            ))
-            .with_code("model_not_allowed"));
-        }
-        if let Some(budget) = r.max_budget
-            && r.spend >= budget
-        {
-            return Err(ApiError::invalid(
-                format!(
-                    "budget exceeded: this API key has spent ${:.6} of its max budget of ${budget:.6}",
-                    r.spend
-                ),
-                None,
-            )
-            .with_code("budget_exceeded"));
-        }
+        self.allowed(&r, model)?;
+        check_budget(&r, r.spend)?;
         let now = Instant::now();
         let mut w = lock(&self.window);
         w.trim(now);
@@ -193,6 +165,30 @@ impl KeyState {
         Ok(())
     }
 
+    /// The checks that need no counter: expired (401), model not allowed (403).
+    pub(crate) fn allowed(&self, r: &KeyRecord, model: &str) -> std::result::Result<(), ApiError> {
+        if let Some(at) = r.expires_at
+            && now_ms() >= at
+        {
+            return Err(ApiError::from(Error::new(
+                ErrorKind::Authentication,
+                format!("this API key ({}) has expired", r.key_name),
+            ))
+            .with_code("key_expired"));
+        }
+        if !r.models.is_empty() && !r.models.iter().any(|m| m == model || m == "*") {
+            return Err(ApiError::from(Error::new(
+                ErrorKind::PermissionDenied,
+                format!(
+                    "this API key may not call model {model:?}; allowed models: {}",
+                    r.models.join(", ")
+                ),
+            ))
+            .with_code("model_not_allowed"));
+        }
+        Ok(())
+    }
+
     /// Counts a finished call's tokens and cost.
     pub(crate) fn charge(&self, tokens: u64, cost: f64) {
         lock(&self.record).spend += cost;
@@ -204,7 +200,23 @@ impl KeyState {
     }
 }
 
-fn limited(message: String, after: Option<Duration>) -> ApiError {
+/// Over budget (400) when `spent` reached the key's max budget.
+pub(crate) fn check_budget(r: &KeyRecord, spent: f64) -> std::result::Result<(), ApiError> {
+    if let Some(budget) = r.max_budget
+        && spent >= budget
+    {
+        return Err(ApiError::invalid(
+            format!(
+                "budget exceeded: this API key has spent ${spent:.6} of its max budget of ${budget:.6}"
+            ),
+            None,
+        )
+        .with_code("budget_exceeded"));
+    }
+    Ok(())
+}
+
+pub(crate) fn limited(message: String, after: Option<Duration>) -> ApiError {
     let after = after.unwrap_or(WINDOW).max(Duration::from_secs(1));
     ApiError::from(Error::new(ErrorKind::RateLimit, message).with_retry_after(Some(after)))
         .with_code("rate_limit_exceeded")

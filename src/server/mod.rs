@@ -31,6 +31,7 @@ mod handlers;
 mod keys;
 mod litellm;
 mod metrics;
+mod shared;
 mod spend;
 mod sse;
 
@@ -63,6 +64,8 @@ pub struct AppState {
     metrics: Arc<metrics::Metrics>,
     /// Virtual keys and the spend log; None: neither.
     store: Option<Store>,
+    /// Rate windows, spend and cooldowns shared through Redis; None: in-process.
+    shared: Option<shared::Shared>,
 }
 
 impl AppState {
@@ -95,6 +98,7 @@ impl AppState {
             allow_client_api_base: config.server.allow_client_api_base,
             metrics: Arc::new(metrics::Metrics::new()),
             store: None,
+            shared: None,
         })
     }
 
@@ -102,6 +106,24 @@ impl AppState {
     pub fn with_store(mut self, store: Store) -> Self {
         self.store = Some(store);
         self
+    }
+
+    /// Shares virtual keys' rate windows and running spend, and the
+    /// Router's cooldowns, with every instance using the Redis at `url`
+    /// (`redis://host:port/db`, or `env:NAME`), so a fleet behind a load
+    /// balancer enforces one limit.
+    pub async fn with_redis(self, url: &str) -> Result<Self> {
+        self.with_redis_prefix(url, shared::DEFAULT_PREFIX).await
+    }
+
+    /// Same, with every Redis key starting with `prefix` instead of `sb:`
+    /// (separate fleets, or tests, on one Redis).
+    pub async fn with_redis_prefix(mut self, url: &str, prefix: &str) -> Result<Self> {
+        let url = config::resolve_secret(url, "the Redis URL")?;
+        let shared = shared::Shared::connect(&url, prefix).await?;
+        self.router = self.router.with_shared_cooldowns(Arc::new(shared.clone()));
+        self.shared = Some(shared);
+        Ok(self)
     }
 
     /// Writes every pending spend row (graceful shutdown calls it).

@@ -25,6 +25,7 @@ use super::AppState;
 use super::db::{Db, db_error, now_ms};
 use super::error::ApiError;
 use super::keys::{Caller, KeyState};
+use super::shared::Shared;
 use crate::error::Result;
 use crate::types::{ChatChunk, ChatRequest, Usage};
 
@@ -261,6 +262,8 @@ pub(crate) struct Meter {
     group: String,
     started: Instant,
     deployment: String,
+    /// Where the fleet's counters live, when shared.
+    shared: Option<Shared>,
 }
 
 impl Meter {
@@ -271,6 +274,7 @@ impl Meter {
             group: group.to_string(),
             started: Instant::now(),
             deployment: String::new(),
+            shared: None,
         }
     }
 
@@ -290,6 +294,13 @@ impl Meter {
         let total = usage.map_or(0, |u| u.total_tokens);
         if let Some(k) = &self.key {
             k.charge(total, cost);
+            // Counted moments after the call ends, off its path.
+            if let Some(shared) = self.shared.take()
+                && let Ok(rt) = tokio::runtime::Handle::try_current()
+            {
+                let token = k.token();
+                rt.spawn(async move { shared.charge(&token, total, cost).await });
+            }
         }
         let Some(log) = self.log.take() else {
             return;
@@ -327,19 +338,24 @@ fn request_id() -> String {
 
 /// Admits one call to `group` for the request's virtual key (if any) and
 /// starts its meter; refused, the call never reaches the Router.
-pub(crate) fn admit(
+pub(crate) async fn admit(
     state: &AppState,
     caller: Option<&Caller>,
     group: &str,
 ) -> std::result::Result<Meter, ApiError> {
     if let Some(Caller(key)) = caller {
-        key.admit(group)?;
+        match &state.shared {
+            Some(shared) => shared.admit(key, group).await?,
+            None => key.admit(group)?,
+        }
     }
-    Ok(Meter::new(
+    let mut meter = Meter::new(
         state.store.as_ref().map(|s| s.spend.clone()),
         caller.map(|c| c.0.clone()),
         group,
-    ))
+    );
+    meter.shared = state.shared.clone();
+    Ok(meter)
 }
 
 impl Meter {

@@ -9,5 +9,6 @@ mod router;
 mod server;
 mod server_keys;
 mod server_metrics;
+mod server_redis;
 mod streams;
 mod support;

@@ -2,7 +2,8 @@
 //! with no socket of its own, in front of mock upstreams on 127.0.0.1: the
 //! answers, the SSE framing, the master key, and a 4xx in the OpenAI error
 //! shape for every malformed request. Last, the official `openai` Python
-//! SDK against the real server (skipped, with a reason, when not installed).
+//! and npm SDKs against the real server (each skipped, with a reason, when
+//! not installed).
 
 use std::sync::Arc;
 
@@ -606,6 +607,41 @@ async fn the_openai_python_sdk_gets_its_usual_answers_and_exceptions() {
         );
         return;
     }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/openai_sdk.py");
+    assert_client_passed(run_client_script("python3", script).await);
+}
+
+/// The same checks through the official `openai` npm SDK
+/// (tests/clients/openai_sdk.mjs, installed by `npm ci` in tests/clients).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openai_node_sdk_gets_its_usual_answers_and_exceptions() {
+    let name = "the_openai_node_sdk_gets_its_usual_answers_and_exceptions";
+    let probe = tokio::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .await;
+    if !probe.is_ok_and(|o| o.status.success()) {
+        println!("SKIPPED {name}: `node --version` failed (install Node.js 20+ to run it)");
+        return;
+    }
+    let clients = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
+    if !std::path::Path::new(clients)
+        .join("node_modules/openai/package.json")
+        .is_file()
+    {
+        println!(
+            "SKIPPED {name}: tests/clients/node_modules/openai is missing (run `npm ci` in tests/clients to run it)"
+        );
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/openai_sdk.mjs");
+    assert_client_passed(run_client_script("node", script).await);
+}
+
+/// Runs `program script URL KEY` against the real server on a socket, in
+/// front of the mock groups the client scripts expect (see their headers),
+/// and returns what it printed; a client stuck for two minutes is killed.
+async fn run_client_script(program: &str, script: &str) -> std::process::Output {
     let chat = Mock::start(vec![chat_ok("Hello from the mock")]).await;
     let stream = Mock::start(vec![Reply::stream("text/event-stream", sse_body())]).await;
     let body = sse_body();
@@ -635,19 +671,24 @@ async fn the_openai_python_sdk_gets_its_usual_answers_and_exceptions() {
             let _ = stopped.await;
         },
     ));
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/openai_sdk.py");
-    let out = tokio::process::Command::new("python3")
+    let run = tokio::process::Command::new(program)
         .args([script, &url, KEY])
-        .output()
-        .await
-        .unwrap();
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(std::time::Duration::from_secs(120), run).await;
     let _ = stop.send(());
     let _ = server.await;
+    out.unwrap_or_else(|_| panic!("{program} {script} still running after 120 s"))
+        .unwrap_or_else(|e| panic!("{program} {script} did not start: {e}"))
+}
+
+/// Asserts a client script exited 0 after printing "all checks passed".
+fn assert_client_passed(out: std::process::Output) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
-        out.status.success(),
-        "the SDK script failed:\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&out.stdout),
+        out.status.success() && stdout.contains("all checks passed"),
+        "the SDK script failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{}",
+        out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("all checks passed"));
 }

@@ -1,0 +1,269 @@
+//! Two proxy instances (two `AppState`s, each with its own database
+//! connection and its own Router) sharing one Redis enforce one limit: a
+//! virtual key's rpm, its budget, and a deployment's cooldown started by
+//! one instance are the other's too. Runs when `SWITCHBOARD_TEST_REDIS_URL`
+//! names a Redis (CI sets it); elsewhere each test says it is skipped.
+//! Every run uses its own key prefix, so parallel runs do not collide.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use switchboard::Client;
+use switchboard::router::DeploymentConfig;
+use switchboard::server::{AppState, ServerConfig, Store, app};
+use tower::ServiceExt;
+
+use crate::support::{Mock, Reply};
+
+const REDIS_ENV: &str = "SWITCHBOARD_TEST_REDIS_URL";
+const MASTER: &str = "sk-master-redis-test";
+
+/// The Redis URL, or None after printing why the test is skipped.
+fn redis_url(test: &str) -> Option<String> {
+    let url = std::env::var(REDIS_ENV).ok().filter(|u| !u.is_empty());
+    if url.is_none() {
+        eprintln!("SKIPPED {test}: {REDIS_ENV} is not set (CI sets it to redis://127.0.0.1:6379)");
+    }
+    url
+}
+
+/// A prefix no other run or test uses.
+fn unique_prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("sbtest:{}:{nanos}:{test}:", std::process::id())
+}
+
+fn chat_ok() -> Reply {
+    Reply::json(
+        200,
+        &json!({
+            "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}
+        }),
+    )
+}
+
+fn config(mock: &Mock, master: bool) -> ServerConfig {
+    let mut c = ServerConfig::default();
+    if master {
+        c.server.master_key = Some(MASTER.into());
+    }
+    c.router.router.retries = 0;
+    c.router.router.allowed_fails = 1;
+    c.router.router.cooldown_secs = 60;
+    c.router.deployments = vec![
+        DeploymentConfig::new("chat", "openai/gpt-4o-mini")
+            .api_key("upstream-key")
+            .api_base(format!("{}/v1", mock.url))
+            .id("chat-dep"),
+    ];
+    c
+}
+
+/// One proxy instance on the shared Redis (and, with a database, on it too).
+async fn instance(
+    config: ServerConfig,
+    db: Option<&str>,
+    redis: &str,
+    prefix: &str,
+) -> axum::Router {
+    let mut state = AppState::new(Client::new().unwrap(), config).unwrap();
+    if let Some(db) = db {
+        // A long flush interval: the spend log cannot be what shares spend.
+        let store = Store::open_with(db, Duration::from_secs(600))
+            .await
+            .unwrap();
+        state = state.with_store(store);
+    }
+    let state = state.with_redis_prefix(redis, prefix).await.unwrap();
+    app(Arc::new(state))
+}
+
+/// Deletes this test's keys (a running spend has no expiry).
+async fn clean(redis: &str, prefix: &str) {
+    let client = redis::Client::open(redis).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: () = redis::cmd("DEL")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// A SQLite file both instances open.
+fn shared_db(test: &str) -> String {
+    let path = std::env::temp_dir().join(format!(
+        "sb-redis-{test}-{}-{}.db",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    format!("sqlite://{}", path.display())
+}
+
+async fn send(app: &axum::Router, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {key}"))
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, body)
+}
+
+async fn chat(app: &axum::Router, key: &str) -> (StatusCode, Value) {
+    let body = json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]});
+    send(app, "/v1/chat/completions", key, body).await
+}
+
+async fn generate(app: &axum::Router, fields: Value) -> String {
+    let (status, body) = send(app, "/key/generate", MASTER, fields).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["key"].as_str().unwrap().to_string()
+}
+
+/// Waits, if needed, so the next few seconds stay in one wall-clock minute
+/// (the shared rpm window is a fixed minute).
+async fn away_from_minute_end() {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        % 60_000;
+    if ms > 50_000 {
+        tokio::time::sleep(Duration::from_millis((60_000 - ms + 200) as u64)).await;
+    }
+}
+
+#[tokio::test]
+async fn two_instances_enforce_one_rpm_limit() {
+    let Some(redis) = redis_url("two_instances_enforce_one_rpm_limit") else {
+        return;
+    };
+    let prefix = unique_prefix("rpm");
+    let up = Mock::start(vec![chat_ok()]).await;
+    let db = shared_db("rpm");
+    let a = instance(config(&up, true), Some(&db), &redis, &prefix).await;
+    let b = instance(config(&up, true), Some(&db), &redis, &prefix).await;
+    let key = generate(&a, json!({"rpm_limit": 2})).await;
+    away_from_minute_end().await;
+
+    for _ in 0..2 {
+        let (status, body) = chat(&a, &key).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // The second proxy has never seen this key, yet the quota is spent.
+    let (status, body) = chat(&b, &key).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(body["error"]["code"], "rate_limit_exceeded", "{body}");
+    let msg = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("rpm limit reached"), "{msg}");
+    let (status, _) = chat(&a, &key).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(up.requests().len(), 2, "refused calls never reach upstream");
+    clean(&redis, &prefix).await;
+}
+
+#[tokio::test]
+async fn two_instances_enforce_one_budget() {
+    let Some(redis) = redis_url("two_instances_enforce_one_budget") else {
+        return;
+    };
+    let prefix = unique_prefix("budget");
+    let up = Mock::start(vec![chat_ok()]).await;
+    let db = shared_db("budget");
+    let a = instance(config(&up, true), Some(&db), &redis, &prefix).await;
+    let b = instance(config(&up, true), Some(&db), &redis, &prefix).await;
+    // 1500 tokens of gpt-4o-mini cost well over a millionth of a dollar.
+    let key = generate(&a, json!({"max_budget": 0.000001})).await;
+
+    let (status, body) = chat(&a, &key).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // The shared spend is counted just after the call: wait until it is.
+    let spend_key = {
+        let token = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(key.as_bytes()))
+        };
+        format!("{prefix}spend:{token}")
+    };
+    let client = redis::Client::open(redis.as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let mut spent = 0.0;
+    for _ in 0..200 {
+        let v: Option<f64> = redis::cmd("GET")
+            .arg(&spend_key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        spent = v.unwrap_or(0.0);
+        if spent > 0.000001 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(spent > 0.000001, "shared spend {spent} under {spend_key}");
+
+    // The database has not been written yet (long flush interval), so
+    // only the shared spend can refuse this.
+    let (status, body) = chat(&b, &key).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "budget_exceeded", "{body}");
+    assert_eq!(up.requests().len(), 1);
+    clean(&redis, &prefix).await;
+}
+
+#[tokio::test]
+async fn a_cooldown_one_instance_starts_is_seen_by_the_other() {
+    let Some(redis) = redis_url("a_cooldown_one_instance_starts_is_seen_by_the_other") else {
+        return;
+    };
+    let prefix = unique_prefix("cool");
+    let up = Mock::start(vec![Reply::json(
+        500,
+        &json!({"error": {"message": "boom", "type": "server_error"}}),
+    )])
+    .await;
+    let a = instance(config(&up, false), None, &redis, &prefix).await;
+    let b = instance(config(&up, false), None, &redis, &prefix).await;
+
+    let (status, body) = chat(&a, "unused").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+    assert_eq!(up.requests().len(), 1);
+    // One failure cools the deployment down, for instance B too: B does
+    // not call the upstream and says the group is cooling down.
+    let (status, body) = chat(&b, "unused").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let msg = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("cooling down"), "{msg}");
+    assert_eq!(
+        up.requests().len(),
+        1,
+        "B must not call a cooled-down deployment"
+    );
+    clean(&redis, &prefix).await;
+}
