@@ -1,10 +1,13 @@
 //! The admin API, for the master key only: virtual keys are generated,
 //! listed, read, updated and revoked, and the spend log is read.
 //!
-//! - `POST /key/generate` `{models, max_budget, rpm_limit, tpm_limit,
-//!   duration | expires_at, metadata, key_alias}` → the new key (shown once)
-//!   and its record; `token` (the key's SHA-256) names it from then on.
-//! - `GET /key/info?key=<key or token>` → its record, spend included.
+//! - `POST /key/generate` `{models, max_budget, budget_duration, rpm_limit,
+//!   tpm_limit, duration | expires_at, metadata, key_alias}` → the new key
+//!   (shown once) and its record; `token` (the key's SHA-256) names it from
+//!   then on. With `budget_duration` (`30d`) the budget caps each period's
+//!   spend; `""` makes it the key's whole life's again.
+//! - `GET /key/info?key=<key or token>` → its record: `spend` over the key's
+//!   life, and for a periodic budget `budget_spend` and `budget_reset_at`.
 //! - `POST /key/update` `{key, …fields to change}` → the new record.
 //! - `POST /key/delete` `{keys: [...]}` → `{deleted_keys: [tokens]}`.
 //! - `GET /key/list` → every key's record.

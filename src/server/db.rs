@@ -15,11 +15,12 @@ use sqlx::any::AnyPoolOptions;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The embedded migrations: (version, what it does, its statements).
-const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
-    1,
-    "virtual keys and the spend log",
-    &[
-        "CREATE TABLE IF NOT EXISTS switchboard_keys (
+const MIGRATIONS: &[(i64, &str, &[&str])] = &[
+    (
+        1,
+        "virtual keys and the spend log",
+        &[
+            "CREATE TABLE IF NOT EXISTS switchboard_keys (
             key_hash TEXT PRIMARY KEY,
             key_name TEXT NOT NULL,
             key_alias TEXT,
@@ -32,7 +33,7 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
             spend DOUBLE PRECISION NOT NULL DEFAULT 0,
             created_at BIGINT NOT NULL
         )",
-        "CREATE TABLE IF NOT EXISTS switchboard_spend_logs (
+            "CREATE TABLE IF NOT EXISTS switchboard_spend_logs (
             request_id TEXT PRIMARY KEY,
             key_hash TEXT,
             model_group TEXT NOT NULL,
@@ -45,10 +46,19 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[(
             status TEXT NOT NULL,
             created_at BIGINT NOT NULL
         )",
-        "CREATE INDEX IF NOT EXISTS switchboard_spend_logs_key
+            "CREATE INDEX IF NOT EXISTS switchboard_spend_logs_key
             ON switchboard_spend_logs (key_hash, created_at)",
-    ],
-)];
+        ],
+    ),
+    (
+        2,
+        "budgets per period",
+        &[
+            "ALTER TABLE switchboard_keys ADD COLUMN budget_duration TEXT",
+            "ALTER TABLE switchboard_keys ADD COLUMN budget_started_at BIGINT",
+        ],
+    ),
+];
 
 /// A connection pool with the schema in place.
 #[derive(Clone, Debug)]
@@ -122,13 +132,10 @@ impl Db {
                 .begin()
                 .await
                 .map_err(|e| db_error("cannot start a migration", e))?;
-            for sql in *statements {
-                sqlx::query(*sql)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| db_error(&format!("migration {version} ({description})"), e))?;
-            }
-            sqlx::query(
+            // The version row first: a second server migrating the same
+            // database at the same moment waits here on the row, then finds
+            // it taken and leaves the migration to the first.
+            let claimed = sqlx::query(
                 "INSERT INTO switchboard_migrations (version, description, applied_at)
                  VALUES ($1, $2, $3) ON CONFLICT (version) DO NOTHING",
             )
@@ -138,6 +145,15 @@ impl Db {
             .execute(&mut *tx)
             .await
             .map_err(|e| db_error("cannot record a migration", e))?;
+            if claimed.rows_affected() == 0 {
+                continue;
+            }
+            for sql in *statements {
+                sqlx::query(*sql)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error(&format!("migration {version} ({description})"), e))?;
+            }
             tx.commit()
                 .await
                 .map_err(|e| db_error("cannot commit a migration", e))?;

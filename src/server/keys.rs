@@ -1,6 +1,7 @@
 //! Virtual keys: API keys the master key hands out through the admin API,
-//! each with its own allowed models, budget in USD, rpm and tpm limits,
-//! expiry and metadata. Only a key's SHA-256 digest is stored; a presented
+//! each with its own allowed models, budget in USD (for the key's life, or
+//! per period: `budget_duration = "30d"` resets what counts against the
+//! budget every 30 days), rpm and tpm limits, expiry and metadata. Only a key's SHA-256 digest is stored; a presented
 //! key is hashed and its digest compared in constant time.
 //!
 //! Keys live in the database; the ones in use are cached here with their
@@ -23,6 +24,14 @@ use super::db::{Db, db_error, now_ms};
 use super::error::ApiError;
 use crate::error::{Error, ErrorKind, Result};
 
+/// The stored columns of a key, in the order `generate` binds them.
+macro_rules! columns {
+    () => {
+        "key_hash, key_name, key_alias, models, max_budget, rpm_limit, tpm_limit, \
+         expires_at, metadata, spend, created_at, budget_duration, budget_started_at"
+    };
+}
+
 /// The window rpm and tpm limits count over.
 const WINDOW: Duration = Duration::from_secs(60);
 
@@ -42,9 +51,46 @@ pub(crate) struct KeyRecord {
     /// Unix milliseconds after which the key is refused.
     pub expires_at: Option<i64>,
     pub metadata: Value,
-    /// USD spent so far.
+    /// USD spent so far, over the key's life.
     pub spend: f64,
     pub created_at: i64,
+    /// The budget's period (`30s`, `15m`, `12h`, `7d`): `max_budget` caps
+    /// each period's spend. None: it caps `spend`.
+    pub budget_duration: Option<String>,
+    /// Unix milliseconds the first period began; periods follow back to back.
+    pub budget_started_at: Option<i64>,
+    /// Reported: when the current period ends (Unix milliseconds).
+    pub budget_reset_at: Option<i64>,
+    /// Reported: USD spent in the current period.
+    pub budget_spend: Option<f64>,
+}
+
+/// A periodic budget's current period: its number and end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Period {
+    pub index: i64,
+    pub start: i64,
+    pub end: i64,
+}
+
+impl KeyRecord {
+    /// The budget period `now` falls in; None without a periodic budget.
+    pub(crate) fn period(&self, now: i64) -> Option<Period> {
+        let every = self
+            .budget_duration
+            .as_deref()
+            .and_then(|d| parse_duration(d).ok())?
+            .as_millis()
+            .clamp(1, i64::MAX as u128) as i64;
+        let first = self.budget_started_at.unwrap_or(self.created_at);
+        let index = (now.saturating_sub(first)).max(0) / every;
+        let start = first.saturating_add(index.saturating_mul(every));
+        Some(Period {
+            index,
+            start,
+            end: start.saturating_add(every),
+        })
+    }
 }
 
 /// The fields of `/key/generate` and `/key/update`; absent ones are kept.
@@ -64,17 +110,22 @@ pub(crate) struct KeyFields {
     /// Absolute expiry, Unix milliseconds.
     pub expires_at: Option<i64>,
     pub metadata: Option<Value>,
+    /// The budget's period (`30d`…); empty: the budget is for the key's life.
+    pub budget_duration: Option<String>,
 }
 
 /// The virtual key a request came with (a request extension).
 #[derive(Clone, Debug)]
 pub(crate) struct Caller(pub(crate) Arc<KeyState>);
 
-/// A key in use: its record and its rate windows.
+/// A key in use: its record, its rate windows and its current budget
+/// period's spend.
 #[derive(Debug)]
 pub(crate) struct KeyState {
     record: Mutex<KeyRecord>,
     window: Mutex<Window>,
+    /// (period index, USD spent in it) of a periodic budget.
+    period: Mutex<(i64, f64)>,
 }
 
 /// Requests and tokens of the last minute.
@@ -108,15 +159,38 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl KeyState {
-    fn new(record: KeyRecord) -> Self {
+    /// A key whose current budget period has `period_spend` spent in it.
+    fn new(record: KeyRecord, period_spend: f64) -> Self {
+        let index = record.period(now_ms()).map_or(0, |p| p.index);
         KeyState {
             record: Mutex::new(record),
             window: Mutex::new(Window::default()),
+            period: Mutex::new((index, period_spend)),
         }
     }
 
+    /// The record, with the current budget period's end and spend filled in.
     pub(crate) fn record(&self) -> KeyRecord {
-        lock(&self.record).clone()
+        let mut r = lock(&self.record).clone();
+        let period = r.period(now_ms());
+        r.budget_reset_at = period.map(|p| p.end);
+        r.budget_spend = period.map(|p| self.spent_in(p));
+        r
+    }
+
+    /// USD spent in period `p` (nothing yet when `p` has just begun).
+    fn spent_in(&self, p: Period) -> f64 {
+        let (index, spend) = *lock(&self.period);
+        if index == p.index { spend } else { 0.0 }
+    }
+
+    /// What counts against the budget now: the current period's spend, or
+    /// the key's whole spend.
+    pub(crate) fn budget_spend(&self, r: &KeyRecord) -> f64 {
+        match r.period(now_ms()) {
+            Some(p) => self.spent_in(p),
+            None => r.spend,
+        }
     }
 
     pub(crate) fn token(&self) -> String {
@@ -130,7 +204,7 @@ impl KeyState {
     pub(crate) fn admit(&self, model: &str) -> std::result::Result<(), ApiError> {
         let r = self.record();
         self.allowed(&r, model)?;
-        check_budget(&r, r.spend)?;
+        check_budget(&r, self.budget_spend(&r))?;
         let now = Instant::now();
         let mut w = lock(&self.window);
         w.trim(now);
@@ -191,7 +265,18 @@ impl KeyState {
 
     /// Counts a finished call's tokens and cost.
     pub(crate) fn charge(&self, tokens: u64, cost: f64) {
-        lock(&self.record).spend += cost;
+        let period = {
+            let mut r = lock(&self.record);
+            r.spend += cost;
+            r.period(now_ms())
+        };
+        if let Some(p) = period {
+            let mut current = lock(&self.period);
+            if current.0 != p.index {
+                *current = (p.index, 0.0);
+            }
+            current.1 += cost;
+        }
         if tokens > 0 {
             lock(&self.window)
                 .tokens
@@ -200,20 +285,23 @@ impl KeyState {
     }
 }
 
-/// Over budget (400) when `spent` reached the key's max budget.
+/// Over budget (400) when `spent` reached the key's max budget (for the
+/// current period, when the budget has one).
 pub(crate) fn check_budget(r: &KeyRecord, spent: f64) -> std::result::Result<(), ApiError> {
-    if let Some(budget) = r.max_budget
-        && spent >= budget
-    {
-        return Err(ApiError::invalid(
-            format!(
-                "budget exceeded: this API key has spent ${spent:.6} of its max budget of ${budget:.6}"
-            ),
-            None,
-        )
-        .with_code("budget_exceeded"));
+    let Some(budget) = r.max_budget.filter(|b| spent >= *b) else {
+        return Ok(());
+    };
+    let mut message = format!(
+        "budget exceeded: this API key has spent ${spent:.6} of its max budget of ${budget:.6}"
+    );
+    let now = now_ms();
+    if let (Some(p), Some(every)) = (r.period(now), &r.budget_duration) {
+        let secs = ((p.end - now).max(0) + 999) / 1000;
+        message.push_str(&format!(
+            " for this {every} period; the budget resets in {secs} s"
+        ));
     }
-    Ok(())
+    Err(ApiError::invalid(message, None).with_code("budget_exceeded"))
 }
 
 pub(crate) fn limited(message: String, after: Option<Duration>) -> ApiError {
@@ -256,18 +344,36 @@ impl KeyStore {
         let Some(record) = self.load(&token).await? else {
             return Ok(None);
         };
+        let period_spend = match record.period(now_ms()) {
+            Some(p) => self.spent_since(&token, p.start).await?,
+            None => 0.0,
+        };
         let mut cache = lock(&self.cache);
         let state = cache
             .entry(token)
-            .or_insert_with(|| Arc::new(KeyState::new(record)));
+            .or_insert_with(|| Arc::new(KeyState::new(record, period_spend)));
         Ok(Some(state.clone()))
     }
 
-    async fn load(&self, token: &str) -> Result<Option<KeyRecord>> {
-        let row = sqlx::query(
-            "SELECT key_hash, key_name, key_alias, models, max_budget, rpm_limit, tpm_limit, expires_at, metadata, spend, created_at
-             FROM switchboard_keys WHERE key_hash = $1",
+    /// What the spend log holds of a key's spend since `start` (ms).
+    async fn spent_since(&self, token: &str, start: i64) -> Result<f64> {
+        sqlx::query_scalar(
+            "SELECT COALESCE(SUM(cost), 0.0) FROM switchboard_spend_logs
+             WHERE key_hash = $1 AND created_at >= $2",
         )
+        .bind(token)
+        .bind(start)
+        .fetch_one(self.db.pool())
+        .await
+        .map_err(|e| db_error("cannot sum a key's spend", e))
+    }
+
+    async fn load(&self, token: &str) -> Result<Option<KeyRecord>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM switchboard_keys WHERE key_hash = $1"
+        ))
         .bind(token)
         .fetch_optional(self.db.pool())
         .await
@@ -295,12 +401,17 @@ impl KeyStore {
             metadata: Value::Object(Default::default()),
             spend: 0.0,
             created_at: now_ms(),
+            budget_duration: None,
+            budget_started_at: None,
+            budget_reset_at: None,
+            budget_spend: None,
         };
         apply(&mut record, fields)?;
-        sqlx::query(
-            "INSERT INTO switchboard_keys (key_hash, key_name, key_alias, models, max_budget, rpm_limit, tpm_limit, expires_at, metadata, spend, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
+        sqlx::query(concat!(
+            "INSERT INTO switchboard_keys (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+        ))
         .bind(record.token.clone())
         .bind(record.key_name.clone())
         .bind(record.key_alias.clone())
@@ -312,6 +423,8 @@ impl KeyStore {
         .bind(record.metadata.to_string())
         .bind(record.spend)
         .bind(record.created_at)
+        .bind(record.budget_duration.clone())
+        .bind(record.budget_started_at)
         .execute(self.db.pool())
         .await
         .map_err(|e| db_error("cannot store a key", e))?;
@@ -329,10 +442,14 @@ impl KeyStore {
             return Ok(None);
         };
         let mut record = state.record();
+        let period_before = (record.budget_duration.clone(), record.budget_started_at);
         apply(&mut record, fields)?;
+        let new_period =
+            (record.budget_duration.clone(), record.budget_started_at) != period_before;
         sqlx::query(
             "UPDATE switchboard_keys SET key_alias = $1, models = $2, max_budget = $3, rpm_limit = $4,
-             tpm_limit = $5, expires_at = $6, metadata = $7 WHERE key_hash = $8",
+             tpm_limit = $5, expires_at = $6, metadata = $7, budget_duration = $8,
+             budget_started_at = $9 WHERE key_hash = $10",
         )
         .bind(record.key_alias.clone())
         .bind(json_text(&record.models))
@@ -341,14 +458,22 @@ impl KeyStore {
         .bind(record.tpm_limit)
         .bind(record.expires_at)
         .bind(record.metadata.to_string())
+        .bind(record.budget_duration.clone())
+        .bind(record.budget_started_at)
         .bind(record.token.clone())
         .execute(self.db.pool())
         .await
         .map_err(|e| db_error("cannot update a key", e))?;
-        let mut current = lock(&state.record);
-        let spend = current.spend;
-        *current = KeyRecord { spend, ..record };
-        Ok(Some(current.clone()))
+        if new_period {
+            // A new period begins with nothing spent in it.
+            *lock(&state.period) = (0, 0.0);
+        }
+        {
+            let mut current = lock(&state.record);
+            let spend = current.spend;
+            *current = KeyRecord { spend, ..record };
+        }
+        Ok(Some(state.record()))
     }
 
     /// Revokes keys; returns the tokens of the ones that existed.
@@ -371,23 +496,33 @@ impl KeyStore {
 
     /// Every key, oldest first (cached spend where newer than stored).
     pub(crate) async fn list(&self) -> Result<Vec<KeyRecord>> {
-        let rows = sqlx::query(
-            "SELECT key_hash, key_name, key_alias, models, max_budget, rpm_limit, tpm_limit, expires_at, metadata, spend, created_at
-             FROM switchboard_keys ORDER BY created_at, key_hash",
-        )
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM switchboard_keys ORDER BY created_at, key_hash"
+        ))
         .fetch_all(self.db.pool())
         .await
         .map_err(|e| db_error("cannot list keys", e))?;
-        let cache = lock(&self.cache);
-        rows.iter()
-            .map(|row| {
-                let r = record_of(row)?;
-                Ok(match cache.get(&r.token) {
-                    Some(s) => s.record(),
-                    None => r,
-                })
-            })
-            .collect()
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let r = record_of(row)?;
+            let cached = lock(&self.cache).get(&r.token).cloned();
+            keys.push(match cached {
+                Some(s) => s.record(),
+                None => self.reported(r).await?,
+            });
+        }
+        Ok(keys)
+    }
+
+    /// A stored key not in use, with its budget period filled in.
+    async fn reported(&self, mut r: KeyRecord) -> Result<KeyRecord> {
+        if let Some(p) = r.period(now_ms()) {
+            r.budget_reset_at = Some(p.end);
+            r.budget_spend = Some(self.spent_since(&r.token, p.start).await?);
+        }
+        Ok(r)
     }
 }
 
@@ -407,6 +542,10 @@ fn record_of(row: &AnyRow) -> Result<KeyRecord> {
         metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
         spend: row.try_get("spend").map_err(get)?,
         created_at: row.try_get("created_at").map_err(get)?,
+        budget_duration: row.try_get("budget_duration").map_err(get)?,
+        budget_started_at: row.try_get("budget_started_at").map_err(get)?,
+        budget_reset_at: None,
+        budget_spend: None,
     })
 }
 
@@ -445,6 +584,29 @@ fn apply(r: &mut KeyRecord, f: KeyFields) -> Result<()> {
             return Err(Error::bad_request("metadata must be a JSON object"));
         }
         r.metadata = m;
+    }
+    if let Some(d) = f.budget_duration {
+        let d = d.trim();
+        if d.is_empty() {
+            r.budget_duration = None;
+            r.budget_started_at = None;
+        } else {
+            match parse_duration(d) {
+                Ok(every) if every.as_secs() > 0 => {}
+                Ok(_) => return Err(Error::bad_request("budget_duration must be at least 1s")),
+                Err(e) => {
+                    return Err(Error::bad_request(format!(
+                        "budget_duration: {}",
+                        e.message()
+                    )));
+                }
+            }
+            // The first period begins now, also when the period changes.
+            if r.budget_duration.as_deref() != Some(d) {
+                r.budget_started_at = Some(now_ms());
+            }
+            r.budget_duration = Some(d.to_string());
+        }
     }
     Ok(())
 }
@@ -527,6 +689,43 @@ mod tests {
         assert_eq!(parse_duration("2h").unwrap(), Duration::from_secs(7200));
         assert!(parse_duration("7w").is_err());
         assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn budget_periods_follow_back_to_back_from_their_start() {
+        let mut r = KeyRecord {
+            token: String::new(),
+            key_name: String::new(),
+            key_alias: None,
+            models: Vec::new(),
+            max_budget: Some(1.0),
+            rpm_limit: None,
+            tpm_limit: None,
+            expires_at: None,
+            metadata: Value::Null,
+            spend: 0.0,
+            created_at: 500,
+            budget_duration: None,
+            budget_started_at: None,
+            budget_reset_at: None,
+            budget_spend: None,
+        };
+        assert_eq!(r.period(10_000), None);
+        r.budget_duration = Some("10s".into());
+        // Without a start of its own, the first period starts with the key.
+        let p = r.period(10_499).unwrap();
+        assert_eq!((p.index, p.start, p.end), (0, 500, 10_500));
+        r.budget_started_at = Some(1_000);
+        let p = r.period(31_000).unwrap();
+        assert_eq!((p.index, p.start, p.end), (3, 31_000, 41_000));
+        let p = r.period(40_999).unwrap();
+        assert_eq!(p.index, 3);
+        // A clock behind the start counts as the first period.
+        assert_eq!(r.period(0).unwrap().index, 0);
+        let over = check_budget(&r, 1.0).unwrap_err();
+        let text = serde_json::to_string(&over.body()).unwrap();
+        assert!(text.contains("for this 10s period"), "{text}");
+        assert!(check_budget(&r, 0.5).is_ok());
     }
 
     #[test]

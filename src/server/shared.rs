@@ -4,7 +4,8 @@
 //! - a virtual key's requests and tokens per fixed one-minute window:
 //!   `<prefix>rl:<token>:<minute>:rpm` and `…:tpm` (INCRBY + EXPIRE);
 //! - a virtual key's running spend for its budget: `<prefix>spend:<token>`
-//!   (INCRBYFLOAT), seeded from the database when first used;
+//!   (INCRBYFLOAT), or `…spend:<token>:<first period start>:<period>` for a
+//!   budget per period, seeded from the database when first used;
 //! - the Router's cooldowns: `<prefix>cool:<deployment id>`, set with PX
 //!   equal to the cooldown (see [`SharedCooldowns`]).
 //!
@@ -18,7 +19,7 @@ use redis::aio::MultiplexedConnection;
 
 use super::db::now_ms;
 use super::error::ApiError;
-use super::keys::KeyState;
+use super::keys::{KeyRecord, KeyState};
 use crate::error::{Error, ErrorKind, Result};
 use crate::router::SharedCooldowns;
 
@@ -64,8 +65,23 @@ impl Shared {
         })
     }
 
-    fn spend_key(&self, token: &str) -> String {
-        format!("{}spend:{token}", self.prefix)
+    /// Where a key's spend against its budget is counted: one counter for
+    /// the key's life, or one per budget period (which Redis drops a
+    /// minute after the period ends), with how long it should live.
+    pub(crate) fn spend_key(&self, r: &KeyRecord, now: i64) -> (String, Option<i64>) {
+        match r.period(now) {
+            None => (format!("{}spend:{}", self.prefix, r.token), None),
+            Some(p) => (
+                format!(
+                    "{}spend:{}:{}:{}",
+                    self.prefix,
+                    r.token,
+                    r.budget_started_at.unwrap_or(r.created_at),
+                    p.index
+                ),
+                Some(p.end - now + 60_000),
+            ),
+        }
     }
 
     fn window_key(&self, token: &str, minute: i64, what: &str) -> String {
@@ -91,12 +107,15 @@ impl Shared {
         let minute = now / 60_000;
         let until_next = Duration::from_millis((60_000 - now % 60_000) as u64);
         let mut conn = self.conn.clone();
-        let spend_key = self.spend_key(&r.token);
+        let (spend_key, ttl_ms) = self.spend_key(&r, now);
+        let local = key.budget_spend(&r);
+        let mut seed = redis::cmd("SET");
+        seed.arg(&spend_key).arg(local).arg("NX");
+        if let Some(ms) = ttl_ms {
+            seed.arg("PX").arg(ms.max(1));
+        }
         let (_, spend, tokens): (Option<String>, Option<f64>, Option<i64>) = redis::pipe()
-            .cmd("SET")
-            .arg(&spend_key)
-            .arg(r.spend)
-            .arg("NX")
+            .add_command(seed)
             .cmd("GET")
             .arg(&spend_key)
             .cmd("GET")
@@ -104,7 +123,7 @@ impl Shared {
             .query_async(&mut conn)
             .await
             .map_err(|e| ApiError::from(redis_error("read the key's spend", e)))?;
-        super::keys::check_budget(&r, spend.unwrap_or(r.spend))?;
+        super::keys::check_budget(&r, spend.unwrap_or(local))?;
         let tokens = tokens.unwrap_or(0).max(0) as u64;
         if let Some(tpm) = r.tpm_limit
             && tokens >= tpm.max(0) as u64
@@ -143,16 +162,18 @@ impl Shared {
     }
 
     /// Adds a finished call's tokens and cost to the shared counters.
-    pub(crate) async fn charge(&self, token: &str, tokens: u64, cost: f64) {
+    pub(crate) async fn charge(&self, key: &KeyRecord, tokens: u64, cost: f64) {
+        let now = now_ms();
         let mut pipe = redis::pipe();
         if cost != 0.0 {
-            pipe.cmd("INCRBYFLOAT")
-                .arg(self.spend_key(token))
-                .arg(cost)
-                .ignore();
+            let (spend_key, ttl_ms) = self.spend_key(key, now);
+            pipe.cmd("INCRBYFLOAT").arg(&spend_key).arg(cost).ignore();
+            if let Some(ms) = ttl_ms {
+                pipe.cmd("PEXPIRE").arg(&spend_key).arg(ms.max(1)).ignore();
+            }
         }
         if tokens > 0 {
-            let key = self.window_key(token, now_ms() / 60_000, "tpm");
+            let key = self.window_key(&key.token, now / 60_000, "tpm");
             pipe.cmd("INCRBY")
                 .arg(&key)
                 .arg(tokens)

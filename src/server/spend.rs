@@ -298,8 +298,8 @@ impl Meter {
             if let Some(shared) = self.shared.take()
                 && let Ok(rt) = tokio::runtime::Handle::try_current()
             {
-                let token = k.token();
-                rt.spawn(async move { shared.charge(&token, total, cost).await });
+                let record = k.record();
+                rt.spawn(async move { shared.charge(&record, total, cost).await });
             }
         }
         let Some(log) = self.log.take() else {

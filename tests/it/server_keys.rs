@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use serde_json::{Value, json};
 use switchboard::Client;
 use switchboard::router::DeploymentConfig;
+use switchboard::server::app as app_of;
 use switchboard::server::{AppState, ServerConfig, Store, app};
 use tower::ServiceExt;
 
@@ -414,6 +415,106 @@ async fn shutdown_writes_pending_rows(url: &str) {
     assert_eq!(rows[0].total_tokens, 1500);
 }
 
+async fn a_budget_per_period_resets(url: &str, reopen: bool) {
+    let up = Mock::start(vec![chat_ok()]).await;
+    let store = Store::open(url).await.unwrap();
+    let app = app(state(config(vec![dep("chat", &up)], 0), store.clone()).await);
+    let key = generate(
+        &app,
+        json!({"max_budget": 0.000001, "budget_duration": "3s"}),
+    )
+    .await;
+    assert_eq!(chat(&app, &key, "chat").await.status, StatusCode::OK);
+    let over = chat(&app, &key, "chat").await;
+    let msg = over.error(400, "invalid_request_error");
+    assert!(
+        msg.contains("for this 3s period") && msg.contains("resets in"),
+        "{msg}"
+    );
+    let info = |app: axum::Router, key: String| async move {
+        let a = send(
+            &app,
+            "GET",
+            &format!("/key/info?key={key}"),
+            MASTER,
+            Value::Null,
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        a.body["info"].clone()
+    };
+    let first = info(app.clone(), key.clone()).await;
+    assert_eq!(first["budget_duration"], "3s", "{first}");
+    let one_call = first["budget_spend"].as_f64().unwrap();
+    assert!(one_call > 0.000001, "{first}");
+    assert_eq!(first["spend"].as_f64().unwrap(), one_call, "{first}");
+
+    // A spend log read back by another server counts against this period.
+    if reopen {
+        store.flush().await;
+        let other = Store::open(url).await.unwrap();
+        let app2 = app_of(state(config(vec![dep("chat", &up)], 0), other).await);
+        let again = chat(&app2, &key, "chat").await;
+        again.error(400, "invalid_request_error");
+        let seen = info(app2, key.clone()).await;
+        assert_eq!(seen["budget_spend"].as_f64().unwrap(), one_call, "{seen}");
+    }
+
+    // Once the period ends the budget is whole again; lifetime spend adds up.
+    let reset_at = first["budget_reset_at"].as_i64().unwrap();
+    let wait = reset_at - now_ms() + 50;
+    assert!((0..=3100).contains(&wait), "reset {wait} ms away");
+    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+    let after = chat(&app, &key, "chat").await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.body);
+    let now = info(app.clone(), key.clone()).await;
+    assert!(
+        now["budget_reset_at"].as_i64().unwrap() >= reset_at + 3000,
+        "{now}"
+    );
+    assert_eq!(now["budget_spend"].as_f64().unwrap(), one_call, "{now}");
+    assert!(
+        (now["spend"].as_f64().unwrap() - 2.0 * one_call).abs() < 1e-12,
+        "{now}"
+    );
+
+    // Bad periods are refused; an empty one makes the budget lifelong again.
+    let bad = send(
+        &app,
+        "POST",
+        "/key/update",
+        MASTER,
+        json!({"key": key, "budget_duration": "3 weeks"}),
+    )
+    .await;
+    let msg = bad.error(400, "invalid_request_error");
+    assert!(msg.contains("budget_duration"), "{msg}");
+    let life = send(
+        &app,
+        "POST",
+        "/key/update",
+        MASTER,
+        json!({"key": key, "budget_duration": ""}),
+    )
+    .await;
+    assert_eq!(life.status, StatusCode::OK, "{}", life.body);
+    assert!(
+        life.body["info"]["budget_reset_at"].is_null(),
+        "{}",
+        life.body
+    );
+    chat(&app, &key, "chat")
+        .await
+        .error(400, "invalid_request_error");
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
 async fn all_suites(url: &str) {
     keys_are_generated_used_capped_and_revoked(url).await;
     allowed_models_are_enforced(url).await;
@@ -423,6 +524,7 @@ async fn all_suites(url: &str) {
     a_stream_is_billed_once_from_its_usage(url).await;
     failed_calls_are_logged_but_not_billed(url).await;
     shutdown_writes_pending_rows(url).await;
+    a_budget_per_period_resets(url, true).await;
 }
 
 // ---- SQLite (always) ----
@@ -467,6 +569,70 @@ async fn sqlite_failed_calls_are_logged_but_not_billed() {
 #[tokio::test]
 async fn sqlite_shutdown_writes_pending_rows() {
     shutdown_writes_pending_rows(MEMORY).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_budget_per_period_resets() {
+    let dir = std::env::temp_dir().join(format!("switchboard-period-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("switchboard.db");
+    let _ = std::fs::remove_file(&path);
+    a_budget_per_period_resets(&format!("sqlite://{}", path.display()), true).await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A database made before budgets had periods is migrated in place: its
+/// keys keep working and can take a period.
+#[tokio::test]
+async fn sqlite_a_first_version_database_is_migrated() {
+    use sqlx::Connection;
+    let dir = std::env::temp_dir().join(format!("switchboard-migrate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("switchboard.db");
+    let _ = std::fs::remove_file(&path);
+    let url = format!("sqlite://{}", path.display());
+    let key = "sk-made-by-the-first-version";
+    {
+        let mut conn = sqlx::SqliteConnection::connect(&format!("{url}?mode=rwc"))
+            .await
+            .unwrap();
+        for sql in [
+            "CREATE TABLE switchboard_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+            "INSERT INTO switchboard_migrations VALUES (1, 'virtual keys and the spend log', 0)",
+            "CREATE TABLE switchboard_keys (key_hash TEXT PRIMARY KEY, key_name TEXT NOT NULL, key_alias TEXT, models TEXT NOT NULL, max_budget DOUBLE PRECISION, rpm_limit BIGINT, tpm_limit BIGINT, expires_at BIGINT, metadata TEXT NOT NULL, spend DOUBLE PRECISION NOT NULL DEFAULT 0, created_at BIGINT NOT NULL)",
+            "CREATE TABLE switchboard_spend_logs (request_id TEXT PRIMARY KEY, key_hash TEXT, model_group TEXT NOT NULL, deployment TEXT NOT NULL, prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL, total_tokens BIGINT NOT NULL, cost DOUBLE PRECISION NOT NULL, latency_ms BIGINT NOT NULL, status TEXT NOT NULL, created_at BIGINT NOT NULL)",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await.unwrap();
+        }
+        sqlx::query("INSERT INTO switchboard_keys VALUES ($1, 'sk-...sion', NULL, '[]', 5.0, NULL, NULL, NULL, '{}', 0.25, 1)")
+            .bind(token_of(key))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let up = Mock::start(vec![chat_ok()]).await;
+    let store = Store::open(&url).await.unwrap();
+    let app = app(state(config(vec![dep("chat", &up)], 0), store).await);
+    assert_eq!(chat(&app, key, "chat").await.status, StatusCode::OK);
+    let up_period = send(
+        &app,
+        "POST",
+        "/key/update",
+        MASTER,
+        json!({"key": key, "budget_duration": "7d"}),
+    )
+    .await;
+    assert_eq!(up_period.status, StatusCode::OK, "{}", up_period.body);
+    let info = &up_period.body["info"];
+    assert_eq!(info["budget_duration"], "7d", "{info}");
+    assert_eq!(info["budget_spend"], 0.0, "{info}");
+    assert!(info["spend"].as_f64().unwrap() > 0.25, "{info}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn token_of(key: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(key.as_bytes()))
 }
 
 #[tokio::test]

@@ -190,43 +190,61 @@ async fn two_instances_enforce_one_rpm_limit() {
 
 #[tokio::test]
 async fn two_instances_enforce_one_budget() {
-    let Some(redis) = redis_url("two_instances_enforce_one_budget") else {
+    // 1500 tokens of gpt-4o-mini cost well over a millionth of a dollar.
+    one_budget_across_instances("budget", json!({"max_budget": 0.000001})).await;
+}
+
+#[tokio::test]
+async fn two_instances_enforce_one_budget_per_period() {
+    let fields = json!({"max_budget": 0.000001, "budget_duration": "1h"});
+    one_budget_across_instances("budget-period", fields).await;
+}
+
+/// A key with these budget fields, spent on one instance, is refused by
+/// the other before either has written the spend log.
+async fn one_budget_across_instances(name: &str, fields: Value) {
+    let Some(redis) = redis_url(name) else {
         return;
     };
-    let prefix = unique_prefix("budget");
+    let prefix = unique_prefix(name);
     let up = Mock::start(vec![chat_ok()]).await;
-    let db = shared_db("budget");
+    let db = shared_db(name);
     let a = instance(config(&up, true), Some(&db), &redis, &prefix).await;
     let b = instance(config(&up, true), Some(&db), &redis, &prefix).await;
-    // 1500 tokens of gpt-4o-mini cost well over a millionth of a dollar.
-    let key = generate(&a, json!({"max_budget": 0.000001})).await;
+    let key = generate(&a, fields).await;
 
     let (status, body) = chat(&a, &key).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // The shared spend is counted just after the call: wait until it is.
-    let spend_key = {
-        let token = {
-            use sha2::Digest;
-            hex::encode(sha2::Sha256::digest(key.as_bytes()))
-        };
-        format!("{prefix}spend:{token}")
+    let pattern = {
+        use sha2::Digest;
+        let token = hex::encode(sha2::Sha256::digest(key.as_bytes()));
+        format!("{prefix}spend:{token}*")
     };
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let mut spent = 0.0;
     for _ in 0..200 {
-        let v: Option<f64> = redis::cmd("GET")
-            .arg(&spend_key)
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(&pattern)
             .query_async(&mut conn)
             .await
             .unwrap();
-        spent = v.unwrap_or(0.0);
+        assert!(keys.len() <= 1, "one budget counter per key: {keys:?}");
+        if let Some(k) = keys.first() {
+            let v: Option<f64> = redis::cmd("GET")
+                .arg(k)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            spent = v.unwrap_or(0.0);
+        }
         if spent > 0.000001 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert!(spent > 0.000001, "shared spend {spent} under {spend_key}");
+    assert!(spent > 0.000001, "shared spend {spent} under {pattern}");
 
     // The database has not been written yet (long flush interval), so
     // only the shared spend can refuse this.
