@@ -4,6 +4,7 @@
 #
 #   scripts/bench_proxy.sh            # 10 s per run
 #   DURATION=30 scripts/bench_proxy.sh
+#   WORKERS=1 scripts/bench_proxy.sh  # one serving thread
 #
 # Builds release, starts examples/mock_upstream.rs and `switchboard serve`
 # pointing at it (both on 127.0.0.1), drives load with wrk (Debian:
@@ -18,6 +19,7 @@ DURATION=${DURATION:-10}
 MOCK_PORT=${MOCK_PORT:-9100}
 PROXY_PORT=${PROXY_PORT:-9101}
 TTFB_SAMPLES=${TTFB_SAMPLES:-50}
+WORKERS=${WORKERS:-0} # proxy serving threads; 0: one per core
 for tool in wrk curl cargo; do
     command -v "$tool" >/dev/null || { echo "bench_proxy: $tool not found" >&2; exit 1; }
 done
@@ -41,6 +43,7 @@ cat >"$work/proxy.toml" <<EOF
 [server]
 host = "127.0.0.1"
 port = $PROXY_PORT
+workers = $WORKERS
 
 [router]
 retries = 0

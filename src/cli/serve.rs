@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::server::{AppState, ServerConfig, Store, serve};
+use crate::server::{AppState, ServerConfig, Store, serve_workers};
 use crate::{Client, Error, ErrorKind};
 
 /// Read when the config names no master key.
@@ -28,10 +28,14 @@ pub(crate) struct Args {
     /// Address to bind (default 127.0.0.1); overrides the config.
     #[arg(long)]
     host: Option<String>,
+    /// Serving threads (default: one per core); overrides the config.
+    #[arg(long)]
+    workers: Option<usize>,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The first serving thread; `serve_workers` starts the others.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
     let result = match runtime {
@@ -65,6 +69,9 @@ async fn start(args: Args) -> Result<(), Error> {
     if let Some(host) = args.host {
         config.server.host = host;
     }
+    if let Some(workers) = args.workers {
+        config.server.workers = workers;
+    }
     if config.server.master_key.is_none() {
         config.server.master_key = std::env::var(MASTER_KEY_ENV).ok().filter(|k| !k.is_empty());
     }
@@ -88,31 +95,38 @@ async fn start(args: Args) -> Result<(), Error> {
         eprintln!("switchboard: rate limits, budgets and cooldowns shared through Redis");
     }
     let state = Arc::new(state);
-    let listener = tokio::net::TcpListener::bind((host.as_str(), config.server.port))
+    let port = config.server.port;
+    let addr = tokio::net::lookup_host((host.as_str(), port))
         .await
-        .map_err(|e| {
+        .ok()
+        .and_then(|mut addrs| addrs.next())
+        .ok_or_else(|| {
             Error::new(
                 ErrorKind::Connection,
-                format!("cannot listen on {host}:{}: {e}", config.server.port),
+                format!("cannot listen on {host}:{port}: the host does not resolve"),
             )
         })?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| Error::new(ErrorKind::Internal, e.to_string()))?;
-    eprintln!(
-        "switchboard: serving {} on http://{addr}/v1 ({})",
-        state.groups().join(", "),
-        if keyed {
-            "master key required"
-        } else {
-            "no master key"
-        }
-    );
-    if !keyed && !addr.ip().is_loopback() {
+    let workers = match config.server.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let groups = state.groups().join(", ");
+    let bound = move |addr: std::net::SocketAddr| {
         eprintln!(
-            "switchboard: warning: listening beyond loopback with no master key; set {MASTER_KEY_ENV} or [server] master-key"
+            "switchboard: serving {groups} on http://{addr}/v1 ({}, {workers} worker thread{})",
+            if keyed {
+                "master key required"
+            } else {
+                "no master key"
+            },
+            if workers == 1 { "" } else { "s" }
         );
-    }
+        if !keyed && !addr.ip().is_loopback() {
+            eprintln!(
+                "switchboard: warning: listening beyond loopback with no master key; set {MASTER_KEY_ENV} or [server] master-key"
+            );
+        }
+    };
     // Ctrl-C or SIGTERM: stop taking connections, finish the calls in
     // flight, then write the spend log's pending rows (in `serve`).
     let shutdown = async {
@@ -136,9 +150,15 @@ async fn start(args: Args) -> Result<(), Error> {
             let _ = tokio::signal::ctrl_c().await;
         }
     };
-    serve(listener, state, shutdown)
+    serve_workers(addr, workers, state, shutdown, bound)
         .await
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("server stopped: {e}")))
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AddrInUse | std::io::ErrorKind::AddrNotAvailable => Error::new(
+                ErrorKind::Connection,
+                format!("cannot listen on {addr}: {e}"),
+            ),
+            _ => Error::new(ErrorKind::Internal, format!("server stopped: {e}")),
+        })
 }
 
 /// The database for virtual keys and spend logs: `[server] database-url`,

@@ -178,37 +178,39 @@ pub(crate) fn canonical(
     } else {
         Value::String(system.join("\n\n"))
     };
-    // Built by moving each part in: `json!` would deep-copy them.
+    // Built by moving each part in: `json!` would deep-copy them. In key
+    // order, so building the map needs no sorting.
     let fields: [(&str, Value); 20] = [
-        ("model", Value::String(model.to_string())),
-        ("stream", Value::Bool(stream)),
+        ("extra", Value::Object(req.extra.clone())),
         ("include_usage", Value::Bool(req.include_usage())),
-        ("params", Value::Object(params)),
-        ("system", system),
-        ("system_blocks", Value::Array(system_blocks)),
-        ("system_plain", Value::Bool(system_plain)),
-        ("messages", Value::Array(messages)),
-        ("tools", tools.map_or(Value::Null, Value::Array)),
-        ("tool_choice", tool_choice.unwrap_or(Value::Null)),
-        (
-            "parallel_tool_calls",
-            req.parallel_tool_calls.map_or(Value::Null, Value::Bool),
-        ),
-        ("response_format", response_format.unwrap_or(Value::Null)),
-        ("temperature", num(req.temperature)),
-        ("top_p", num(req.top_p)),
         (
             "max_tokens",
             req.max_completion_tokens
                 .or(req.max_tokens)
                 .map_or(Value::Null, Value::from),
         ),
-        ("stop", stop.map_or(Value::Null, Value::from)),
-        ("seed", req.seed.map_or(Value::Null, Value::from)),
-        ("user", req.user.clone().map_or(Value::Null, Value::String)),
-        ("extra", Value::Object(req.extra.clone())),
+        ("messages", Value::Array(messages)),
+        ("model", Value::String(model.to_string())),
+        (
+            "parallel_tool_calls",
+            req.parallel_tool_calls.map_or(Value::Null, Value::Bool),
+        ),
+        ("params", Value::Object(params)),
         ("request", request),
+        ("response_format", response_format.unwrap_or(Value::Null)),
+        ("seed", req.seed.map_or(Value::Null, Value::from)),
+        ("stop", stop.map_or(Value::Null, Value::from)),
+        ("stream", Value::Bool(stream)),
+        ("system", system),
+        ("system_blocks", Value::Array(system_blocks)),
+        ("system_plain", Value::Bool(system_plain)),
+        ("temperature", num(req.temperature)),
+        ("tool_choice", tool_choice.unwrap_or(Value::Null)),
+        ("tools", tools.map_or(Value::Null, Value::Array)),
+        ("top_p", num(req.top_p)),
+        ("user", req.user.clone().map_or(Value::Null, Value::String)),
     ];
+    debug_assert!(fields.windows(2).all(|w| w[0].0 < w[1].0));
     Ok(Value::Object(
         fields
             .into_iter()

@@ -22,7 +22,7 @@ pub use shared::SharedCooldowns;
 pub use strategy::{Strategy, View, pick};
 
 use crate::client::{CallOptions, ChatStream, Client};
-use crate::cost::token_counter;
+use crate::cost::estimate_tokens;
 use crate::error::{Attempt, Error, ErrorKind, Result};
 use crate::types::{
     ChatChunk, ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse,
@@ -51,7 +51,8 @@ pub struct Routed<T> {
 /// A request the Router can route: it names its group and its size.
 trait Routable: Clone {
     fn group(&self) -> &str;
-    /// Prompt tokens, for pre-call checks and tpm limits.
+    /// Prompt tokens, estimated (a token per four characters: no tokenizer
+    /// is loaded on the request path), for pre-call checks and tpm limits.
     fn tokens(&self) -> u64;
     /// The same request for one deployment's provider-side model.
     fn for_model(&self, model: &str) -> Self;
@@ -63,7 +64,7 @@ impl Routable for ChatRequest {
     }
 
     fn tokens(&self) -> u64 {
-        token_counter(&self.model, &self.messages).tokens
+        estimate_tokens(&self.messages)
     }
 
     fn for_model(&self, model: &str) -> Self {

@@ -52,6 +52,10 @@ pub struct ServerSettings {
     /// `env:NAME`): rate windows, budgets' running spend and Router
     /// cooldowns become fleet-wide. None: each process on its own.
     pub redis_url: Option<String>,
+    /// Serving threads, each with its own runtime and listening socket on
+    /// the same port (the kernel spreads connections over them); 0: one per
+    /// core. One thread is one runtime: no task moves between threads.
+    pub workers: usize,
 }
 
 impl Default for ServerSettings {
@@ -64,6 +68,7 @@ impl Default for ServerSettings {
             allow_client_api_base: false,
             database_url: None,
             redis_url: None,
+            workers: 0,
         }
     }
 }

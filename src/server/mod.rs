@@ -181,14 +181,116 @@ pub async fn serve<F>(
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    let served = serve_until(listener, state.clone(), shutdown).await;
+    // Every call has answered: write what the spend log still holds.
+    state.flush().await;
+    served
+}
+
+/// Serves until `shutdown`, with no final flush.
+async fn serve_until<F>(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: F,
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
     let listener = listener.tap_io(|tcp| {
         // Without it, small SSE events can wait for the peer's delayed ACK.
         let _ = tcp.set_nodelay(true);
     });
-    let served = axum::serve(listener, app(state.clone()))
+    axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
-        .await;
-    // Every call has answered: write what the spend log still holds.
+        .await
+}
+
+/// Serves [`app`] on `addr` from `workers` threads (at least one: the
+/// caller's). Each thread runs its own single-threaded runtime and accepts
+/// on its own socket bound to the same address with SO_REUSEPORT, so the
+/// kernel spreads connections over the threads and a request is handled
+/// start to end on one thread, with no hand-off between threads. Call it on
+/// a current-thread runtime: that runtime is the first worker and keeps
+/// running what the state started on it (the spend log's writer, the Redis
+/// connection). `bound` learns the address once it is listened on (port 0
+/// picks one). When `shutdown` resolves every worker stops accepting,
+/// finishes its calls in flight, and then the spend log is written.
+pub async fn serve_workers<F>(
+    addr: std::net::SocketAddr,
+    workers: usize,
+    state: Arc<AppState>,
+    shutdown: F,
+    bound: impl FnOnce(std::net::SocketAddr),
+) -> std::io::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let workers = if cfg!(unix) { workers.max(1) } else { 1 };
+    // A plain bind first: a port another process holds is refused as
+    // usual (SO_REUSEPORT would share it), and port 0 gets its number.
+    let addr = std::net::TcpListener::bind(addr)?.local_addr()?;
+    let first = bind_shared(addr, workers > 1)?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let mut threads = Vec::with_capacity(workers - 1);
+    for n in 1..workers {
+        let state = state.clone();
+        let mut stopped = stopped.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("switchboard-worker-{n}"))
+            .spawn(move || -> std::io::Result<()> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async move {
+                    let listener = bind_shared(addr, true)?;
+                    let until = async move {
+                        let _ = stopped.wait_for(|s| *s).await;
+                    };
+                    serve_until(listener, state, until).await
+                })
+            })?;
+        threads.push(thread);
+    }
+    bound(addr);
+    let stop_all = stop.clone();
+    let until = async move {
+        shutdown.await;
+        let _ = stop_all.send(true);
+    };
+    let served = serve_until(first, state.clone(), until).await;
+    // Also when this worker failed: the others stop too.
+    let _ = stop.send(true);
+    let joined = tokio::task::spawn_blocking(move || {
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("a serving thread panicked")))
+            })
+            .collect::<std::io::Result<Vec<()>>>()
+    })
+    .await
+    .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+    // Every call has answered on every thread: write the spend log.
     state.flush().await;
-    served
+    served.and(joined.map(drop))
+}
+
+/// A listening socket on `addr`, shareable by other sockets of this
+/// process on the same address when `shared` (SO_REUSEPORT).
+fn bind_shared(addr: std::net::SocketAddr, shared: bool) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    if shared {
+        socket.set_reuseport(true)?;
+    }
+    #[cfg(not(unix))]
+    let _ = shared;
+    socket.bind(addr)?;
+    socket.listen(1024)
 }

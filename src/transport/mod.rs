@@ -2,8 +2,12 @@
 //! request, timeouts, and transport failures typed as errors. Knows no
 //! provider JSON.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+
+use thread_local::ThreadLocal;
 
 mod auth;
 mod google;
@@ -18,25 +22,70 @@ use crate::spec::Spec;
 /// Sends prepared requests.
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
-    http: reqwest::Client,
+    /// One HTTP client (and connection pool) per thread that sends: a
+    /// pooled connection is driven by a task on the runtime that opened
+    /// it, so a pool shared between threads would hand every request and
+    /// answer across threads.
+    local: Arc<ThreadLocal<Local>>,
     /// Service-account access tokens, shared by clones of this transport.
     google: Arc<google::Tokens>,
 }
 
+/// What one thread sends with.
+#[derive(Debug)]
+struct Local {
+    http: reqwest::Client,
+    /// Parsed request URLs: parsing one costs more than rendering a body.
+    urls: RefCell<HashMap<String, reqwest::Url>>,
+}
+
+/// URLs a thread keeps parsed; past it the cache starts again.
+const URL_CACHE: usize = 512;
+
+fn http_client() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(90))
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Internal,
+                format!("cannot build the HTTP client: {e}"),
+            )
+        })
+}
+
 impl Transport {
     pub(crate) fn new() -> Result<Self> {
-        let http = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build()
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Internal,
-                    format!("cannot build the HTTP client: {e}"),
-                )
-            })?;
-        let google = Arc::new(google::Tokens::new(http.clone(), google::system_clock()));
-        Ok(Transport { http, google })
+        let google = Arc::new(google::Tokens::new(http_client()?, google::system_clock()));
+        Ok(Transport {
+            local: Arc::new(ThreadLocal::new()),
+            google,
+        })
+    }
+
+    /// A request to `url` from this thread's client.
+    fn request(&self, method: reqwest::Method, url: String) -> Result<reqwest::RequestBuilder> {
+        let local = self.local.get_or_try(|| {
+            Ok::<_, Error>(Local {
+                http: http_client()?,
+                urls: RefCell::new(HashMap::new()),
+            })
+        })?;
+        let mut urls = local.urls.borrow_mut();
+        let parsed = match urls.get(&url) {
+            Some(u) => u.clone(),
+            None => {
+                let u = reqwest::Url::parse(&url)
+                    .map_err(|e| Error::bad_request(format!("invalid URL {url:?}: {e}")))?;
+                if urls.len() >= URL_CACHE {
+                    urls.clear();
+                }
+                urls.insert(url, u.clone());
+                u
+            }
+        };
+        Ok(local.http.request(method, parsed))
     }
 
     /// Sends `prepared` to `base_url` with the spec's auth scheme applied.
@@ -68,8 +117,7 @@ impl Transport {
             req_headers.insert(n, v);
         }
         let mut rb = self
-            .http
-            .request(out.method, &out.url)
+            .request(out.method, out.url)?
             .headers(req_headers)
             .body(out.body);
         if let Some(t) = timeout {
