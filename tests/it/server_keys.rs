@@ -673,11 +673,110 @@ async fn postgres_runs_every_suite() {
 
 // ---- the real binary: SIGTERM flushes the spend log ----
 
+/// `switchboard serve --config <config>`: the child, its base URL, and the
+/// line that announced it.
+#[cfg(unix)]
+async fn start_serve(config: &std::path::Path) -> (tokio::process::Child, String, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    loop {
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("the server did not start")
+            .unwrap()
+            .expect("the server exited");
+        if let Some(rest) = line.split("on http://").nth(1) {
+            let base = format!("http://{}", rest.split('/').next().unwrap());
+            return (child, base, line);
+        }
+    }
+}
+
+/// Several serving threads share one port; connections spread over them
+/// all answer; a second server on the taken port is refused, not let in.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn serve_runs_its_worker_threads_on_one_port() {
+    let up = Mock::start(vec![chat_ok()]).await;
+    let dir = std::env::temp_dir().join(format!("switchboard-workers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write_config = |name: &str, port: u16| {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "[server]\nport = {port}\nworkers = 3\n\n\
+                 [[deployments]]\ngroup = \"chat\"\nmodel = \"openai/gpt-4o-mini\"\n\
+                 api-key = \"upstream-key\"\napi-base = \"{}/v1\"\n",
+                up.url
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let (mut child, base, line) = start_serve(&write_config("a.toml", 0)).await;
+    assert!(line.contains("3 worker threads"), "{line}");
+    let pid = child.id().unwrap();
+    let workers = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.unwrap().path().join("comm")).ok())
+        .filter(|name| name.starts_with("switchboard-wor"))
+        .count();
+    assert_eq!(workers, 2, "threads besides the main one");
+    // A new connection for each call, so the kernel deals them out.
+    for _ in 0..24 {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        let resp = http
+            .post(format!("{base}/v1/chat/completions"))
+            .json(&json!({"model": "chat", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+    }
+    assert_eq!(up.requests().len(), 24);
+
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
+    let second = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("serve")
+        .arg("--config")
+        .arg(write_config("b.toml", port))
+        .output();
+    let second = tokio::time::timeout(Duration::from_secs(30), second)
+        .await
+        .expect("a second server on a taken port did not give up")
+        .unwrap();
+    assert!(!second.status.success());
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{err}"
+    );
+
+    // SAFETY: signals our own child process.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the server did not stop on SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn sigterm_on_switchboard_serve_writes_the_spend_log() {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-
     let up = Mock::start(vec![chat_ok()]).await;
     let dir = std::env::temp_dir().join(format!("switchboard-sigterm-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -695,25 +794,7 @@ async fn sigterm_on_switchboard_serve_writes_the_spend_log() {
         ),
     )
     .unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let base = loop {
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("the server did not start")
-            .unwrap()
-            .expect("the server exited");
-        if let Some(rest) = line.split("on http://").nth(1) {
-            break format!("http://{}", rest.split('/').next().unwrap());
-        }
-    };
+    let (mut child, base, _) = start_serve(&config).await;
     let http = reqwest::Client::new();
     let key: Value = http
         .post(format!("{base}/key/generate"))
