@@ -10,7 +10,10 @@
 # pointing at it (both on 127.0.0.1), drives load with wrk (Debian:
 # `apt-get install -y wrk`), and prints requests/s and p50/p99 latency
 # direct-to-mock vs through the proxy at concurrency 1 and 32, time to
-# first byte of a stream (curl), and the proxy's RSS from /proc.
+# first byte of a stream (curl), and the proxy's RSS from /proc. Concurrency
+# 1 runs twice: spread over the cores as the scheduler likes, and with wrk,
+# mock and proxy all on one core (taskset), which takes the cost of waking
+# another CPU out of the chain.
 # Needs: cargo, wrk, curl. Ports: MOCK_PORT (9100), PROXY_PORT (9101).
 set -euo pipefail
 
@@ -80,10 +83,13 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"model":"bench","messages":[{"role":"user","content":"Say hello."}]}'
 EOF
 
-# Prints "rps p50 p99" for one wrk run.
-run_wrk() { # url connections
-    local threads=$(( $2 < 2 ? 1 : 2 ))
-    wrk -t"$threads" -c"$2" -d"${DURATION}s" --latency -s "$work/post.lua" "$1" >"$work/wrk.out"
+# Prints "rps p50 p99" for one wrk run; a third argument runs wrk under
+# that command (taskset).
+run_wrk() { # url connections [wrapper...]
+    local url=$1 conns=$2
+    shift 2
+    local threads=$(( conns < 2 ? 1 : 2 ))
+    "$@" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$work/post.lua" "$url" >"$work/wrk.out"
     awk '
         /Requests\/sec:/ { rps = $2 }
         /^ +50%/ { p50 = $2 }
@@ -116,6 +122,22 @@ for conc in 1 32; do
         printf '%-8s %-6s %12s %10s %10s %8s\n' "$which" "$conc" "$rps" "$p50" "$p99" "$bad"
     done
 done
+
+# Concurrency 1 is a chain (wrk -> proxy -> mock and back) with one process
+# awake at a time. Spread over cores, every hand-over wakes a sleeping CPU,
+# which on a virtual machine costs tens of microseconds and dominates the
+# tail. On one core the same chain measures the processes' own work.
+if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then
+    one=$(( $(nproc) - 1 ))
+    for pid in "${pids[@]}"; do taskset -a -cp "$one" "$pid" >/dev/null; done
+    for which in direct proxied; do
+        url=$direct
+        [ "$which" = proxied ] && url=$proxied
+        read -r rps p50 p99 bad < <(run_wrk "$url" 1 taskset -c "$one")
+        printf '%-8s %-6s %12s %10s %10s %8s\n' "$which" "1, 1cpu" "$rps" "$p50" "$p99" "$bad"
+    done
+    for pid in "${pids[@]}"; do taskset -a -cp "0-$one" "$pid" >/dev/null; done
+fi
 
 echo
 echo "stream time to first byte (ms, $TTFB_SAMPLES streams, mock chunks 5 ms apart):"
