@@ -9,6 +9,11 @@ A fixture is the cassette plus:
   expect  the OpenAI-shaped result, extracted from the recorded native
           response by the conformance script's own extractors (not by
           Switchboard), so the two directions are checked independently.
+When the recorded answer holds reasoning state, `expect` also gets
+  thinking_blocks        the reasoning blocks as a client rebuilds them
+                         ({type: thinking, thinking, signature} or
+                         {type: redacted_thinking, data}), in order;
+  tool_call_signatures   per tool call, its thought signature (or null).
 Optional keys, added by hand: `ignore` (JSON pointers left out of the body
 comparison, each with a reason in `ignore_why`), `check_path: false`.
 
@@ -281,6 +286,88 @@ def from_ollama(body):
     return req
 
 
+def native_events(case):
+    """The recorded answer as a list of JSON events (one for a plain body)."""
+    if case.decoded_events is not None:
+        return [e.get("payload") or {} for e in case.decoded_events]
+    body = case.body
+    if isinstance(body, str):
+        if body.lstrip().startswith("["):
+            return json.loads(body)
+        return [json.loads(d) for _, d in conformance.parse_sse(body) if d.strip().startswith("{")]
+    if isinstance(body, list):
+        return body
+    return [body] if isinstance(body, dict) else []
+
+
+def reasoning_state(case):
+    """Reasoning blocks and tool-call signatures, read from the native answer
+    (Anthropic content blocks, Bedrock reasoningContent, Gemini
+    thoughtSignature on functionCall parts), independently of Switchboard."""
+    blocks, sigs = [], []
+    events = native_events(case)
+    if case.wire == "anthropic":
+        open_blocks = {}
+        for ev in events:
+            t = ev.get("type")
+            if t == "message" or "content" in ev and t is None:
+                for b in ev.get("content") or []:
+                    if b.get("type") == "thinking":
+                        blocks.append({"type": "thinking", "thinking": b.get("thinking", ""), "signature": b.get("signature")})
+                    elif b.get("type") == "redacted_thinking":
+                        blocks.append({"type": "redacted_thinking", "data": b["data"]})
+            elif t == "content_block_start":
+                b = ev["content_block"]
+                if b.get("type") == "thinking":
+                    open_blocks[ev["index"]] = {"type": "thinking", "thinking": b.get("thinking", ""), "signature": None}
+                elif b.get("type") == "redacted_thinking":
+                    blocks.append({"type": "redacted_thinking", "data": b["data"]})
+            elif t == "content_block_delta" and ev["index"] in open_blocks:
+                d = ev["delta"]
+                open_blocks[ev["index"]]["thinking"] += d.get("thinking", "")
+                if d.get("type") == "signature_delta":
+                    open_blocks[ev["index"]]["signature"] = d["signature"]
+            elif t == "content_block_stop" and ev["index"] in open_blocks:
+                blocks.append(open_blocks.pop(ev["index"]))
+    elif case.wire == "bedrock":
+        open_blocks = {}
+        for ev in events:
+            for item in ((ev.get("output") or {}).get("message") or {}).get("content") or []:
+                rc = item.get("reasoningContent")
+                if rc and "redactedContent" in rc:
+                    blocks.append({"type": "redacted_thinking", "data": rc["redactedContent"]})
+                elif rc:
+                    rt = rc.get("reasoningText") or {}
+                    blocks.append({"type": "thinking", "thinking": rt.get("text", ""), "signature": rt.get("signature")})
+            rc = (ev.get("delta") or {}).get("reasoningContent")
+            if rc is not None:
+                i = ev.get("contentBlockIndex")
+                if "redactedContent" in rc:
+                    blocks.append({"type": "redacted_thinking", "data": rc["redactedContent"]})
+                    continue
+                b = open_blocks.setdefault(i, {"type": "thinking", "thinking": "", "signature": None})
+                b["thinking"] += rc.get("text", "")
+                if "signature" in rc:
+                    b["signature"] = rc["signature"]
+                    blocks.append(open_blocks.pop(i))
+    elif case.wire == "gemini":
+        # A signature on a text part is not carried (see providers/README.md).
+        for ev in events:
+            for cand in (ev.get("candidates") or [])[:1]:
+                for part in (cand.get("content") or {}).get("parts") or []:
+                    if "functionCall" in part:
+                        sigs.append(part.get("thoughtSignature"))
+    for b in blocks:
+        if b.get("signature") is None:
+            b.pop("signature", None)
+    out = {}
+    if blocks:
+        out["thinking_blocks"] = blocks
+    if any(sigs):
+        out["tool_call_signatures"] = sigs
+    return out
+
+
 def main(paths):
     for p in paths:
         p = Path(p).resolve()
@@ -319,6 +406,8 @@ def main(paths):
         if params:
             rec["params"] = params
         rec["expect"] = conformance.expected_for(case)
+        if case.api == "chat" and case.status < 400:
+            rec["expect"].update(reasoning_state(case))
         out = ROOT / "tests" / "fixtures" / case.provider / p.name
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists():  # keep what was added by hand

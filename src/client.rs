@@ -391,6 +391,7 @@ impl Client {
             request: chat.uses_request,
             roles: &chat.roles,
             merge_roles: chat.merge_roles,
+            reasoning_blocks: chat.reasoning_blocks,
         };
         let canon = canonical(req, &model, stream, params, &shape).map_err(at)?;
         let prepared = render_chat(&spec, &canon, stream)?;
@@ -657,6 +658,7 @@ fn mock_completion(req: &ChatRequest, model: &str, text: &str) -> ChatResponse {
                 role: "assistant".into(),
                 content: Some(text.to_string()),
                 reasoning_content: None,
+                thinking_blocks: Vec::new(),
                 tool_calls: Vec::new(),
             },
             finish_reason: Some("stop".into()),

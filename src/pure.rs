@@ -48,6 +48,7 @@ pub fn render(
         request: chat.uses_request,
         roles: &chat.roles,
         merge_roles: chat.merge_roles,
+        reasoning_blocks: chat.reasoning_blocks,
     };
     let stream = req.is_stream();
     let canon = canonical(req, model, stream, p, &shape)?;

@@ -12,8 +12,11 @@
 //!   block       { type: "text", text, cache_control }
 //!               { type: "image", url | data, media_type, detail, cache_control }
 //!               { type: "audio", data, format, media_type }
-//!               { type: "tool_call", id, name, arguments (text), input (parsed) }
+//!               { type: "tool_call", id, name, arguments (text), input (parsed), signature? }
 //!               { type: "tool_result", tool_call_id, name, content (text) }
+//!               { type: "thinking", thinking, signature }   } an assistant message's
+//!               { type: "redacted_thinking", data }         } `thinking_blocks`, first,
+//!                                                             only when the spec sets `reasoning-blocks`
 //! tools[]       { name, description, parameters, strict }
 //! tool_choice   { mode: auto | none | required | tool, name }
 //! response_format { type: text | json_object | json_schema, name, schema, strict, description }
@@ -26,7 +29,9 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::types::{ChatRequest, Content, ContentPart, ResponseFormat, Role, Stop, ToolChoice};
+use crate::types::{
+    ChatRequest, Content, ContentPart, ResponseFormat, Role, Stop, ThinkingBlock, ToolChoice,
+};
 
 /// Options a spec sets for the canonical form.
 pub(crate) struct Shape<'a> {
@@ -36,6 +41,8 @@ pub(crate) struct Shape<'a> {
     /// `system-role`) keeps system messages in `messages` under that role.
     pub(crate) roles: &'a HashMap<String, String>,
     pub(crate) merge_roles: bool,
+    /// Whether assistant `thinking_blocks` become content blocks (`reasoning-blocks`).
+    pub(crate) reasoning_blocks: bool,
 }
 
 /// Builds the canonical request value.
@@ -82,6 +89,9 @@ pub(crate) fn canonical(
                 "content": content_text(msg.content.as_ref()),
             }));
         } else {
+            if shape.reasoning_blocks && role == "assistant" {
+                thinking_blocks(msg.thinking_blocks.as_deref(), &mut blocks);
+            }
             content_blocks(msg.content.as_ref(), &mut blocks)?;
             for call in msg.tool_calls.iter().flatten() {
                 tool_names.insert(&call.id, &call.function.name);
@@ -91,16 +101,25 @@ pub(crate) fn canonical(
                 } else {
                     serde_json::from_str(args).unwrap_or_else(|_| Value::String(args.clone()))
                 };
-                blocks.push(json!({
+                let mut block = json!({
                     "type": "tool_call",
                     "id": call.id,
                     "name": call.function.name,
                     "arguments": args,
                     "input": input,
-                }));
+                });
+                // Only present when sent, so blocks without one stay as they were.
+                if let Some(sig) = call.thought_signature() {
+                    block["signature"] = Value::String(sig.to_string());
+                }
+                blocks.push(block);
             }
         }
+        let reasoning = blocks
+            .first()
+            .is_some_and(|b| b["type"] == "thinking" || b["type"] == "redacted_thinking");
         let plain = role != "tool"
+            && !reasoning
             && msg.tool_calls.as_ref().is_none_or(Vec::is_empty)
             && matches!(msg.content, Some(Content::Text(_)));
         let role = shape.roles.get(role).map_or(role, String::as_str);
@@ -168,7 +187,9 @@ pub(crate) fn canonical(
     });
     // Only a spec whose templates read `request` pays for a copy of it.
     let request = if shape.request {
-        serde_json::to_value(req).map_err(|e| Error::bad_request(e.to_string()))?
+        let mut r = serde_json::to_value(req).map_err(|e| Error::bad_request(e.to_string()))?;
+        strip_reasoning_state(&mut r);
+        r
     } else {
         Value::Null
     };
@@ -217,6 +238,41 @@ pub(crate) fn canonical(
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
     ))
+}
+
+/// Reasoning state travels in canonical blocks only: `request` is the
+/// OpenAI request as OpenAI-compatible APIs take it, and some of them refuse
+/// unknown message fields, so `thinking_blocks` and tool calls'
+/// `provider_specific_fields` are taken out of it.
+fn strip_reasoning_state(request: &mut Value) {
+    let Some(Value::Array(messages)) = request.get_mut("messages") else {
+        return;
+    };
+    for m in messages.iter_mut().filter_map(Value::as_object_mut) {
+        m.remove("thinking_blocks");
+        if let Some(Value::Array(calls)) = m.get_mut("tool_calls") {
+            for c in calls.iter_mut().filter_map(Value::as_object_mut) {
+                c.remove("provider_specific_fields");
+            }
+        }
+    }
+}
+
+/// An assistant turn's reasoning blocks, in order; unknown types are dropped.
+fn thinking_blocks(blocks: Option<&[ThinkingBlock]>, out: &mut Vec<Value>) {
+    for b in blocks.into_iter().flatten() {
+        match b {
+            ThinkingBlock::Thinking {
+                thinking,
+                signature,
+            } => out
+                .push(json!({ "type": "thinking", "thinking": thinking, "signature": signature })),
+            ThinkingBlock::RedactedThinking { data } => {
+                out.push(json!({ "type": "redacted_thinking", "data": data }))
+            }
+            ThinkingBlock::Other => {}
+        }
+    }
 }
 
 fn content_text(content: Option<&Content>) -> String {
@@ -340,6 +396,7 @@ mod tests {
                 request: true,
                 roles: &r,
                 merge_roles: false,
+                reasoning_blocks: false,
             },
         )
         .unwrap();
@@ -373,6 +430,7 @@ mod tests {
                 request: true,
                 roles: &r,
                 merge_roles: true,
+                reasoning_blocks: false,
             },
         )
         .unwrap();
@@ -403,6 +461,7 @@ mod tests {
                 request: true,
                 roles: &r,
                 merge_roles: false,
+                reasoning_blocks: false,
             },
         )
         .unwrap();
@@ -410,6 +469,59 @@ mod tests {
         assert_eq!(c["messages"][1]["role"], "system");
         assert_eq!(c["messages"][1]["text"], "Be brief.");
         assert_eq!(c["messages"][1]["plain"], true);
+    }
+
+    fn reasoning_request() -> ChatRequest {
+        serde_json::from_value(json!({
+            "model": "m", "messages": [
+                {"role": "user", "content": "weather?"},
+                {"role": "assistant", "content": "Checking.",
+                 "thinking_blocks": [
+                    {"type": "thinking", "thinking": "Use the tool.", "signature": "s1"},
+                    {"type": "redacted_thinking", "data": "r1"},
+                    {"type": "unknown_kind", "x": 1}],
+                 "tool_calls": [{"id": "c1", "type": "function",
+                    "function": {"name": "get_weather", "arguments": "{}"},
+                    "provider_specific_fields": {"thought_signature": "s2"}}]}
+            ]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn reasoning_blocks_go_first_in_their_assistant_message_when_the_spec_asks() {
+        let r = roles(&[]);
+        let shape = |reasoning_blocks| Shape {
+            request: true,
+            roles: &r,
+            merge_roles: false,
+            reasoning_blocks,
+        };
+        let c = canonical(&reasoning_request(), "m", false, Map::new(), &shape(true)).unwrap();
+        let m = &c["messages"][1];
+        assert_eq!(m["plain"], false);
+        assert_eq!(
+            m["content"],
+            json!([
+                {"type": "thinking", "thinking": "Use the tool.", "signature": "s1"},
+                {"type": "redacted_thinking", "data": "r1"},
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_call", "id": "c1", "name": "get_weather", "arguments": "{}",
+                 "input": {}, "signature": "s2"}
+            ])
+        );
+        // `request` is what OpenAI-compatible APIs take: no reasoning state.
+        assert!(c["request"]["messages"][1].get("thinking_blocks").is_none());
+        assert!(
+            c["request"]["messages"][1]["tool_calls"][0]
+                .get("provider_specific_fields")
+                .is_none()
+        );
+
+        let c = canonical(&reasoning_request(), "m", false, Map::new(), &shape(false)).unwrap();
+        let m = &c["messages"][1];
+        assert_eq!(m["content"][0]["type"], "text");
+        assert_eq!(m["content"].as_array().unwrap().len(), 2);
     }
 
     #[test]

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::classify::classify_event;
-use super::map::{UsageParts, arguments_at, finish_reason, nodes, string_at};
+use super::map::{
+    UsageParts, arguments_at, finish_reason, nodes, signature_fields, string_at, thinking_blocks,
+};
 use super::stream::Frame;
 use crate::error::{Error, ErrorKind, Result};
 use crate::spec::Spec;
@@ -117,6 +119,7 @@ impl ChunkMapper {
         }
         let has_delta = delta.content.is_some()
             || delta.reasoning_content.is_some()
+            || !delta.thinking_blocks.is_empty()
             || !delta.tool_calls.is_empty();
         if has_delta || finish.is_some() {
             if !self.role_sent {
@@ -178,6 +181,7 @@ impl ChunkMapper {
                 .get_or_insert_with(String::new)
                 .push_str(&text);
         }
+        delta.thinking_blocks.extend(thinking_blocks(m, json));
         for node in nodes(&m.tool_calls, json) {
             let tc = &m.tool_call;
             let key = tc
@@ -188,14 +192,19 @@ impl ChunkMapper {
             let existing = key.as_ref().and_then(|k| self.tool_index.get(k)).copied();
             let arguments = arguments_at(tc, node);
             let name = string_at(&tc.name, node);
+            let provider_specific_fields = signature_fields(tc, node);
             match existing {
                 Some(index) => {
-                    if arguments.as_deref().is_some_and(|a| !a.is_empty()) || name.is_some() {
+                    if arguments.as_deref().is_some_and(|a| !a.is_empty())
+                        || name.is_some()
+                        || provider_specific_fields.is_some()
+                    {
                         delta.tool_calls.push(ToolCallDelta {
                             index,
                             id: None,
                             kind: None,
                             function: FunctionDelta { name, arguments },
+                            provider_specific_fields,
                         });
                     }
                 }
@@ -223,6 +232,7 @@ impl ChunkMapper {
                                 }
                             })),
                         },
+                        provider_specific_fields,
                     });
                 }
             }

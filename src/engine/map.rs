@@ -1,13 +1,13 @@
 //! Maps a provider's JSON response to a `chat.completion`, through the
 //! spec's JSONPath mapping. Pure: the clock and a fallback id come in.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::spec::compile::{Endpoint, Mapping, ToolCallMap, UsageMap};
 use crate::spec::jsonpath::Paths;
 use crate::types::{
     ChatResponse, Choice, CompletionTokensDetails, PromptTokensDetails, ResponseFunction,
-    ResponseMessage, ResponseToolCall, Usage,
+    ResponseMessage, ResponseToolCall, ThinkingBlock, Usage,
 };
 
 /// What the mapping cannot know from the body alone.
@@ -30,6 +30,7 @@ pub(crate) fn map_response(ep: &Endpoint, body: &Value, cx: &MapCtx<'_>) -> Chat
                 name: string_at(&m.tool_call.name, node).unwrap_or_default(),
                 arguments: arguments_at(&m.tool_call, node).unwrap_or_else(|| "{}".into()),
             },
+            provider_specific_fields: signature_fields(&m.tool_call, node),
         })
         .collect();
     let finish = finish_reason(ep, m, body, !tool_calls.is_empty());
@@ -52,6 +53,7 @@ pub(crate) fn map_response(ep: &Endpoint, body: &Value, cx: &MapCtx<'_>) -> Chat
                     .as_ref()
                     .and_then(|p| p.text(body))
                     .filter(|s| !s.is_empty()),
+                thinking_blocks: thinking_blocks(m, body),
                 tool_calls,
             },
             finish_reason: finish,
@@ -115,6 +117,36 @@ pub(crate) fn arguments_at(tc: &ToolCallMap, node: &Value) -> Option<String> {
         Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }
+}
+
+/// `{"thought_signature": …}` when the mapping finds a signature on the call.
+pub(crate) fn signature_fields(tc: &ToolCallMap, node: &Value) -> Option<Map<String, Value>> {
+    let sig = string_at(&tc.signature, node)?;
+    Some(Map::from_iter([(
+        "thought_signature".to_string(),
+        Value::String(sig),
+    )]))
+}
+
+/// The reasoning blocks `thinking-blocks` selects, in order: a node where
+/// `data` is found is redacted; else a thinking block of its text (or "")
+/// and signature; a node with neither text, signature nor data is skipped.
+pub(crate) fn thinking_blocks(m: &Mapping, body: &Value) -> Vec<ThinkingBlock> {
+    let tb = &m.thinking_block;
+    nodes(&m.thinking_blocks, body)
+        .into_iter()
+        .filter_map(|node| {
+            if let Some(data) = string_at(&tb.data, node) {
+                return Some(ThinkingBlock::RedactedThinking { data });
+            }
+            let thinking = string_at(&tb.thinking, node).unwrap_or_default();
+            let signature = string_at(&tb.signature, node).filter(|s| !s.is_empty());
+            (!thinking.is_empty() || signature.is_some()).then_some(ThinkingBlock::Thinking {
+                thinking,
+                signature,
+            })
+        })
+        .collect()
 }
 
 /// Usage fields as found; a stream merges them event by event.

@@ -51,6 +51,7 @@ pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnosti
             request: chat.uses_request,
             roles: &chat.roles,
             merge_roles: chat.merge_roles,
+            reasoning_blocks: chat.reasoning_blocks,
         };
         for (name, req) in samples() {
             let stream = req.is_stream();
@@ -105,8 +106,12 @@ fn samples() -> Vec<(&'static str, ChatRequest)> {
             "tools",
             json!({"model": "m", "tools": [tool], "tool_choice": "auto", "messages": [
             {"role": "user", "content": "Weather in Paris?"},
-            {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function",
-                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}]},
+            {"role": "assistant", "content": null,
+                "thinking_blocks": [{"type": "thinking", "thinking": "Needs the tool.", "signature": "c2ln"},
+                    {"type": "redacted_thinking", "data": "cmVkYWN0ZWQ="}],
+                "tool_calls": [{"id": "call_1", "type": "function",
+                "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"},
+                "provider_specific_fields": {"thought_signature": "c2ln"}}]},
             {"role": "tool", "tool_call_id": "call_1", "content": "sunny"}]}),
         ),
         (
@@ -127,7 +132,10 @@ fn samples() -> Vec<(&'static str, ChatRequest)> {
             "messages": [{"role": "user", "content": "Hi"}]}),
         ),
     ];
-    raw.into_iter()
+    let samples: Vec<(&'static str, ChatRequest)> = raw
+        .into_iter()
         .filter_map(|(n, v)| serde_json::from_value(v).ok().map(|r| (n, r)))
-        .collect()
+        .collect();
+    debug_assert_eq!(samples.len(), 6, "every sample request parses");
+    samples
 }

@@ -108,6 +108,7 @@ pub(crate) struct Endpoint {
     pub(crate) stream_path: Option<Tpl>,
     pub(crate) roles: HashMap<String, String>,
     pub(crate) merge_roles: bool,
+    pub(crate) reasoning_blocks: bool,
     pub(crate) response: Mapping,
     pub(crate) finish_reasons: HashMap<String, String>,
     pub(crate) tool_calls_finish: bool,
@@ -140,8 +141,17 @@ pub(crate) struct Mapping {
     pub(crate) reasoning: Option<Paths>,
     pub(crate) tool_calls: Option<Paths>,
     pub(crate) tool_call: ToolCallMap,
+    pub(crate) thinking_blocks: Option<Paths>,
+    pub(crate) thinking_block: ThinkingBlockMap,
     pub(crate) finish_reason: Option<Paths>,
     pub(crate) usage: UsageMap,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ThinkingBlockMap {
+    pub(crate) thinking: Option<Paths>,
+    pub(crate) signature: Option<Paths>,
+    pub(crate) data: Option<Paths>,
 }
 
 #[derive(Debug, Default)]
@@ -150,6 +160,7 @@ pub(crate) struct ToolCallMap {
     pub(crate) id: Option<Paths>,
     pub(crate) name: Option<Paths>,
     pub(crate) arguments: Option<Paths>,
+    pub(crate) signature: Option<Paths>,
 }
 
 #[derive(Debug, Default)]
@@ -298,6 +309,21 @@ impl Ctx {
             v.extend(["tool-call", k]);
             v
         };
+        let tb = &raw.thinking_block;
+        let tb_at = |k: &'static str| -> Vec<&str> {
+            let mut v = at.to_vec();
+            v.extend(["thinking-block", k]);
+            v
+        };
+        if raw.thinking_blocks.is_none()
+            && (tb.thinking.is_some() || tb.signature.is_some() || tb.data.is_some())
+        {
+            self.push(
+                &sub("thinking-block"),
+                "spec",
+                "`thinking-block` reads nodes that `thinking-blocks` selects, and there is no `thinking-blocks`",
+            );
+        }
         Mapping {
             id: self.paths(&sub("id"), &raw.id),
             model: self.paths(&sub("model"), &raw.model),
@@ -310,6 +336,13 @@ impl Ctx {
                 id: self.paths(&tc_at("id"), &tc.id),
                 name: self.paths(&tc_at("name"), &tc.name),
                 arguments: self.paths(&tc_at("arguments"), &tc.arguments),
+                signature: self.paths(&tc_at("signature"), &tc.signature),
+            },
+            thinking_blocks: self.paths(&sub("thinking-blocks"), &raw.thinking_blocks),
+            thinking_block: ThinkingBlockMap {
+                thinking: self.paths(&tb_at("thinking"), &tb.thinking),
+                signature: self.paths(&tb_at("signature"), &tb.signature),
+                data: self.paths(&tb_at("data"), &tb.data),
             },
             finish_reason: self.paths(&sub("finish-reason"), &raw.finish_reason),
             usage: self.usage(&sub("usage"), &raw.usage),
@@ -622,6 +655,7 @@ fn compile_endpoint(cx: &mut Ctx, name: &'static str, raw: &RawEndpoint) -> Endp
             )
             .collect(),
         merge_roles: raw.merge_roles,
+        reasoning_blocks: raw.reasoning_blocks,
         response,
         finish_reasons: raw
             .finish_reasons

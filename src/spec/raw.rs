@@ -128,6 +128,11 @@ pub(crate) struct RawEndpoint {
     /// Keep system and developer messages in `messages`, in place, under this
     /// role (for APIs that take them as turns); their text is in `system` too.
     pub system_role: Option<String>,
+    /// Put an assistant message's `thinking_blocks` first in its canonical
+    /// content, as `thinking` / `redacted_thinking` blocks (and the message
+    /// is then not `plain`). Off: they are left out.
+    #[serde(default)]
+    pub reasoning_blocks: bool,
     /// The request body: a value template (see providers/README.md).
     #[schemars(with = "Value")]
     pub body: Value,
@@ -201,6 +206,10 @@ pub(crate) struct RawMapping {
     pub tool_calls: Option<RawPaths>,
     #[serde(default)]
     pub tool_call: RawToolCall,
+    /// The reasoning-block nodes, in order; each is read with `thinking-block`.
+    pub thinking_blocks: Option<RawPaths>,
+    #[serde(default)]
+    pub thinking_block: RawThinkingBlock,
     pub finish_reason: Option<RawPaths>,
     #[serde(default)]
     pub usage: RawUsage,
@@ -230,6 +239,20 @@ pub(crate) struct RawToolCall {
     pub name: Option<RawPaths>,
     /// Argument text (a fragment when streaming), or an object that is serialized.
     pub arguments: Option<RawPaths>,
+    /// An opaque signature of the call, returned as
+    /// `provider_specific_fields.thought_signature`.
+    pub signature: Option<RawPaths>,
+}
+
+/// Paths relative to one reasoning-block node: a node where `data` finds a
+/// value is a `redacted_thinking` block; else a `thinking` block of its
+/// `thinking` text (or "") and `signature`. A node with none is skipped.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawThinkingBlock {
+    pub thinking: Option<RawPaths>,
+    pub signature: Option<RawPaths>,
+    pub data: Option<RawPaths>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

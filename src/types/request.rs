@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::ThinkingBlock;
+
 /// An OpenAI chat-completions request.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChatRequest {
@@ -119,6 +121,10 @@ pub struct Message {
     pub tool_call_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<String>,
+    /// An assistant turn's reasoning blocks, as a response returned them
+    /// (litellm's field); specs that take them send them back first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking_blocks: Option<Vec<ThinkingBlock>>,
 }
 
 impl Message {
@@ -130,6 +136,7 @@ impl Message {
             tool_calls: None,
             tool_call_id: None,
             reasoning_content: None,
+            thinking_blocks: None,
         }
     }
 }
@@ -184,6 +191,20 @@ pub struct ToolCall {
     #[serde(rename = "type", default = "function_type")]
     pub kind: String,
     pub function: FunctionCall,
+    /// Provider state returned with the call (litellm's field), e.g.
+    /// `{"thought_signature": "…"}`; other keys are kept and ignored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_specific_fields: Option<Map<String, Value>>,
+}
+
+impl ToolCall {
+    /// The call's `provider_specific_fields.thought_signature`, if text.
+    pub fn thought_signature(&self) -> Option<&str> {
+        self.provider_specific_fields
+            .as_ref()?
+            .get("thought_signature")?
+            .as_str()
+    }
 }
 
 fn function_type() -> String {

@@ -1,6 +1,7 @@
 //! The OpenAI-shaped chat response, stream chunk and usage.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// A `chat.completion` object.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,8 +35,33 @@ pub struct ResponseMessage {
     pub content: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<String>,
+    /// The provider's reasoning blocks, in its order, signatures intact, so
+    /// the next turn can send them back (litellm's `thinking_blocks`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thinking_blocks: Vec<ThinkingBlock>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ResponseToolCall>,
+}
+
+/// One block of a model's reasoning, as litellm's OpenAI-shaped API carries
+/// it: `{"type":"thinking","thinking":…,"signature":…}` or
+/// `{"type":"redacted_thinking","data":…}`. The signature (or the redacted
+/// data) is opaque: send it back unchanged. A block type Switchboard does not
+/// know is read as `Other` and never sent on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ThinkingBlock {
+    Thinking {
+        #[serde(default)]
+        thinking: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signature: Option<String>,
+    },
+    RedactedThinking {
+        data: String,
+    },
+    #[serde(other)]
+    Other,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +70,10 @@ pub struct ResponseToolCall {
     #[serde(rename = "type")]
     pub kind: String,
     pub function: ResponseFunction,
+    /// Provider state tied to this call, to send back with it (litellm's
+    /// field): `thought_signature` when the provider signed the call.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_specific_fields: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -143,6 +173,11 @@ pub struct Delta {
     pub content: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasoning_content: Option<String>,
+    /// Reasoning blocks completed by this event: a thinking block's text
+    /// arrives in `reasoning_content`, its signature here (with empty
+    /// `thinking`); a redacted block arrives whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thinking_blocks: Vec<ThinkingBlock>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCallDelta>,
 }
@@ -155,6 +190,9 @@ pub struct ToolCallDelta {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     pub function: FunctionDelta,
+    /// As on `ResponseToolCall`, sent with the fragment where it was found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_specific_fields: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

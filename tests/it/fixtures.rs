@@ -111,6 +111,17 @@ struct Got {
     usage: Value,
     error: Option<Error>,
     embed: Option<(usize, usize)>,
+    /// Reasoning blocks: the message's, or rebuilt from the deltas.
+    thinking_blocks: Vec<Value>,
+    /// Per tool call, its `provider_specific_fields.thought_signature` (or null).
+    signatures: Vec<Value>,
+}
+
+fn thought_signature(fields: &Option<serde_json::Map<String, Value>>) -> Value {
+    fields
+        .as_ref()
+        .and_then(|f| f.get("thought_signature").cloned())
+        .unwrap_or(Value::Null)
 }
 
 fn parse_args(raw: &str) -> Value {
@@ -172,6 +183,16 @@ async fn call(rec: &Value, api_base: String) -> Got {
                     .iter()
                     .map(|t| (t.function.name.clone(), parse_args(&t.function.arguments)))
                     .collect();
+                got.signatures = m
+                    .tool_calls
+                    .iter()
+                    .map(|t| thought_signature(&t.provider_specific_fields))
+                    .collect();
+                got.thinking_blocks = m
+                    .thinking_blocks
+                    .iter()
+                    .map(|b| serde_json::to_value(b).expect("block"))
+                    .collect();
                 got.finish = r.choices[0].finish_reason.clone();
                 got.usage = usage_json(&r.usage);
             }
@@ -187,6 +208,7 @@ async fn call(rec: &Value, api_base: String) -> Got {
         }
     };
     let mut calls: Vec<(String, String)> = Vec::new();
+    let mut reasoning = String::new();
     while let Some(item) = stream.next().await {
         let chunk = match item {
             Ok(c) => c,
@@ -202,10 +224,31 @@ async fn call(rec: &Value, api_base: String) -> Got {
             if let Some(t) = &ch.delta.content {
                 got.content.push_str(t);
             }
+            // A thinking block's text is the reasoning since the last block;
+            // its signature delta closes it.
+            if let Some(t) = &ch.delta.reasoning_content {
+                reasoning.push_str(t);
+            }
+            for b in &ch.delta.thinking_blocks {
+                let mut b = serde_json::to_value(b).expect("block");
+                if b["type"] == "thinking" {
+                    let text = format!(
+                        "{}{}",
+                        std::mem::take(&mut reasoning),
+                        b["thinking"].as_str().unwrap_or_default()
+                    );
+                    b["thinking"] = Value::String(text);
+                }
+                got.thinking_blocks.push(b);
+            }
             for tc in &ch.delta.tool_calls {
                 let i = tc.index as usize;
                 if calls.len() <= i {
                     calls.resize(i + 1, (String::new(), String::new()));
+                    got.signatures.resize(i + 1, Value::Null);
+                }
+                if tc.provider_specific_fields.is_some() {
+                    got.signatures[i] = thought_signature(&tc.provider_specific_fields);
                 }
                 if let Some(n) = &tc.function.name {
                     calls[i].0.push_str(n);
@@ -388,6 +431,22 @@ fn check_expect(exp: &Value, got: &Got, problems: &mut Vec<String>) {
                         got.usage[field]
                     ));
                 }
+            }
+            if let Some(want) = exp.get("thinking_blocks")
+                && want != &Value::Array(got.thinking_blocks.clone())
+            {
+                problems.push(format!(
+                    "thinking_blocks: expected {want}, got {:?}",
+                    got.thinking_blocks
+                ));
+            }
+            if let Some(want) = exp.get("tool_call_signatures")
+                && want != &Value::Array(got.signatures.clone())
+            {
+                problems.push(format!(
+                    "tool call signatures: expected {want}, got {:?}",
+                    got.signatures
+                ));
             }
             for field in ["cached_tokens", "reasoning_tokens"] {
                 let w = exp["usage"][field].as_u64().unwrap_or(0);

@@ -231,3 +231,13 @@ fn json_format_reports_an_unreadable_path() {
     assert_eq!(list[0]["file"], "tests/lint/no_such_file.toml");
     assert_eq!(list[0]["code"], "io");
 }
+
+#[test]
+fn reasoning_blocks_without_a_case_for_them() {
+    check_case("reasoning_blocks_unmatched");
+}
+
+#[test]
+fn thinking_block_without_thinking_blocks() {
+    check_case("thinking_block_without_blocks");
+}

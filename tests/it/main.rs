@@ -5,6 +5,7 @@ mod cost;
 mod fixtures;
 mod invariants;
 mod lint;
+mod reasoning_state;
 mod router;
 mod server;
 mod server_keys;
