@@ -232,9 +232,11 @@ where
     let first = bind_shared(addr, workers > 1)?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let mut threads = Vec::with_capacity(workers - 1);
+    let mut listening = Vec::with_capacity(workers - 1);
     for n in 1..workers {
         let state = state.clone();
         let mut stopped = stopped.clone();
+        let (ready, is_ready) = tokio::sync::oneshot::channel::<std::io::Result<()>>();
         let thread = std::thread::Builder::new()
             .name(format!("switchboard-worker-{n}"))
             .spawn(move || -> std::io::Result<()> {
@@ -242,7 +244,14 @@ where
                     .enable_all()
                     .build()?;
                 rt.block_on(async move {
-                    let listener = bind_shared(addr, true)?;
+                    let listener = match bind_shared(addr, true) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = ready.send(Err(std::io::Error::new(e.kind(), e.to_string())));
+                            return Err(e);
+                        }
+                    };
+                    let _ = ready.send(Ok(()));
                     let until = async move {
                         let _ = stopped.wait_for(|s| *s).await;
                     };
@@ -250,6 +259,13 @@ where
                 })
             })?;
         threads.push(thread);
+        listening.push(is_ready);
+    }
+    // Announced once every thread listens.
+    for is_ready in listening {
+        is_ready
+            .await
+            .unwrap_or_else(|_| Err(std::io::Error::other("a serving thread did not start")))?;
     }
     bound(addr);
     let stop_all = stop.clone();

@@ -142,6 +142,11 @@ async fn chat(app: &axum::Router, key: &str, model: &str) -> Answer {
     send(app, "POST", "/v1/chat/completions", key, body).await
 }
 
+/// `/key/update` with these fields.
+async fn update(app: &axum::Router, fields: Value) -> Answer {
+    send(app, "POST", "/key/update", MASTER, fields).await
+}
+
 /// A new virtual key with these settings.
 async fn generate(app: &axum::Router, fields: Value) -> String {
     let a = send(app, "POST", "/key/generate", MASTER, fields).await;
@@ -479,24 +484,10 @@ async fn a_budget_per_period_resets(url: &str, reopen: bool) {
     );
 
     // Bad periods are refused; an empty one makes the budget lifelong again.
-    let bad = send(
-        &app,
-        "POST",
-        "/key/update",
-        MASTER,
-        json!({"key": key, "budget_duration": "3 weeks"}),
-    )
-    .await;
+    let bad = update(&app, json!({"key": key, "budget_duration": "3 weeks"})).await;
     let msg = bad.error(400, "invalid_request_error");
     assert!(msg.contains("budget_duration"), "{msg}");
-    let life = send(
-        &app,
-        "POST",
-        "/key/update",
-        MASTER,
-        json!({"key": key, "budget_duration": ""}),
-    )
-    .await;
+    let life = update(&app, json!({"key": key, "budget_duration": ""})).await;
     assert_eq!(life.status, StatusCode::OK, "{}", life.body);
     assert!(
         life.body["info"]["budget_reset_at"].is_null(),
@@ -614,14 +605,7 @@ async fn sqlite_a_first_version_database_is_migrated() {
     let store = Store::open(&url).await.unwrap();
     let app = app(state(config(vec![dep("chat", &up)], 0), store).await);
     assert_eq!(chat(&app, key, "chat").await.status, StatusCode::OK);
-    let up_period = send(
-        &app,
-        "POST",
-        "/key/update",
-        MASTER,
-        json!({"key": key, "budget_duration": "7d"}),
-    )
-    .await;
+    let up_period = update(&app, json!({"key": key, "budget_duration": "7d"})).await;
     assert_eq!(up_period.status, StatusCode::OK, "{}", up_period.body);
     let info = &up_period.body["info"];
     assert_eq!(info["budget_duration"], "7d", "{info}");
