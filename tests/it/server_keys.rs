@@ -142,6 +142,20 @@ async fn chat(app: &axum::Router, key: &str, model: &str) -> Answer {
     send(app, "POST", "/v1/chat/completions", key, body).await
 }
 
+/// `/key/info`'s record of a key.
+async fn key_info(app: &axum::Router, key: &str) -> Value {
+    let a = send(
+        app,
+        "GET",
+        &format!("/key/info?key={key}"),
+        MASTER,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    a.body["info"].clone()
+}
+
 /// `/key/update` with these fields.
 async fn update(app: &axum::Router, fields: Value) -> Answer {
     send(app, "POST", "/key/update", MASTER, fields).await
@@ -436,19 +450,7 @@ async fn a_budget_per_period_resets(url: &str, reopen: bool) {
         msg.contains("for this 3s period") && msg.contains("resets in"),
         "{msg}"
     );
-    let info = |app: axum::Router, key: String| async move {
-        let a = send(
-            &app,
-            "GET",
-            &format!("/key/info?key={key}"),
-            MASTER,
-            Value::Null,
-        )
-        .await;
-        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-        a.body["info"].clone()
-    };
-    let first = info(app.clone(), key.clone()).await;
+    let first = key_info(&app, &key).await;
     assert_eq!(first["budget_duration"], "3s", "{first}");
     let one_call = first["budget_spend"].as_f64().unwrap();
     assert!(one_call > 0.000001, "{first}");
@@ -461,7 +463,7 @@ async fn a_budget_per_period_resets(url: &str, reopen: bool) {
         let app2 = app_of(state(config(vec![dep("chat", &up)], 0), other).await);
         let again = chat(&app2, &key, "chat").await;
         again.error(400, "invalid_request_error");
-        let seen = info(app2, key.clone()).await;
+        let seen = key_info(&app2, &key).await;
         assert_eq!(seen["budget_spend"].as_f64().unwrap(), one_call, "{seen}");
     }
 
@@ -472,7 +474,7 @@ async fn a_budget_per_period_resets(url: &str, reopen: bool) {
     tokio::time::sleep(Duration::from_millis(wait as u64)).await;
     let after = chat(&app, &key, "chat").await;
     assert_eq!(after.status, StatusCode::OK, "{}", after.body);
-    let now = info(app.clone(), key.clone()).await;
+    let now = key_info(&app, &key).await;
     assert!(
         now["budget_reset_at"].as_i64().unwrap() >= reset_at + 3000,
         "{now}"
