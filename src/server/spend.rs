@@ -1,18 +1,22 @@
 //! The spend log: one row per call (key, model group, deployment, tokens,
 //! cost, latency, status, time), written off the request path. A call
-//! hands its row to a bounded channel; a writer task inserts rows in
-//! batches (at most [`MAX_BATCH`], or whatever arrived within the flush
-//! interval) in one transaction that also adds their cost to their key's
-//! spend. [`SpendLog::flush`] writes everything sent before it: graceful
-//! shutdown calls it, so no row is lost.
+//! hands its row to a channel at once (unbounded: a row waiting for room
+//! in a task of its own would be lost when its runtime stops); a writer
+//! task inserts rows in batches (at most [`MAX_BATCH`], or whatever arrived
+//! within the flush interval) in one transaction that also adds their cost
+//! to their keys' spend. [`SpendLog::flush`] writes everything sent before
+//! it: graceful shutdown calls it, so no row is lost. When the database
+//! falls behind, rows wait in memory and a warning says how many.
 //!
 //! Each call gets one [`Meter`]: finishing it records a success, dropping
 //! it unfinished records a failure (an error, a cut stream), so every call
 //! is recorded exactly once. The Router's retries happen inside one call,
 //! and a row's id is unique, so nothing is charged twice.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -29,8 +33,9 @@ use super::shared::Shared;
 use crate::error::Result;
 use crate::types::{ChatChunk, ChatRequest, Usage};
 
-/// Rows the channel holds before a sender waits.
-const CAPACITY: usize = 10_000;
+/// Rows waiting for the database past which a warning is printed (again
+/// at every multiple).
+const BACKLOG_WARNING: usize = 50_000;
 /// Rows per insert transaction.
 pub(crate) const MAX_BATCH: usize = 500;
 
@@ -63,7 +68,9 @@ enum Msg {
 /// The sending side of the log; cheap to clone.
 #[derive(Clone, Debug)]
 pub(crate) struct SpendLog {
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::UnboundedSender<Msg>,
+    /// Rows sent and not yet written.
+    pending: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Msg {
@@ -75,38 +82,50 @@ impl std::fmt::Debug for Msg {
 impl SpendLog {
     /// Starts the writer task on the current runtime.
     pub(crate) fn start(db: Db, interval: Duration) -> SpendLog {
-        let (tx, rx) = mpsc::channel(CAPACITY);
-        tokio::spawn(writer(db, rx, interval));
-        SpendLog { tx }
+        let (tx, rx) = mpsc::unbounded_channel();
+        let pending = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(writer(db, rx, interval, pending.clone()));
+        SpendLog { tx, pending }
     }
 
-    /// Queues a row; never blocks the caller (a full channel hands the row
-    /// to a task that waits for room).
+    /// Queues a row; never blocks the caller.
     pub(crate) fn send(&self, row: SpendRow) {
-        match self.tx.try_send(Msg::Row(row)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(msg)) => {
-                let tx = self.tx.clone();
-                tokio::spawn(async move {
-                    let _ = tx.send(msg).await;
-                });
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                eprintln!("switchboard: spend log writer has stopped; a row was not recorded");
-            }
+        let waiting = self.pending.fetch_add(1, Ordering::Relaxed) + 1;
+        if waiting % BACKLOG_WARNING == 0 {
+            eprintln!(
+                "switchboard: {waiting} spend log rows are waiting for the database, which is slower than the calls"
+            );
+        }
+        if self.tx.send(Msg::Row(row)).is_err() {
+            self.pending.fetch_sub(1, Ordering::Relaxed);
+            eprintln!("switchboard: spend log writer has stopped; a row was not recorded");
         }
     }
 
     /// Returns once every row sent before it is written.
     pub(crate) async fn flush(&self) {
         let (ack, done) = oneshot::channel();
-        if self.tx.send(Msg::Flush(ack)).await.is_ok() {
+        if self.tx.send(Msg::Flush(ack)).is_ok() {
             let _ = done.await;
         }
     }
 }
 
-async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>, interval: Duration) {
+async fn writer(
+    db: Db,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
+    interval: Duration,
+    pending: Arc<AtomicUsize>,
+) {
+    // Writes a batch and counts its rows as no longer waiting.
+    let write_batch = |rows: Vec<SpendRow>| {
+        let (db, pending) = (&db, &pending);
+        async move {
+            let n = rows.len();
+            write(db, rows).await;
+            pending.fetch_sub(n, Ordering::Relaxed);
+        }
+    };
     let mut batch: Vec<SpendRow> = Vec::new();
     let mut deadline = tokio::time::Instant::now();
     loop {
@@ -116,14 +135,14 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>, interval: Duration) {
             match tokio::time::timeout_at(deadline, rx.recv()).await {
                 Ok(msg) => msg,
                 Err(_) => {
-                    write(&db, std::mem::take(&mut batch)).await;
+                    write_batch(std::mem::take(&mut batch)).await;
                     continue;
                 }
             }
         };
         match msg {
             None => {
-                write(&db, std::mem::take(&mut batch)).await;
+                write_batch(std::mem::take(&mut batch)).await;
                 return;
             }
             Some(Msg::Row(row)) => {
@@ -132,11 +151,11 @@ async fn writer(db: Db, mut rx: mpsc::Receiver<Msg>, interval: Duration) {
                 }
                 batch.push(row);
                 if batch.len() >= MAX_BATCH {
-                    write(&db, std::mem::take(&mut batch)).await;
+                    write_batch(std::mem::take(&mut batch)).await;
                 }
             }
             Some(Msg::Flush(ack)) => {
-                write(&db, std::mem::take(&mut batch)).await;
+                write_batch(std::mem::take(&mut batch)).await;
                 let _ = ack.send(());
             }
         }
@@ -170,6 +189,9 @@ async fn insert(db: &Db, rows: &[SpendRow]) -> Result<()> {
         .begin()
         .await
         .map_err(|e| db_error("cannot start a spend batch", e))?;
+    // What the rows inserted now add to each key's spend (a row already
+    // there, from a batch retried after its commit, adds nothing).
+    let mut added: HashMap<&str, f64> = HashMap::new();
     for r in rows {
         let done = sqlx::query(
             "INSERT INTO switchboard_spend_logs (request_id, key_hash, model_group, deployment,
@@ -191,18 +213,20 @@ async fn insert(db: &Db, rows: &[SpendRow]) -> Result<()> {
         .execute(&mut *tx)
         .await
         .map_err(|e| db_error("cannot insert a spend row", e))?;
-        // Only a row inserted now adds to its key's spend.
         if let Some(key) = &r.key_hash
             && done.rows_affected() > 0
             && r.cost != 0.0
         {
-            sqlx::query("UPDATE switchboard_keys SET spend = spend + $1 WHERE key_hash = $2")
-                .bind(r.cost)
-                .bind(key.clone())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| db_error("cannot add to a key's spend", e))?;
+            *added.entry(key.as_str()).or_default() += r.cost;
         }
+    }
+    for (key, cost) in added {
+        sqlx::query("UPDATE switchboard_keys SET spend = spend + $1 WHERE key_hash = $2")
+            .bind(cost)
+            .bind(key.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error("cannot add to a key's spend", e))?;
     }
     tx.commit()
         .await
@@ -428,5 +452,42 @@ impl<S: Stream<Item = Result<ChatChunk>> + Unpin> Stream for Metered<S> {
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(n: usize) -> SpendRow {
+        SpendRow {
+            request_id: format!("r{n}"),
+            key_hash: None,
+            model_group: "g".into(),
+            deployment: "d".into(),
+            prompt_tokens: 1,
+            completion_tokens: 1,
+            total_tokens: 2,
+            cost: 0.0,
+            latency_ms: 1,
+            status: "success".into(),
+            created_at: n as i64,
+        }
+    }
+
+    /// Far more rows than a batch (and than the bounded channel this log
+    /// once had), sent faster than they are written: a flush right after
+    /// still finds every one of them in the table.
+    #[tokio::test]
+    async fn a_flush_after_a_burst_writes_every_row() {
+        let db = Db::connect("sqlite::memory:").await.unwrap();
+        let log = SpendLog::start(db.clone(), Duration::from_secs(60));
+        let n = 25 * MAX_BATCH + 7;
+        for i in 0..n {
+            log.send(row(i));
+        }
+        log.flush().await;
+        assert_eq!(rows(&db, None, i64::MAX).await.unwrap().len(), n);
+        assert_eq!(log.pending.load(Ordering::Relaxed), 0);
     }
 }
