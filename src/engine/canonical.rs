@@ -376,6 +376,17 @@ mod tests {
             .collect()
     }
 
+    /// The canonical value of `req` (model "m", not streamed, no params).
+    fn build(req: &ChatRequest, roles: &HashMap<String, String>, merge_roles: bool) -> Value {
+        let shape = Shape {
+            request: true,
+            roles,
+            merge_roles,
+            reasoning_blocks: false,
+        };
+        canonical(req, "m", false, Map::new(), &shape).unwrap()
+    }
+
     #[test]
     fn system_and_developer_messages_become_system_text() {
         let req: ChatRequest = serde_json::from_value(json!({
@@ -387,19 +398,7 @@ mod tests {
         }))
         .unwrap();
         let r = roles(&[]);
-        let c = canonical(
-            &req,
-            "m",
-            false,
-            Map::new(),
-            &Shape {
-                request: true,
-                roles: &r,
-                merge_roles: false,
-                reasoning_blocks: false,
-            },
-        )
-        .unwrap();
+        let c = build(&req, &r, false);
         assert_eq!(c["system"], "A\n\nB");
         assert_eq!(
             c["messages"],
@@ -421,19 +420,7 @@ mod tests {
         }))
         .unwrap();
         let r = roles(&[("tool", "user")]);
-        let c = canonical(
-            &req,
-            "m",
-            false,
-            Map::new(),
-            &Shape {
-                request: true,
-                roles: &r,
-                merge_roles: true,
-                reasoning_blocks: false,
-            },
-        )
-        .unwrap();
+        let c = build(&req, &r, true);
         let msgs = c["messages"].as_array().unwrap();
         assert_eq!(msgs.len(), 3);
         assert_eq!(msgs[1]["content"][0]["input"], json!({"city": "Paris"}));
@@ -452,19 +439,7 @@ mod tests {
         }))
         .unwrap();
         let r = roles(&[("system", "system")]);
-        let c = canonical(
-            &req,
-            "m",
-            false,
-            Map::new(),
-            &Shape {
-                request: true,
-                roles: &r,
-                merge_roles: false,
-                reasoning_blocks: false,
-            },
-        )
-        .unwrap();
+        let c = build(&req, &r, false);
         assert_eq!(c["system"], "Be brief.");
         assert_eq!(c["messages"][1]["role"], "system");
         assert_eq!(c["messages"][1]["text"], "Be brief.");

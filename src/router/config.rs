@@ -3,11 +3,13 @@
 //! references (`env:NAME`, or litellm's `os.environ/NAME`), read at build.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::strategy::Strategy;
+use crate::client::CallOptions;
 use crate::error::{Error, Result};
 
 /// `[router]` settings and `[[deployments]]`.
@@ -153,6 +155,32 @@ impl DeploymentConfig {
         self.timeout_secs = Some(secs);
         self
     }
+
+    /// Its id: the one given, else `group:model#n` for the `n`th deployment.
+    pub(crate) fn id_at(&self, n: usize) -> String {
+        self.id
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}#{n}", self.group, self.model))
+    }
+
+    /// How its calls are made (key resolved; its own timeout, else the
+    /// Router's `default_timeout_secs`).
+    pub(crate) fn call_options(&self, default_timeout_secs: Option<f64>) -> Result<CallOptions> {
+        Ok(CallOptions {
+            api_key: self
+                .api_key
+                .as_deref()
+                .map(|k| resolve_secret(k, "an api-key reference"))
+                .transpose()?,
+            api_base: self.api_base.clone(),
+            timeout: self
+                .timeout_secs
+                .or(default_timeout_secs)
+                .map(Duration::from_secs_f64),
+            params: self.params.clone(),
+            mock_response: self.mock_response.clone(),
+        })
+    }
 }
 
 impl RouterConfig {
@@ -163,17 +191,19 @@ impl RouterConfig {
     }
 }
 
-/// Resolves `env:NAME` / `os.environ/NAME` references; literals pass through.
-pub(crate) fn resolve_key(raw: &str) -> Result<String> {
+/// Resolves an `env:NAME` / `os.environ/NAME` reference (an unset or empty
+/// variable is an error naming `what`); literals pass through.
+pub(crate) fn resolve_secret(raw: &str, what: &str) -> Result<String> {
     let name = raw
         .strip_prefix("env:")
         .or_else(|| raw.strip_prefix("os.environ/"));
     match name {
         None => Ok(raw.to_string()),
-        Some(var) => std::env::var(var).map_err(|_| {
-            Error::bad_request(format!(
-                "environment variable {var} (an api-key reference) is not set"
-            ))
-        }),
+        Some(var) => std::env::var(var)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                Error::bad_request(format!("environment variable {var} ({what}) is not set"))
+            }),
     }
 }

@@ -17,11 +17,12 @@ use std::time::Duration;
 use futures::StreamExt;
 
 pub use clock::{Clock, ManualClock, Rng, TokioClock};
+pub(crate) use config::resolve_secret;
 pub use config::{DeploymentConfig, RouterConfig, Settings};
 pub use shared::SharedCooldowns;
 pub use strategy::{Strategy, View, pick};
 
-use crate::client::{CallOptions, ChatStream, Client};
+use crate::client::{ChatStream, Client};
 use crate::cost::estimate_tokens;
 use crate::error::{Attempt, Error, ErrorKind, Result};
 use crate::types::{
@@ -133,19 +134,8 @@ impl Router {
         for (n, d) in config.deployments.iter().enumerate() {
             let (spec, name) = client.registry().resolve(&d.model)?;
             let info = client.catalog().model_info(spec.id(), &name);
-            let options = CallOptions {
-                api_key: d.api_key.as_deref().map(config::resolve_key).transpose()?,
-                api_base: d.api_base.clone(),
-                timeout: d
-                    .timeout_secs
-                    .or(config.router.timeout_secs)
-                    .map(Duration::from_secs_f64),
-                params: d.params.clone(),
-                mock_response: d.mock_response.clone(),
-            };
-            let id =
-                d.id.clone()
-                    .unwrap_or_else(|| format!("{}:{}#{n}", d.group, d.model));
+            let options = d.call_options(config.router.timeout_secs)?;
+            let id = d.id_at(n);
             groups
                 .entry(d.group.clone())
                 .or_default()

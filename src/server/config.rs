@@ -21,6 +21,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+pub(crate) use crate::router::resolve_secret;
 use crate::router::{DeploymentConfig, RouterConfig, Settings};
 use crate::spec::diagnostic::line_col;
 
@@ -126,22 +127,6 @@ impl ServerConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())))?;
         Self::from_toml(&text, &path.display().to_string())
-    }
-}
-
-/// Resolves `env:NAME` / `os.environ/NAME` references; literals pass through.
-pub(crate) fn resolve_secret(raw: &str, what: &str) -> Result<String> {
-    let name = raw
-        .strip_prefix("env:")
-        .or_else(|| raw.strip_prefix("os.environ/"));
-    match name {
-        None => Ok(raw.to_string()),
-        Some(var) => std::env::var(var)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .ok_or_else(|| {
-                Error::bad_request(format!("environment variable {var} ({what}) is not set"))
-            }),
     }
 }
 

@@ -7,14 +7,11 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 use crate::client::{CallOptions, ChatStream, Client};
 use crate::error::{Error, ErrorKind, Result};
 use crate::router::RouterConfig;
 use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
-
-use super::config::resolve_secret;
 
 pub(crate) struct Direct {
     client: Client,
@@ -35,24 +32,12 @@ impl Direct {
         let mut groups: HashMap<String, Vec<Target>> = HashMap::new();
         for (n, d) in config.deployments.iter().enumerate() {
             let options = CallOptions {
-                api_key: d
-                    .api_key
-                    .as_deref()
-                    .map(|k| resolve_secret(k, "an api-key reference"))
-                    .transpose()?,
-                api_base: d.api_base.clone(),
-                timeout: d
-                    .timeout_secs
-                    .or(config.router.timeout_secs)
-                    .map(Duration::from_secs_f64),
-                params: d.params.clone(),
+                // A mock answer is chat text: the Router's alone.
                 mock_response: None,
+                ..d.call_options(config.router.timeout_secs)?
             };
             groups.entry(d.group.clone()).or_default().push(Target {
-                id: d
-                    .id
-                    .clone()
-                    .unwrap_or_else(|| format!("{}:{}#{n}", d.group, d.model)),
+                id: d.id_at(n),
                 model: d.model.clone(),
                 options,
             });

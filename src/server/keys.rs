@@ -442,10 +442,10 @@ impl KeyStore {
             return Ok(None);
         };
         let mut record = state.record();
-        let period_before = (record.budget_duration.clone(), record.budget_started_at);
+        let started_before = record.budget_started_at;
         apply(&mut record, fields)?;
-        let new_period =
-            (record.budget_duration.clone(), record.budget_started_at) != period_before;
+        // `apply` starts the first period anew whenever the period changes.
+        let new_period = record.budget_started_at != started_before;
         sqlx::query(
             "UPDATE switchboard_keys SET key_alias = $1, models = $2, max_budget = $3, rpm_limit = $4,
              tpm_limit = $5, expires_at = $6, metadata = $7, budget_duration = $8,

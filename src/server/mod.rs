@@ -244,11 +244,12 @@ where
                     .enable_all()
                     .build()?;
                 rt.block_on(async move {
+                    // A failure to bind is reported through `ready`.
                     let listener = match bind_shared(addr, true) {
                         Ok(l) => l,
                         Err(e) => {
-                            let _ = ready.send(Err(std::io::Error::new(e.kind(), e.to_string())));
-                            return Err(e);
+                            let _ = ready.send(Err(e));
+                            return Ok(());
                         }
                     };
                     let _ = ready.send(Ok(()));
