@@ -178,6 +178,11 @@ impl KeyState {
         r
     }
 
+    /// `f` of the stored record, without copying it.
+    pub(crate) fn with_record<T>(&self, f: impl FnOnce(&KeyRecord) -> T) -> T {
+        f(&lock(&self.record))
+    }
+
     /// USD spent in period `p` (nothing yet when `p` has just begun).
     fn spent_in(&self, p: Period) -> f64 {
         let (index, spend) = *lock(&self.period);

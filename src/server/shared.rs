@@ -161,8 +161,15 @@ impl Shared {
         Ok(())
     }
 
-    /// Adds a finished call's tokens and cost to the shared counters.
-    pub(crate) async fn charge(&self, key: &KeyRecord, tokens: u64, cost: f64) {
+    /// Adds a finished call's tokens and cost to the shared counters: the
+    /// commands are made now, from the key as it is; they are sent when the
+    /// returned future runs.
+    pub(crate) fn charge(
+        &self,
+        key: &KeyRecord,
+        tokens: u64,
+        cost: f64,
+    ) -> impl std::future::Future<Output = ()> + Send + use<> {
         let now = now_ms();
         let mut pipe = redis::pipe();
         if cost != 0.0 {
@@ -184,8 +191,10 @@ impl Shared {
                 .ignore();
         }
         let mut conn = self.conn.clone();
-        // Best effort: the spend log in the database stays the record.
-        let _: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+        async move {
+            // Best effort: the spend log in the database stays the record.
+            let _: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+        }
     }
 }
 

@@ -91,7 +91,7 @@ impl SpendLog {
     /// Queues a row; never blocks the caller.
     pub(crate) fn send(&self, row: SpendRow) {
         let waiting = self.pending.fetch_add(1, Ordering::Relaxed) + 1;
-        if waiting % BACKLOG_WARNING == 0 {
+        if waiting.is_multiple_of(BACKLOG_WARNING) {
             eprintln!(
                 "switchboard: {waiting} spend log rows are waiting for the database, which is slower than the calls"
             );
@@ -322,8 +322,7 @@ impl Meter {
             if let Some(shared) = self.shared.take()
                 && let Ok(rt) = tokio::runtime::Handle::try_current()
             {
-                let record = k.record();
-                rt.spawn(async move { shared.charge(&record, total, cost).await });
+                rt.spawn(k.with_record(|r| shared.charge(r, total, cost)));
             }
         }
         let Some(log) = self.log.take() else {
