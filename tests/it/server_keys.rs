@@ -198,19 +198,11 @@ async fn keys_are_generated_used_capped_and_revoked(url: &str) {
 
     let first = chat(&app, &key, "chat").await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.body);
-    let info = send(
-        &app,
-        "GET",
-        &format!("/key/info?key={key}"),
-        MASTER,
-        Value::Null,
-    )
-    .await;
-    assert_eq!(info.status, StatusCode::OK, "{}", info.body);
-    let spent = info.body["info"]["spend"].as_f64().unwrap();
-    assert!(spent > 0.000001, "{}", info.body);
-    assert_eq!(info.body["info"]["metadata"]["team"], "a");
-    assert_eq!(info.body["info"]["key_alias"], "ci");
+    let info = key_info(&app, &key).await;
+    let spent = info["spend"].as_f64().unwrap();
+    assert!(spent > 0.000001, "{info}");
+    assert_eq!(info["metadata"]["team"], "a");
+    assert_eq!(info["key_alias"], "ci");
 
     let over = chat(&app, &key, "chat").await;
     let msg = over.error(400, "invalid_request_error");
@@ -229,7 +221,7 @@ async fn keys_are_generated_used_capped_and_revoked(url: &str) {
     assert_eq!(up_budget.status, StatusCode::OK, "{}", up_budget.body);
     assert_eq!(up_budget.body["info"]["max_budget"], 10.0);
     assert_eq!(chat(&app, &key, "chat").await.status, StatusCode::OK);
-    let token = info.body["key"].as_str().unwrap().to_string();
+    let token = info["token"].as_str().unwrap().to_string();
     let list = send(&app, "GET", "/key/list", MASTER, Value::Null).await;
     assert!(
         list.body["keys"]
@@ -346,15 +338,7 @@ async fn one_spend_row_per_billed_call(url: &str) {
         total += r["cost"].as_f64().unwrap();
     }
     assert!(total > 0.0);
-    let info = send(
-        &app,
-        "GET",
-        &format!("/key/info?key={key}"),
-        MASTER,
-        Value::Null,
-    )
-    .await;
-    let spent = info.body["info"]["spend"].as_f64().unwrap();
+    let spent = key_info(&app, &key).await["spend"].as_f64().unwrap();
     assert!((spent - total).abs() < 1e-12, "{spent} vs {total}");
 }
 
