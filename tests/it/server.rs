@@ -21,14 +21,7 @@ use crate::support::{Mock, Reply};
 const KEY: &str = "sk-master-test";
 
 fn chat_ok(text: &str) -> Reply {
-    Reply::json(
-        200,
-        &json!({
-            "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
-        }),
-    )
+    Reply::openai_chat(text, 5, 2)
 }
 
 fn chunk(delta: Value, finish: Value) -> String {

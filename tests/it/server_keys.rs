@@ -24,14 +24,7 @@ const MASTER: &str = "sk-master-keys-test";
 const POSTGRES_ENV: &str = "SWITCHBOARD_TEST_POSTGRES_URL";
 
 fn chat_ok() -> Reply {
-    Reply::json(
-        200,
-        &json!({
-            "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}
-        }),
-    )
+    Reply::openai_chat("hi", 1000, 500)
 }
 
 fn server_error() -> Reply {

@@ -17,14 +17,7 @@ use crate::support::{Mock, Reply};
 const KEY: &str = "sk-master-test";
 
 fn chat_ok() -> Reply {
-    Reply::json(
-        200,
-        &json!({
-            "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi"}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 200, "total_tokens": 1200}
-        }),
-    )
+    Reply::openai_chat("Hi", 1000, 200)
 }
 
 fn sse_body() -> String {

@@ -40,14 +40,7 @@ fn unique_prefix(test: &str) -> String {
 }
 
 fn chat_ok() -> Reply {
-    Reply::json(
-        200,
-        &json!({
-            "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 1000, "completion_tokens": 500, "total_tokens": 1500}
-        }),
-    )
+    Reply::openai_chat("hi", 1000, 500)
 }
 
 fn config(mock: &Mock, master: bool) -> ServerConfig {

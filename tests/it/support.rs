@@ -24,6 +24,20 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// An OpenAI chat completion answering `text`, with this usage.
+    pub fn openai_chat(text: &str, prompt_tokens: u64, completion_tokens: u64) -> Reply {
+        Reply::json(
+            200,
+            &serde_json::json!({
+                "id": "c1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                    "finish_reason": "stop"}],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens}
+            }),
+        )
+    }
+
     pub fn json(status: u16, body: &serde_json::Value) -> Reply {
         Reply {
             status,
