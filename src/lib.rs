@@ -22,9 +22,11 @@
 pub mod cli;
 mod client;
 pub mod cost;
+pub mod duration;
 pub(crate) mod engine;
 mod error;
 pub mod pure;
+pub mod redact;
 pub mod router;
 pub mod server;
 pub mod spec;
