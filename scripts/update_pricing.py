@@ -8,8 +8,17 @@ Only models of providers that have a spec under providers/ are written, in
 USD per million tokens. A model table with `hand-edited = true` in the
 existing file is kept as it is, so hand edits survive a regeneration.
 
+Models a provider has retired drop out of litellm's map, but old code, logs
+and tutorials still name them, and their calls still cost what they cost.
+So the price maps of earlier litellm releases (HISTORY) are read too: a model
+found there and no longer in the current map is written with its last
+published prices and `retired = true`. A model already marked retired in the
+existing file is kept as well.
+
 Usage: scripts/update_pricing.py [--source path/to/model_prices.json]
-(without --source it runs `pip download --no-deps litellm` into a temp dir).
+                                 [--history VERSION ...] [--no-history]
+(without --source it runs `pip download --no-deps litellm` into a temp dir,
+and the same for each history release).
 """
 
 import argparse
@@ -27,6 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PRICE_FILE = "litellm/model_prices_and_context_window_backup.json"
 
+# Earlier litellm releases whose price maps still list models since retired,
+# oldest first (a later release's figure for a model wins).
+HISTORY = ["1.60.0", "1.80.0", "1.95.0", "1.105.0", "1.108.6"]
+
 # litellm's provider names -> Switchboard spec ids (facts about naming only).
 PROVIDERS = {
     "openai": "openai", "text-completion-openai": "openai",
@@ -41,10 +54,15 @@ PROVIDERS = {
     "cohere": "cohere", "cohere_chat": "cohere", "together_ai": "together", "fireworks_ai": "fireworks",
     "perplexity": "perplexity", "cerebras": "cerebras", "deepinfra": "deepinfra", "openrouter": "openrouter",
     "ollama": "ollama", "voyage": "voyage", "nebius": "nebius", "novita": "novita", "hyperbolic": "hyperbolic",
-    "moonshot": "moonshot", "dashscope": "dashscope", "sambanova": "sambanova", "lambda_ai": "lambda",
+    "moonshot": "moonshot", "dashscope": "dashscope", "sambanova": "sambanova", "lambda_ai": "lambda_ai",
     "databricks": "databricks", "baseten": "baseten", "friendliai": "friendli", "featherless_ai": "featherless",
     "nvidia_nim": "nvidia", "zai": "zhipu", "siliconflow": "siliconflow", "github": "github",
     "huggingface": "huggingface", "watsonx": "watsonx", "cloudflare": "cloudflare",
+    "vercel_ai_gateway": "vercel_ai_gateway", "volcengine": "volcengine", "nscale": "nscale",
+    "ovhcloud": "ovhcloud", "scaleway": "scaleway", "aiml": "aimlapi", "gradient_ai": "gradient_ai",
+    "ai21": "ai21", "minimax": "minimax", "inception": "inception_labs",
+    "text-completion-inception": "inception_labs", "jina_ai": "jina", "meta_llama": "llama_api",
+    "fireworks_ai-embedding-models": "fireworks",
 }
 
 MODES = {"chat", "completion", "embedding", "responses"}
@@ -123,7 +141,9 @@ def model_name(key, provider):
     """litellm keys are often `provider/model`; Switchboard uses the provider-side name."""
     for prefix in (provider + "/", "bedrock/converse/", "bedrock/", "vertex_ai/", "azure/", "azure_ai/", "together_ai/",
                    "fireworks_ai/", "deepinfra/", "openrouter/", "nvidia_nim/", "friendliai/", "featherless_ai/", "lambda_ai/",
-                   "cohere_chat/", "text-completion-openai/", "huggingface/", "cloudflare/", "watsonx/", "zai/", "dashscope/"):
+                   "cohere_chat/", "text-completion-openai/", "huggingface/", "cloudflare/", "watsonx/", "zai/", "dashscope/",
+                   "vercel_ai_gateway/", "volcengine/", "nscale/", "ovhcloud/", "scaleway/", "aiml/", "gradient_ai/",
+                   "ai21/", "minimax/", "inception/", "jina_ai/", "meta_llama/"):
         if key.startswith(prefix):
             return key[len(prefix):]
     return key
@@ -158,24 +178,20 @@ def convert(entry):
     return row
 
 
-def load_source(path):
+def load_source(path, version=None):
     if path:
         return json.loads(Path(path).read_text()), f"file {Path(path).name}"
     tmp = tempfile.mkdtemp(prefix="sb-pricing-")
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, "litellm"], check=True)
+    wanted = f"litellm=={version}" if version else "litellm"
+    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, wanted], check=True)
     wheel = glob.glob(f"{tmp}/litellm-*.whl")[0]
     version = re.search(r"litellm-([^-]+)-", Path(wheel).name).group(1)
     with zipfile.ZipFile(wheel) as z:
         return json.loads(z.read(PRICE_FILE)), f"PyPI litellm {version}, {PRICE_FILE}"
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--source")
-    args = ap.parse_args()
-    data, origin = load_source(args.source)
-    specs = {p.stem for p in (ROOT / "providers").glob("*.toml")}
-    today = datetime.date.today().isoformat()
+def rows(data, specs):
+    """{provider: {model: row}} of one price map, for the providers with a spec."""
     by_provider = {}
     for key, entry in data.items():
         if not isinstance(entry, dict) or entry.get("mode") not in MODES:
@@ -188,13 +204,43 @@ def main():
         if "input" not in row and "output" not in row:
             continue
         by_provider.setdefault(ours, {}).setdefault(name, row)
+    return by_provider
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--source")
+    ap.add_argument("--history", nargs="*", default=HISTORY, help="earlier litellm versions, oldest first")
+    ap.add_argument("--no-history", action="store_true")
+    args = ap.parse_args()
+    data, origin = load_source(args.source)
+    specs = {p.stem for p in (ROOT / "providers").glob("*.toml")}
+    today = datetime.date.today().isoformat()
+    by_provider = rows(data, specs)
+    # The last published row of every model the current map no longer has.
+    retired = {}
+    for version in [] if args.no_history else args.history:
+        old_data, old_origin = load_source(None, version)
+        for provider, models in rows(old_data, specs).items():
+            for name, row in models.items():
+                retired.setdefault(provider, {})[name] = dict(row, retired=True)
+        print(f"history: {old_origin}")
+    for provider, models in retired.items():
+        # A provider the current map lists no model of was dropped by the
+        # map, not by the provider: its models are not known to be retired.
+        if provider not in by_provider:
+            continue
+        current = by_provider[provider]
+        for name, row in models.items():
+            current.setdefault(name, row)
     total = 0
     for provider, models in sorted(by_provider.items()):
         path = ROOT / "pricing" / f"{provider}.toml"
         kept = {}
         if path.exists():
             old = tomllib.loads(path.read_text())
-            kept = {k: v for k, v in (old.get("models") or {}).items() if v.get("hand-edited")}
+            kept = {k: v for k, v in (old.get("models") or {}).items()
+                    if v.get("hand-edited") or (v.get("retired") and k not in models)}
         lines = [
             f"# Prices of {provider} models, USD per million tokens (per-request/per-image fees in USD).",
             f"# Generated by scripts/update_pricing.py from {origin} on {today}.",

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use serde_json::json;
 
 use crate::types::{CompletionTokensDetails, PromptTokensDetails, Usage};
-use crate::{Client, Error};
+use crate::{Client, Error, ErrorKind};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -59,16 +59,33 @@ pub(crate) fn run(args: Args) -> ExitCode {
         }),
         cost: None,
     };
+    // A name no spec resolves is an error, not a price of 0.
+    if let Err(e) = client.registry().resolve(&args.model) {
+        return fail(args.json, &e);
+    }
     let cost = client.cost_per_token(&args.model, &usage);
+    if !cost.priced {
+        return fail(
+            args.json,
+            &Error::new(
+                ErrorKind::NotFound,
+                format!(
+                    "no price for {}: the catalog does not list it (see `switchboard models --search`)",
+                    args.model
+                ),
+            ),
+        );
+    }
+    let retired = client.model_info(&args.model).is_some_and(|i| i.retired);
     if args.json {
         println!(
             "{}",
-            json!({"model": args.model, "usd": cost.usd, "priced": cost.priced})
+            json!({"model": args.model, "usd": cost.usd, "priced": cost.priced, "retired": retired})
         );
-    } else if cost.priced {
-        println!("${:.6}", cost.usd);
+    } else if retired {
+        println!("${:.6} (retired model: its last published price)", cost.usd);
     } else {
-        println!("unknown price for {} (cost 0)", args.model);
+        println!("${:.6}", cost.usd);
     }
     ExitCode::SUCCESS
 }

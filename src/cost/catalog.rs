@@ -63,6 +63,10 @@ pub struct ModelInfo {
     /// Kept as written when the catalog is regenerated.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hand_edited: bool,
+    /// The provider no longer serves it; the prices are the last it
+    /// published, kept so the cost of old calls, logs and code stays right.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retired: bool,
 }
 
 impl ModelInfo {

@@ -188,3 +188,55 @@ fn token_counter_is_exact_for_openai_and_an_estimate_elsewhere() {
     assert!(!estimate.exact);
     assert!(estimate.tokens >= exact.tokens / 2 && estimate.tokens <= exact.tokens * 2);
 }
+
+/// Models their provider has retired keep the last prices it published (from
+/// Anthropic's and Google's pricing pages at the time: Claude 3 Haiku $0.25 /
+/// $1.25, Claude 3.5 Sonnet $3 / $15, Gemini 1.5 Flash $0.075 input up to
+/// 128k tokens), so old code, logs and tutorials still cost what they cost.
+#[test]
+fn retired_models_keep_their_last_published_prices() {
+    let client = Client::new().unwrap();
+    let usage = switchboard::Usage {
+        prompt_tokens: 1_000_000,
+        completion_tokens: 1_000_000,
+        total_tokens: 2_000_000,
+        ..Default::default()
+    };
+    for (model, want) in [
+        ("claude-3-haiku-20240307", 0.25 + 1.25),
+        ("anthropic/claude-3-5-sonnet-20241022", 3.0 + 15.0),
+    ] {
+        let cost = client.cost_per_token(model, &usage);
+        assert!(cost.priced && close(cost.usd, want), "{model}: {cost:?}");
+        assert!(client.model_info(model).unwrap().retired, "{model}");
+    }
+    let flash = client.model_info("gemini-1.5-flash").unwrap();
+    assert!(flash.retired && flash.input.is_some_and(|p| p > 0.0 && p < 0.2));
+    // A current model is not marked.
+    assert!(!client.model_info("gpt-4o").unwrap().retired);
+}
+
+#[tokio::test]
+async fn cost_of_a_model_without_a_price_is_an_error_not_zero() {
+    let run = |model: &'static str| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .args(["cost", "--model", model, "--prompt-tokens", "10"])
+            .args(["--completion-tokens", "10", "--json"])
+            .output()
+            .await
+            .unwrap()
+    };
+    for model in ["openai/not-a-real-model", "nosuchprovider/x"] {
+        let out = run(model).await;
+        assert!(!out.status.success(), "{model}");
+        let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(line["error"]["kind"], "not_found", "{model}: {line}");
+    }
+    let out = run("claude-3-haiku-20240307").await;
+    assert!(out.status.success());
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (line["priced"].clone(), line["retired"].clone()),
+        (json!(true), json!(true))
+    );
+}
