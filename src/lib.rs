@@ -19,6 +19,7 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "cli")]
 pub mod cli;
 mod client;
 pub mod cost;
@@ -28,6 +29,7 @@ mod error;
 pub mod pure;
 pub mod redact;
 pub mod router;
+#[cfg(feature = "server")]
 pub mod server;
 pub mod spec;
 pub(crate) mod transport;

@@ -17,6 +17,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 pub use clock::{Clock, ManualClock, Rng, TokioClock};
+#[cfg_attr(not(feature = "server"), allow(unused_imports))]
 pub(crate) use config::resolve_secret;
 pub use config::{DeploymentConfig, RouterConfig, Settings};
 pub use shared::SharedCooldowns;
