@@ -2,6 +2,7 @@
 
 mod cli;
 mod cost;
+mod faults;
 mod fixtures;
 mod invariants;
 mod lint;
