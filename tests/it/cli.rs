@@ -542,7 +542,10 @@ async fn an_absurd_timeout_is_a_usage_error_not_a_panic() {
         let out = complete_json("http://127.0.0.1:9", "k", &[&flag]).await;
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
         let err = stderr(&out);
-        assert!(err.contains("--timeout") && err.contains("seconds"), "{bad}: {err}");
+        assert!(
+            err.contains("--timeout") && err.contains("seconds"),
+            "{bad}: {err}"
+        );
     }
     let out = complete_json("http://127.0.0.1:9", "k", &["--idle-timeout=-5"]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -550,11 +553,13 @@ async fn an_absurd_timeout_is_a_usage_error_not_a_panic() {
 
 #[tokio::test]
 async fn a_huge_retry_after_is_a_clean_rate_limit_error() {
-    let mock = Mock::start(vec![Reply::json(
-        429,
-        &json!({"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}),
-    )
-    .header("retry-after", "1e20")])
+    let mock = Mock::start(vec![
+        Reply::json(
+            429,
+            &json!({"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}),
+        )
+        .header("retry-after", "1e20"),
+    ])
     .await;
     let out = complete_json(&mock.url, "k", &[]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

@@ -6,6 +6,8 @@
 mod aws_eventstream;
 mod json_array;
 mod ndjson;
+#[cfg(test)]
+mod props;
 mod sse;
 
 /// One decoded unit of a streamed body: an SSE event, one NDJSON line, one
