@@ -8,6 +8,7 @@ mod invariants;
 mod lint;
 mod reasoning_state;
 mod router;
+mod router_deadline;
 mod server;
 mod server_keys;
 mod server_metrics;

@@ -8,7 +8,6 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde_json::json;
-use switchboard::duration::Seconds;
 use switchboard::router::{
     Cooling, DeploymentConfig, ManualClock, Rng, RouteOptions, Settings, SharedCooldowns, Strategy,
 };
@@ -16,7 +15,7 @@ use switchboard::{ChatRequest, Client, ErrorKind, Router, RouterConfig};
 
 use crate::support::{Mock, Reply};
 
-fn ok(text: &str) -> Reply {
+pub(crate) fn ok(text: &str) -> Reply {
     Reply::json(
         200,
         &json!({
@@ -27,7 +26,7 @@ fn ok(text: &str) -> Reply {
     )
 }
 
-fn rate_limited(secs: u64) -> Reply {
+pub(crate) fn rate_limited(secs: u64) -> Reply {
     Reply::json(429, &json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}))
         .header("retry-after", &secs.to_string())
 }
@@ -39,14 +38,17 @@ fn server_error(status: u16) -> Reply {
     )
 }
 
-fn dep(group: &str, model: &str, mock: &Mock, id: &str) -> DeploymentConfig {
+pub(crate) fn dep(group: &str, model: &str, mock: &Mock, id: &str) -> DeploymentConfig {
     DeploymentConfig::new(group, model)
         .api_key("k")
         .api_base(format!("{}/v1", mock.url))
         .id(id)
 }
 
-fn router(deployments: Vec<DeploymentConfig>, settings: Settings) -> (Router, Arc<ManualClock>) {
+pub(crate) fn router(
+    deployments: Vec<DeploymentConfig>,
+    settings: Settings,
+) -> (Router, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::default());
     let config = RouterConfig {
         router: settings,
@@ -62,7 +64,7 @@ fn router(deployments: Vec<DeploymentConfig>, settings: Settings) -> (Router, Ar
     (r, clock)
 }
 
-fn req(group: &str) -> ChatRequest {
+pub(crate) fn req(group: &str) -> ChatRequest {
     ChatRequest::new(group).user("Summarize this.")
 }
 
@@ -425,90 +427,6 @@ async fn two_concurrent_calls_on_three_rate_limited_keys_retry_within_budget_and
     }
     let calls: usize = mocks.iter().map(|m| m.requests().len()).sum();
     assert_eq!(calls, 8);
-}
-
-#[tokio::test]
-async fn a_retry_after_longer_than_what_is_left_fails_at_once_as_rate_limit() {
-    let m = Mock::start(vec![rate_limited(3600)]).await;
-    let (r, clock) = router(
-        vec![dep("chat", "openai/gpt-4o-mini", &m, "only")],
-        Settings {
-            timeout_secs: Some(Seconds::new(5.0, "timeout-secs").unwrap()),
-            ..Settings::default()
-        },
-    );
-    let e = r
-        .completion(&req("chat"), &RouteOptions::default())
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::RateLimit);
-    assert_eq!(e.retry_after(), Some(Duration::from_secs(3600)));
-    assert!(clock.sleeps().is_empty(), "{:?}", clock.sleeps());
-    assert_eq!(m.requests().len(), 1);
-}
-
-#[tokio::test]
-async fn retries_wait_only_while_the_deadline_allows() {
-    let m = Mock::start(vec![rate_limited(3)]).await;
-    let (r, clock) = router(
-        vec![dep("chat", "openai/gpt-4o-mini", &m, "only")],
-        Settings {
-            allowed_fails: 10,
-            retries: 5,
-            ..Settings::default()
-        },
-    );
-    let route = RouteOptions {
-        timeout: Some(Duration::from_secs(5)),
-        ..Default::default()
-    };
-    let e = r.completion(&req("chat"), &route).await.unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::RateLimit);
-    assert_eq!(
-        clock.sleeps(),
-        [Duration::from_secs(3)],
-        "3 s fit in 5, 6 do not"
-    );
-    assert_eq!(m.requests().len(), 2);
-}
-
-#[tokio::test]
-async fn a_retry_after_past_what_the_router_sits_out_is_passed_on() {
-    let m = Mock::start(vec![rate_limited(600), ok("never")]).await;
-    let (r, clock) = router(
-        vec![dep("chat", "openai/gpt-4o-mini", &m, "only")],
-        Settings::default(),
-    );
-    let e = r
-        .completion(&req("chat"), &RouteOptions::default())
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::RateLimit);
-    assert_eq!(e.retry_after(), Some(Duration::from_secs(600)));
-    assert!(clock.sleeps().is_empty());
-    assert_eq!(m.requests().len(), 1);
-}
-
-#[tokio::test]
-async fn a_hung_attempt_uses_up_the_deadline_and_is_not_retried() {
-    let m = Mock::start(vec![Reply::hang()]).await;
-    let clock = Arc::new(switchboard::router::TokioClock::default());
-    let config = RouterConfig {
-        router: Settings {
-            retries: 2,
-            timeout_secs: Some(Seconds::new(0.3, "timeout-secs").unwrap()),
-            ..Settings::default()
-        },
-        deployments: vec![dep("chat", "openai/gpt-4o-mini", &m, "only")],
-    };
-    let r = Router::with_clock(Client::new().unwrap(), config, clock, Rng::seeded(7)).unwrap();
-    let e = r
-        .completion(&req("chat"), &RouteOptions::default())
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    assert_eq!(e.kind().http_status(), 504);
-    assert_eq!(m.requests().len(), 1, "no retry past the deadline");
 }
 
 #[tokio::test]
