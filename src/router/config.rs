@@ -293,16 +293,35 @@ impl DeploymentConfig {
 }
 
 impl RouterConfig {
-    /// Parses a TOML config; an error says where (`router config:3:15: …`).
+    /// Parses a TOML config; an error says where and which key
+    /// (`router config:4:16: deployments[0].timeout-secs: …`).
     pub fn from_toml(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| {
-            let at = e.span().map_or(String::new(), |s| {
-                let (line, col) = line_col(text, s.start);
-                format!(":{line}:{col}")
-            });
-            Error::bad_request(format!("router config{at}: {}", e.message().trim()))
-        })
+        parse_toml(text, "router config")
     }
+}
+
+/// Parses a TOML text as `T`; an error reads `origin:line:col: key.path: reason`
+/// (line, column and key where the parser knows them).
+pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(text: &str, origin: &str) -> Result<T> {
+    let located = |e: &toml::de::Error, key: Option<String>| {
+        let at = e.span().map_or(String::new(), |s| {
+            let (line, col) = line_col(text, s.start);
+            format!(":{line}:{col}")
+        });
+        let message = e.message().trim();
+        // An unknown key is named by the message itself.
+        let named = |k: &str| message.contains(&format!("`{}`", k.rsplit('.').next().unwrap_or(k)));
+        let key = key
+            .filter(|k| !named(k))
+            .map(|k| format!("{k}: "))
+            .unwrap_or_default();
+        Error::bad_request(format!("{origin}{at}: {key}{message}"))
+    };
+    let de = toml::Deserializer::parse(text).map_err(|e| located(&e, None))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key = e.path().to_string();
+        located(e.inner(), (key != ".").then_some(key))
+    })
 }
 
 /// Resolves an `env:NAME` / `os.environ/NAME` reference (an unset or empty
@@ -338,11 +357,17 @@ mod tests {
         let dep = "[[deployments]]\ngroup = \"g\"\nmodel = \"openai/gpt-4o\"\n";
         for bad in ["-1", "nan", "inf", "1e30"] {
             let e = config_error(&format!("{dep}timeout-secs = {bad}\n"));
-            assert!(e.starts_with("router config:4:16: "), "{bad}: {e}");
+            assert!(
+                e.starts_with("router config:4:16: deployments[0].timeout-secs: "),
+                "{bad}: {e}"
+            );
             assert!(e.contains("number of seconds"), "{bad}: {e}");
         }
         let e = config_error("[router]\nfirst-token-timeout-secs = -1\n");
-        assert!(e.starts_with("router config:2:28: "), "{e}");
+        assert!(
+            e.starts_with("router config:2:28: router.first-token-timeout-secs: "),
+            "{e}"
+        );
         let e = config_error(&format!("{dep}max-event-bytes = 0\n"));
         assert!(e.starts_with("router config:4:19: "), "{e}");
     }

@@ -22,8 +22,8 @@ use std::time::Duration;
 use futures::StreamExt;
 
 pub use clock::{Clock, ManualClock, Rng, TokioClock};
-pub(crate) use config::resolve_secret;
 pub use config::{DeploymentConfig, RouterConfig, Settings};
+pub(crate) use config::{parse_toml, resolve_secret};
 pub use shared::SharedCooldowns;
 pub use strategy::{Strategy, View, pick};
 
