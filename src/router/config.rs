@@ -107,6 +107,23 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    /// Refuses a zero where a zero would fail every call, naming the key.
+    pub(crate) fn check(&self) -> Result<()> {
+        for (key, value) in [
+            ("timeout-secs", self.timeout_secs),
+            ("first-token-timeout-secs", self.first_token_timeout_secs),
+        ] {
+            if value.is_some_and(|s| s.get().is_zero()) {
+                return Err(Error::bad_request(format!(
+                    "[router] {key} must be more than 0 seconds"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One deployment: a provider model with its own key, base URL and limits.
 #[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -370,6 +387,17 @@ mod tests {
         );
         let e = config_error(&format!("{dep}max-event-bytes = 0\n"));
         assert!(e.starts_with("router config:4:19: "), "{e}");
+    }
+
+    #[test]
+    fn a_zero_router_timeout_is_refused_naming_its_key() {
+        let cfg = RouterConfig::from_toml("[router]\nfirst-token-timeout-secs = 0\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = cfg.router.check().unwrap_err();
+        assert_eq!(
+            e.message(),
+            "[router] first-token-timeout-secs must be more than 0 seconds"
+        );
     }
 
     #[test]

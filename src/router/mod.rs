@@ -98,6 +98,7 @@ impl Router {
         clock: Arc<dyn Clock>,
         rng: Rng,
     ) -> Result<Self> {
+        config.router.check()?;
         let mut deployments = Vec::new();
         let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
         for (n, d) in config.deployments.iter().enumerate() {

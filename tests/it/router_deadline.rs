@@ -96,3 +96,74 @@ async fn a_hung_attempt_uses_up_the_deadline_and_is_not_retried() {
     assert_eq!(e.kind().http_status(), 504);
     assert_eq!(m.requests().len(), 1, "no retry past the deadline");
 }
+
+#[tokio::test]
+async fn the_deadline_ends_at_a_streams_first_chunk_not_its_last() {
+    let words = ["a", "b", "c", "d", "e", "f"];
+    let mut body = String::new();
+    for w in words {
+        body.push_str(&format!(
+            "data: {}\n\n",
+            serde_json::json!({"id": "s", "object": "chat.completion.chunk", "created": 1, "model": "m",
+                "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": null}]})
+        ));
+    }
+    body.push_str(&format!(
+        "data: {}\n\ndata: [DONE]\n\n",
+        serde_json::json!({"id": "s", "object": "chat.completion.chunk", "created": 1, "model": "m",
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    ));
+    let m = Mock::start(vec![
+        Reply::stream("text/event-stream", body)
+            .dripped(words.len() + 1, Duration::from_millis(100)),
+    ])
+    .await;
+    let (r, _) = router(
+        vec![dep("chat", "openai/gpt-4o-mini", &m, "only")],
+        Settings {
+            timeout_secs: Some(Seconds::new(0.25, "timeout-secs").unwrap()),
+            ..Settings::default()
+        },
+    );
+    let mut request = req("chat");
+    request.stream = Some(true);
+    let routed = r.stream(&request, &RouteOptions::default()).await.unwrap();
+    let items: Vec<_> = futures::StreamExt::collect(routed.response).await;
+    let text: String = items
+        .iter()
+        .map(|c| {
+            c.as_ref()
+                .unwrap_or_else(|e| panic!("a healthy stream was cut: {e}"))
+                .choices
+                .first()
+                .and_then(|c| c.delta.content.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(text, "abcdef");
+}
+
+#[tokio::test]
+async fn a_stream_silent_before_its_first_chunk_is_a_timeout() {
+    let m = Mock::start(vec![
+        Reply::stream("text/event-stream", ": hello\n\n").stalled_after(9),
+    ])
+    .await;
+    let (r, _) = router(
+        vec![dep("chat", "openai/gpt-4o-mini", &m, "only")],
+        Settings {
+            retries: 0,
+            first_token_timeout_secs: Some(Seconds::new(0.3, "first-token-timeout-secs").unwrap()),
+            ..Settings::default()
+        },
+    );
+    let mut request = req("chat");
+    request.stream = Some(true);
+    let e = r
+        .stream(&request, &RouteOptions::default())
+        .await
+        .err()
+        .expect("no first chunk");
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    assert_eq!(e.kind().http_status(), 504);
+}
