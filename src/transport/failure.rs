@@ -1,7 +1,9 @@
 //! Transport failures typed as errors: a timeout, a refused or reset
 //! connection, a request that could not be built. The URL is shown as
 //! scheme, host and path only — never its query, where a key may ride — and
-//! any credential-looking text in the cause is redacted.
+//! any credential-looking text in the cause is redacted. Knows no provider
+//! and reads no response: an upstream's own error body is the engine's to
+//! classify.
 
 use crate::error::{Error, ErrorKind};
 use crate::redact::{display_url, redact_credentials};
