@@ -6,10 +6,10 @@
 
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde_json::json;
 use switchboard::{CallOptions, ChatChunk, ChatRequest, Client, Error, ErrorKind, Limits};
 
+use crate::streams::{stream_req, text};
 use crate::support::{Mock, Reply};
 
 const KEY: &str = "sk-faults-secret-key-0123456789";
@@ -33,12 +33,6 @@ fn chat() -> ChatRequest {
     ChatRequest::new("openai/gpt-x").user("hi")
 }
 
-fn stream_req(model: &str) -> ChatRequest {
-    let mut req = ChatRequest::new(model).user("hi");
-    req.stream = Some(true);
-    req
-}
-
 async fn complete(o: &CallOptions) -> Error {
     Client::new()
         .unwrap()
@@ -49,27 +43,7 @@ async fn complete(o: &CallOptions) -> Error {
 
 /// The chunks before the first error, and that error.
 async fn collect(req: &ChatRequest, o: &CallOptions) -> (Vec<ChatChunk>, Option<Error>) {
-    let client = Client::new().unwrap();
-    let mut stream = match client.stream(req, o).await {
-        Ok(s) => s,
-        Err(e) => return (Vec::new(), Some(e)),
-    };
-    let mut chunks = Vec::new();
-    while let Some(item) = stream.next().await {
-        match item {
-            Ok(c) => chunks.push(c),
-            Err(e) => return (chunks, Some(e)),
-        }
-    }
-    (chunks, None)
-}
-
-fn text(chunks: &[ChatChunk]) -> String {
-    chunks
-        .iter()
-        .flat_map(|c| &c.choices)
-        .filter_map(|c| c.delta.content.as_deref())
-        .collect()
+    crate::streams::collect(&Client::new().unwrap(), req, o).await
 }
 
 fn openai_chunk(text: &str) -> String {
