@@ -1,14 +1,20 @@
 //! The one public error. `ErrorKind` decides the OpenAI error type, the HTTP
-//! status the proxy answers with, and whether a retry may help.
+//! status the proxy answers with, whether a retry may help and whether a
+//! failure counts against the deployment that gave it. Knows no provider.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// The unified kind every provider failure maps to.
+use crate::redact::Redactor;
+
+/// The unified kind every provider failure maps to. More kinds may come:
+/// match with a wildcard arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ErrorKind {
     Authentication,
     PermissionDenied,
@@ -82,7 +88,9 @@ impl ErrorKind {
             ErrorKind::ContextWindowExceeded | ErrorKind::ContentPolicy | ErrorKind::BadRequest => {
                 400
             }
-            ErrorKind::Timeout => 408,
+            // The upstream did not answer in time: the gateway's timeout.
+            ErrorKind::Timeout => 504,
+            // No usable answer: refused, reset, cut, or not the shape promised.
             ErrorKind::Connection => 502,
             ErrorKind::ServiceUnavailable => 503,
             ErrorKind::Internal => 500,
@@ -99,6 +107,18 @@ impl ErrorKind {
                 | ErrorKind::ServiceUnavailable
                 | ErrorKind::Internal
         )
+    }
+
+    /// Whether a failure of this kind is the deployment's own (its key, its
+    /// limits, its health), so it counts against that deployment and another
+    /// deployment may succeed; otherwise the request itself is at fault and
+    /// no other deployment would do better.
+    pub fn is_deployment_fault(self) -> bool {
+        self.is_retryable()
+            || matches!(
+                self,
+                ErrorKind::Authentication | ErrorKind::PermissionDenied | ErrorKind::NotFound
+            )
     }
 
     /// The kind an HTTP status means when nothing more specific is known.
@@ -130,21 +150,60 @@ impl fmt::Display for ErrorKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Error(Box<ErrorDetails>);
 
-/// What an [`Error`] carries.
+/// What an [`Error`] carries, read through accessors so it can grow.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorDetails {
-    pub kind: ErrorKind,
+    kind: ErrorKind,
     /// The provider's own message, or ours when the failure is local.
-    pub message: String,
+    message: String,
     /// The provider's HTTP status, when a response arrived.
-    pub status: Option<u16>,
-    pub provider: Option<String>,
-    pub model: Option<String>,
-    pub retry_after: Option<Duration>,
+    status: Option<u16>,
+    provider: Option<String>,
+    model: Option<String>,
+    retry_after: Option<Duration>,
     /// The provider's own error code or type, when its body names one.
-    pub code: Option<String>,
+    code: Option<String>,
     /// Every attempt a Router made before giving up (empty for a single call).
-    pub attempts: Vec<Attempt>,
+    attempts: Vec<Attempt>,
+}
+
+impl ErrorDetails {
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The provider's own message, or ours when the failure is local.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The provider's HTTP status, when a response arrived.
+    pub fn status(&self) -> Option<u16> {
+        self.status
+    }
+
+    pub fn provider(&self) -> Option<&str> {
+        self.provider.as_deref()
+    }
+
+    pub fn model(&self) -> Option<&str> {
+        self.model.as_deref()
+    }
+
+    /// How long the provider asked to wait before trying again.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    /// The provider's own error code or type, when its body names one.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// Every attempt a Router made before giving up (empty for a single call).
+    pub fn attempts(&self) -> &[Attempt] {
+        &self.attempts
+    }
 }
 
 /// One try of one deployment, as the Router reports it.
@@ -232,6 +291,25 @@ impl Error {
 
     pub fn retry_after(&self) -> Option<Duration> {
         self.0.retry_after
+    }
+
+    /// The provider's own error code or type, when its body names one.
+    pub fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
+    }
+
+    /// The same error with every secret `redactor` knows, and every
+    /// credential-looking value, taken out of its message and code.
+    pub fn redacted(mut self, redactor: &Redactor) -> Self {
+        if let Cow::Owned(m) = redactor.redact(&self.0.message) {
+            self.0.message = m;
+        }
+        if let Some(code) = &self.0.code
+            && let Cow::Owned(c) = redactor.redact(code)
+        {
+            self.0.code = Some(c);
+        }
+        self
     }
 
     /// The OpenAI error JSON: `{"error":{"message","type","kind","status",…}}`.
@@ -329,6 +407,46 @@ mod tests {
             "rate limit exceeded for acme/m-1 (429, retry after 2s): slow down"
         );
         assert_eq!(e.to_openai_json()["error"]["type"], "rate_limit_error");
+    }
+
+    #[test]
+    fn an_upstream_timeout_is_a_gateway_timeout() {
+        assert_eq!(ErrorKind::Timeout.http_status(), 504);
+        assert_eq!(ErrorKind::Connection.http_status(), 502);
+    }
+
+    #[test]
+    fn the_deployments_faults_are_the_retryable_kinds_and_its_credentials() {
+        let faults: Vec<ErrorKind> = ErrorKind::ALL
+            .into_iter()
+            .filter(|k| k.is_deployment_fault())
+            .collect();
+        assert_eq!(
+            faults,
+            [
+                ErrorKind::Authentication,
+                ErrorKind::PermissionDenied,
+                ErrorKind::NotFound,
+                ErrorKind::RateLimit,
+                ErrorKind::Timeout,
+                ErrorKind::Connection,
+                ErrorKind::ServiceUnavailable,
+                ErrorKind::Internal,
+            ]
+        );
+    }
+
+    #[test]
+    fn a_redacted_error_keeps_no_secret_in_message_or_code() {
+        let e = Error::new(
+            ErrorKind::Authentication,
+            r#"bad key prov-secret-123 in {"authorization": "Bearer abcdefgh1234"}"#,
+        )
+        .with_code(Some("prov-secret-123".into()))
+        .redacted(&Redactor::new(["prov-secret-123"]));
+        assert!(!e.message().contains("prov-secret-123"), "{e}");
+        assert!(!e.message().contains("abcdefgh1234"), "{e}");
+        assert_eq!(e.code(), Some(crate::redact::REDACTED));
     }
 
     #[test]

@@ -38,6 +38,7 @@ pub mod types;
 pub use client::{CallOptions, ChatStream, Client, KeyCheck};
 pub use cost::{Catalog, ModelInfo, token_counter};
 pub use error::{Attempt, Error, ErrorDetails, ErrorKind, Result};
-pub use router::{Router, RouterConfig};
+pub use router::{RouteOptions, Router, RouterConfig};
 pub use spec::{Diagnostic, Registry, Severity, Source, Spec};
+pub use transport::Limits;
 pub use types::*;

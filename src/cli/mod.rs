@@ -14,13 +14,13 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{CallOptions, Client, Error, ErrorKind};
+use crate::duration::Seconds;
+use crate::{CallOptions, Client, Error, ErrorKind, Limits};
 
 #[derive(Parser)]
 #[command(
@@ -115,9 +115,13 @@ struct CallArgs {
     /// A directory of extra or overriding provider specs.
     #[arg(long)]
     spec_dir: Option<PathBuf>,
-    /// Total time allowed, in seconds.
-    #[arg(long)]
-    timeout: Option<f64>,
+    /// Time allowed for the answer, in seconds (a stream: until it starts;
+    /// then it lives while its events keep coming).
+    #[arg(long, value_parser = parse_seconds)]
+    timeout: Option<Seconds>,
+    /// Longest silence allowed inside a streamed answer, in seconds.
+    #[arg(long, value_parser = parse_seconds)]
+    idle_timeout: Option<Seconds>,
 }
 
 impl CallArgs {
@@ -135,15 +139,25 @@ impl CallArgs {
             Some(dir) => Client::with_spec_dir(dir)?,
             None => Client::new()?,
         };
+        let mut limits = Limits::default();
+        if let Some(idle) = self.idle_timeout {
+            limits.idle = idle.get();
+        }
         let opts = CallOptions {
             api_key: self.api_key.clone(),
             api_base: self.api_base.clone(),
-            timeout: self.timeout.map(Duration::from_secs_f64),
+            timeout: self.timeout.map(Seconds::get),
+            limits,
             params: self.params.iter().cloned().collect::<BTreeMap<_, _>>(),
             mock_response: None,
         };
         Ok((client, opts))
     }
+}
+
+/// A positive, finite number of seconds (`2.5`); anything else is a usage error.
+fn parse_seconds(s: &str) -> Result<Seconds, String> {
+    Seconds::parse(s, "the value").map_err(|e| e.message().to_string())
 }
 
 fn parse_param(s: &str) -> Result<(String, String), String> {

@@ -1,20 +1,23 @@
 //! Classifies a failed call: HTTP status, the provider's error body and a
-//! Retry-After header become one typed `Error`, through the spec's error
-//! table. Unknown shapes still map, by status. Pure.
+//! Retry-After (already read, by the caller who has the clock) become one
+//! typed `Error`, through the spec's error table. An error event inside a
+//! 200 stream goes through the same table, so it gets the same kind, code and
+//! message as the same error sent as a response. Unknown shapes still map,
+//! by status. Pure.
 
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::error::{Error, ErrorKind};
-use crate::spec::compile::ErrorTable;
+use crate::spec::compile::{ErrorRule, ErrorTable};
 
 /// Classifies an error body. `status` is None for an error event inside a
 /// 200 stream.
 pub(crate) fn classify(
     table: &ErrorTable,
     status: Option<u16>,
-    retry_after: Option<&str>,
+    retry_after: Option<Duration>,
     body: &[u8],
 ) -> Error {
     classify_with_code(table, status, retry_after, body, None)
@@ -23,6 +26,13 @@ pub(crate) fn classify(
 /// Classifies an error event inside a 200 stream. The event's name (an SSE
 /// `event:` field, an AWS event-stream exception type) stands for the error
 /// code when the body names none, so `code` rules match it.
+///
+/// An event has no HTTP status of its own, so a rule's `status` list does
+/// not keep it from matching when the rule has another condition (a code, a
+/// message, a body text) that does; a rule whose only condition is a status
+/// never matches an event. When no rule matches, a code that is an HTTP
+/// error status (some APIs put `"code": 429` in the body) stands for the
+/// status, as it would for a response.
 pub(crate) fn classify_event(table: &ErrorTable, event: Option<&str>, body: &[u8]) -> Error {
     classify_with_code(table, None, None, body, event)
 }
@@ -30,7 +40,7 @@ pub(crate) fn classify_event(table: &ErrorTable, event: Option<&str>, body: &[u8
 fn classify_with_code(
     table: &ErrorTable,
     status: Option<u16>,
-    retry_after: Option<&str>,
+    retry_after: Option<Duration>,
     body: &[u8],
     fallback_code: Option<&str>,
 ) -> Error {
@@ -56,11 +66,15 @@ fn classify_with_code(
             other => other.to_string(),
         })
         .or_else(|| fallback_code.map(str::to_string));
+    let status_matches = |r: &ErrorRule| match status {
+        Some(s) => r.status.is_empty() || r.status.contains(&s),
+        None => r.code.is_some() || r.message.is_some() || r.body_contains.is_some(),
+    };
     let kind = table
         .rules
         .iter()
         .find(|r| {
-            (r.status.is_empty() || status.is_some_and(|s| r.status.contains(&s)))
+            status_matches(r)
                 && r.code
                     .as_ref()
                     .is_none_or(|c| code.as_ref().is_some_and(|got| got.eq_ignore_ascii_case(c)))
@@ -70,9 +84,15 @@ fn classify_with_code(
                     .is_none_or(|s| text.contains(s.as_str()))
         })
         .map(|r| r.kind)
-        .unwrap_or_else(|| status.map_or(ErrorKind::Internal, ErrorKind::from_status));
+        .unwrap_or_else(|| {
+            let status = status.or_else(|| {
+                let n: u16 = code.as_deref()?.parse().ok()?;
+                (400..600).contains(&n).then_some(n)
+            });
+            status.map_or(ErrorKind::Internal, ErrorKind::from_status)
+        });
     let mut err = Error::new(kind, message)
-        .with_retry_after(retry_after.and_then(parse_retry_after))
+        .with_retry_after(retry_after)
         .with_code(code);
     if let Some(s) = status {
         err = err.with_status(s);
@@ -95,12 +115,6 @@ fn fallback_message(text: &str, status: Option<u16>) -> String {
     cut
 }
 
-/// Seconds (possibly fractional). HTTP dates need a clock and are left to the caller.
-pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
-    let secs: f64 = value.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,7 +133,11 @@ mod tests {
             [errors]
             message = "$.message"
             code = "$.code"
-            rules = [{ code = "ThrottlingException", kind = "rate_limit" }]
+            rules = [
+              { code = "ThrottlingException", kind = "rate_limit" },
+              { code = "invalid_request_error", status = [400], kind = "bad_request" },
+              { status = [418], kind = "content_policy" },
+            ]
             "#,
         )
         .unwrap_or_else(|e| panic!("{e}"));
@@ -150,5 +168,43 @@ mod tests {
     fn an_unnamed_error_event_falls_back_to_internal() {
         let e = classify_event(&table(), None, br#"{"message":"x"}"#);
         assert_eq!(e.kind(), ErrorKind::Internal);
+    }
+
+    #[test]
+    fn an_error_event_matches_the_rule_the_same_response_would() {
+        let body = br#"{"message":"bad field","code":"invalid_request_error"}"#;
+        let response = classify(&table(), Some(400), None, body);
+        let event = classify_event(&table(), Some("error"), body);
+        assert_eq!(response.kind(), ErrorKind::BadRequest);
+        assert_eq!(event.kind(), response.kind());
+        assert_eq!(event.message(), response.message());
+        assert_eq!(event.code(), Some("invalid_request_error"));
+    }
+
+    #[test]
+    fn a_rule_on_status_alone_never_matches_an_event() {
+        let e = classify_event(&table(), None, br#"{"message":"x"}"#);
+        assert_eq!(e.kind(), ErrorKind::Internal);
+        assert_eq!(
+            classify(&table(), Some(418), None, b"{}").kind(),
+            ErrorKind::ContentPolicy
+        );
+    }
+
+    #[test]
+    fn an_events_numeric_code_stands_for_its_status() {
+        let e = classify_event(&table(), None, br#"{"message":"slow down","code":429}"#);
+        assert_eq!(e.kind(), ErrorKind::RateLimit);
+        assert_eq!(e.message(), "slow down");
+        let e = classify_event(&table(), None, br#"{"message":"x","code":7}"#);
+        assert_eq!(e.kind(), ErrorKind::Internal);
+    }
+
+    #[test]
+    fn a_retry_after_read_by_the_caller_is_carried() {
+        let e = classify(&table(), Some(429), Some(Duration::from_secs(3)), b"");
+        assert_eq!(e.kind(), ErrorKind::RateLimit);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(3)));
+        assert_eq!(e.message(), "HTTP 429 with an empty body");
     }
 }

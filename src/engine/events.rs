@@ -91,9 +91,10 @@ impl ChunkMapper {
             if shown.len() < data.len() {
                 shown.push('…');
             }
+            // Garbage from upstream is a bad gateway, as for a JSON answer.
             Error::new(
-                ErrorKind::Internal,
-                format!("stream event is not JSON ({e}): {shown}"),
+                ErrorKind::Connection,
+                format!("a stream event is not JSON ({e}): {shown}"),
             )
         })?;
         let mut delta = Delta::default();

@@ -123,13 +123,16 @@ impl Deployment {
         s.tokens += extra_tokens;
     }
 
-    /// A request failed: enough failures in the window, or a Retry-After, cool it down.
+    /// A request failed: enough failures in the window, or a Retry-After,
+    /// cool it down — unless `may_cool` is false (it is its group's last
+    /// healthy deployment, which is never cooled down: litellm's rule).
     /// Returns the cooldown left when this failure started or extended one.
     pub(crate) fn fail(
         &self,
         now: Duration,
         settings: &Settings,
         retry_after: Option<Duration>,
+        may_cool: bool,
     ) -> Option<Duration> {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let mut s = self.state();
@@ -142,17 +145,26 @@ impl Deployment {
         {
             s.fails.pop_front();
         }
+        if !may_cool {
+            return None;
+        }
         let mut until = s.cooldown_until;
-        if s.fails.len() as u32 >= settings.allowed_fails.max(1) {
-            until = until.max(now + Duration::from_secs(settings.cooldown_secs));
+        if s.fails.len() >= settings.allowed_fails.max(1) as usize {
+            until = until.max(now.saturating_add(Duration::from_secs(settings.cooldown_secs)));
             s.fails.clear();
         }
         if let Some(ra) = retry_after {
-            until = until.max(now + ra);
+            until = until.max(now.saturating_add(ra));
         }
         let extended = until > s.cooldown_until;
         s.cooldown_until = until;
         extended.then(|| until.saturating_sub(now))
+    }
+
+    /// How much longer it cools down, if it does at `now`.
+    pub(crate) fn cooling(&self, now: Duration) -> Option<Duration> {
+        let s = self.state();
+        (now < s.cooldown_until).then(|| s.cooldown_until - now)
     }
 
     /// Cools it down until `until` at least (a cooldown another Router started).

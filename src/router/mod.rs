@@ -1,35 +1,39 @@
 //! The Router: model groups of deployments, a strategy to pick one, retries
-//! with backoff that honour Retry-After, cooldowns that end by themselves,
-//! fallbacks between groups (general, context-window, content-policy), and
-//! pre-call checks. Every answer says which deployment served it; a final
-//! error carries every attempt. Parses no provider JSON: it calls `Client`.
+//! with backoff that honour Retry-After, cooldowns that end by themselves
+//! (never for a group's last healthy deployment), fallbacks between groups
+//! (general, context-window, content-policy), and pre-call checks. A call's
+//! deadline holds across all of it: each attempt gets only what is left, and
+//! a wait that does not fit ends the call at once. Every answer says which
+//! deployment served it; a final error carries every attempt. Parses no
+//! provider JSON: it calls `Client`.
 
 mod clock;
 mod config;
 mod deployment;
+mod routable;
 mod shared;
 mod strategy;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
 
 pub use clock::{Clock, ManualClock, Rng, TokioClock};
-#[cfg_attr(not(feature = "server"), allow(unused_imports))]
-pub(crate) use config::resolve_secret;
 pub use config::{DeploymentConfig, RouterConfig, Settings};
+#[cfg_attr(not(feature = "server"), allow(unused_imports))]
+pub(crate) use config::{parse_toml, resolve_secret};
 pub use shared::SharedCooldowns;
 pub use strategy::{Strategy, View, pick};
 
-use crate::client::{ChatStream, Client};
-use crate::cost::estimate_tokens;
+use crate::client::{CallOptions, ChatStream, Client};
+use crate::duration::Seconds;
 use crate::error::{Attempt, Error, ErrorKind, Result};
-use crate::types::{
-    ChatChunk, ChatRequest, ChatResponse, EmbeddingInput, EmbeddingRequest, EmbeddingResponse,
-};
+use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 use deployment::{Deployment, Unavailable};
+use routable::Routable;
 
 /// Per-call routing options.
 #[derive(Debug, Clone, Default)]
@@ -38,6 +42,9 @@ pub struct RouteOptions {
     pub fallbacks: Option<Vec<String>>,
     /// Retries within a group (replaces the configured number).
     pub retries: Option<u32>,
+    /// The deadline of this call: every attempt, wait and fallback fits in
+    /// it (replaces `[router] timeout-secs`; for a stream, up to its first chunk).
+    pub timeout: Option<Duration>,
 }
 
 /// A response and who served it.
@@ -50,54 +57,13 @@ pub struct Routed<T> {
     pub attempts: Vec<Attempt>,
 }
 
-/// A request the Router can route: it names its group and its size.
-trait Routable: Clone {
-    fn group(&self) -> &str;
-    /// Prompt tokens, estimated (a token per four characters: no tokenizer
-    /// is loaded on the request path), for pre-call checks and tpm limits.
-    fn tokens(&self) -> u64;
-    /// The same request for one deployment's provider-side model.
-    fn for_model(&self, model: &str) -> Self;
-}
-
-impl Routable for ChatRequest {
-    fn group(&self) -> &str {
-        &self.model
-    }
-
-    fn tokens(&self) -> u64 {
-        estimate_tokens(&self.messages)
-    }
-
-    fn for_model(&self, model: &str) -> Self {
-        ChatRequest {
-            model: model.to_string(),
-            ..self.clone()
-        }
-    }
-}
-
-impl Routable for EmbeddingRequest {
-    fn group(&self) -> &str {
-        &self.model
-    }
-
-    fn tokens(&self) -> u64 {
-        let chars: usize = match &self.input {
-            EmbeddingInput::One(s) => s.len(),
-            EmbeddingInput::Many(v) => v.iter().map(String::len).sum(),
-            EmbeddingInput::Tokens(t) => t.len() * 4,
-            EmbeddingInput::TokenLists(t) => t.iter().map(Vec::len).sum::<usize>() * 4,
-        };
-        chars.div_ceil(4) as u64
-    }
-
-    fn for_model(&self, model: &str) -> Self {
-        EmbeddingRequest {
-            model: model.to_string(),
-            ..self.clone()
-        }
-    }
+/// A deployment in cooldown, as [`Router::cooling`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cooling {
+    pub group: String,
+    pub deployment: String,
+    /// How much longer it cools down.
+    pub left: Duration,
 }
 
 /// Routes requests for model groups to deployments.
@@ -110,6 +76,9 @@ pub struct Router {
     rng: Rng,
     /// Cooldowns shared with other Routers; None: this process only.
     shared: Option<Arc<dyn SharedCooldowns>>,
+    /// Held while a failure decides whether to cool its deployment, so two
+    /// failing at once cannot both think the other is the group's last healthy one.
+    cool_lock: Mutex<()>,
 }
 
 impl Router {
@@ -130,12 +99,13 @@ impl Router {
         clock: Arc<dyn Clock>,
         rng: Rng,
     ) -> Result<Self> {
+        config.router.check()?;
         let mut deployments = Vec::new();
         let mut groups: HashMap<String, Vec<usize>> = HashMap::new();
         for (n, d) in config.deployments.iter().enumerate() {
             let (spec, name) = client.registry().resolve(&d.model)?;
             let info = client.catalog().model_info(spec.id(), &name);
-            let options = d.call_options(config.router.timeout_secs)?;
+            let options = d.call_options(&config.router)?;
             let id = d.id_at(n);
             groups
                 .entry(d.group.clone())
@@ -178,6 +148,7 @@ impl Router {
             clock,
             rng,
             shared: None,
+            cool_lock: Mutex::new(()),
         })
     }
 
@@ -201,7 +172,7 @@ impl Router {
         let now = self.clock.now();
         for (&i, left) in members.iter().zip(left) {
             if let Some(left) = left {
-                self.deployments[i].cool_until(now + left);
+                self.deployments[i].cool_until(now.saturating_add(left));
             }
         }
     }
@@ -213,14 +184,37 @@ impl Router {
         g
     }
 
+    /// Every deployment in cooldown now (in this process's view), by group
+    /// then deployment: what a readiness check reports.
+    pub fn cooling(&self) -> Vec<Cooling> {
+        let now = self.clock.now();
+        let mut out: Vec<Cooling> = self
+            .groups
+            .iter()
+            .flat_map(|(group, members)| {
+                members.iter().filter_map(move |&i| {
+                    let d = &self.deployments[i];
+                    d.cooling(now).map(|left| Cooling {
+                        group: group.clone(),
+                        deployment: d.id.clone(),
+                        left,
+                    })
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.group, &a.deployment).cmp(&(&b.group, &b.deployment)));
+        out
+    }
+
     /// A chat completion for the group named by `req.model`.
     pub async fn completion(
         &self,
         req: &ChatRequest,
         route: &RouteOptions,
     ) -> Result<Routed<ChatResponse>> {
-        self.route(req, route, |d, req| async move {
-            let resp = self.client.completion(&req, &d.options).await?;
+        self.route(req, route, |d, req, left| async move {
+            let opts = attempt_options(&d.options, left);
+            let resp = self.client.completion(&req, &opts).await?;
             let tokens = resp.usage.as_ref().map_or(0, |u| u.completion_tokens);
             Ok((resp, tokens))
         })
@@ -233,8 +227,9 @@ impl Router {
         req: &EmbeddingRequest,
         route: &RouteOptions,
     ) -> Result<Routed<EmbeddingResponse>> {
-        self.route(req, route, |d, req| async move {
-            Ok((self.client.embedding(&req, &d.options).await?, 0))
+        self.route(req, route, |d, req, left| async move {
+            let opts = attempt_options(&d.options, left);
+            Ok((self.client.embedding(&req, &opts).await?, 0))
         })
         .await
     }
@@ -247,13 +242,15 @@ impl Router {
         req: &ChatRequest,
         route: &RouteOptions,
     ) -> Result<Routed<ChatStream>> {
-        let first_token = self
-            .settings
-            .first_token_timeout_secs
-            .map(Duration::from_secs_f64);
-        self.route(req, route, |d, req| async move {
-            let mut stream = self.client.stream(&req, &d.options).await?;
-            let first = match first_token {
+        let first_token = self.settings.first_token_timeout_secs.map(Seconds::get);
+        self.route(req, route, |d, req, left| async move {
+            let opts = attempt_options(&d.options, left);
+            let mut stream = self.client.stream(&req, &opts).await?;
+            let limit = match (first_token, left) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let first = match limit {
                 Some(limit) => tokio::time::timeout(limit, stream.next())
                     .await
                     .map_err(|_| {
@@ -279,13 +276,19 @@ impl Router {
         .await
     }
 
-    /// Tries the group, then its fallbacks, collecting every attempt.
+    /// Tries the group, then its fallbacks, collecting every attempt, all
+    /// within the call's deadline when it has one. `call` gets the
+    /// deployment, its request and the time left.
     async fn route<R, T, F, Fut>(&self, req: &R, route: &RouteOptions, call: F) -> Result<Routed<T>>
     where
         R: Routable,
-        F: Fn(Arc<Deployment>, R) -> Fut,
+        F: Fn(Arc<Deployment>, R, Option<Duration>) -> Fut,
         Fut: std::future::Future<Output = Result<(T, u64)>>,
     {
+        let budget = route
+            .timeout
+            .or(self.settings.timeout_secs.map(Seconds::get));
+        let deadline = budget.map(|b| self.clock.now().saturating_add(b));
         let tokens = req.tokens();
         let mut attempts = Vec::new();
         let mut queue = VecDeque::from([req.group().to_string()]);
@@ -306,10 +309,13 @@ impl Router {
                 ));
                 continue;
             };
-            match self
-                .try_group(&group, members, req, tokens, route, &call, &mut attempts)
-                .await
-            {
+            let ask = Ask {
+                group: &group,
+                members,
+                tokens,
+                deadline,
+            };
+            match self.try_group(&ask, req, route, &call, &mut attempts).await {
                 Ok((response, deployment)) => {
                     return Ok(Routed {
                         response,
@@ -352,88 +358,121 @@ impl Router {
         Err(err.with_attempts(attempts))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Tries deployments of one group until one answers, the retry budget
+    /// is spent, a failure is the request's own, or the deadline would pass.
+    /// Waits (a Retry-After, a backoff, every deployment cooling) only when
+    /// no untried deployment is ready, and only when the wait fits.
     async fn try_group<R, T, F, Fut>(
         &self,
-        group: &str,
-        members: &[usize],
+        ask: &Ask<'_>,
         req: &R,
-        tokens: u64,
         route: &RouteOptions,
         call: &F,
         attempts: &mut Vec<Attempt>,
     ) -> Result<(T, String)>
     where
         R: Routable,
-        F: Fn(Arc<Deployment>, R) -> Fut,
+        F: Fn(Arc<Deployment>, R, Option<Duration>) -> Fut,
         Fut: std::future::Future<Output = Result<(T, u64)>>,
     {
         let retries = route.retries.unwrap_or(self.settings.retries);
         let mut tried: HashSet<usize> = HashSet::new();
         let mut failures = 0u32;
+        let mut last: Option<Error> = None;
         loop {
-            self.adopt_shared_cooldowns(members).await;
+            self.adopt_shared_cooldowns(ask.members).await;
             let now = self.clock.now();
-            let d = self.choose(group, members, tokens, &tried, now)?;
+            let left = ask.deadline.map(|d| d.saturating_sub(now));
+            if left == Some(Duration::ZERO) {
+                return Err(last.unwrap_or_else(|| {
+                    Error::new(ErrorKind::Timeout, "the call's deadline passed")
+                }));
+            }
+            let d = match self.choose(ask.group, ask.members, ask.tokens, &tried, now) {
+                Ok(d) => d,
+                Err(none) if !none.kind().is_retryable() => return Err(none),
+                Err(none) => {
+                    // Nothing can take it now: wait for the first to return, within budget.
+                    failures += 1;
+                    let wait = none.retry_after().unwrap_or_else(|| self.backoff(failures));
+                    let cause = last.take().unwrap_or(none);
+                    if failures > retries {
+                        return Err(cause);
+                    }
+                    if !self.fits(wait, ask.deadline) {
+                        return Err(cause.with_retry_after(Some(wait)));
+                    }
+                    self.clock.sleep(wait).await;
+                    last = Some(cause);
+                    continue;
+                }
+            };
             let dep = self.deployments[d].clone();
             tried.insert(d);
             let attempt_req = req.for_model(&dep.model);
-            dep.start(now, tokens);
-            let result = call(dep.clone(), attempt_req).await;
+            dep.start(now, ask.tokens);
+            let result = call(dep.clone(), attempt_req, left).await;
             let elapsed = self.clock.now().saturating_sub(now);
-            match result {
+            let e = match result {
                 Ok((response, extra_tokens)) => {
                     dep.succeed(elapsed, extra_tokens);
-                    attempts.push(Attempt {
-                        deployment: dep.id.clone(),
-                        model: dep.model.clone(),
-                        kind: None,
-                        status: None,
-                        duration: elapsed,
-                    });
+                    attempts.push(attempt(&dep, None, elapsed));
                     return Ok((response, dep.id.clone()));
                 }
-                Err(e) => {
-                    attempts.push(Attempt {
-                        deployment: dep.id.clone(),
-                        model: dep.model.clone(),
-                        kind: Some(e.kind()),
-                        status: e.status(),
-                        duration: elapsed,
-                    });
-                    // The deployment's own fault (its key, its limits, its health) counts against it.
-                    let its_fault = e.kind().is_retryable()
-                        || matches!(
-                            e.kind(),
-                            ErrorKind::Authentication
-                                | ErrorKind::PermissionDenied
-                                | ErrorKind::NotFound
-                        );
-                    if its_fault {
-                        let cooled = dep.fail(self.clock.now(), &self.settings, e.retry_after());
-                        if let (Some(left), Some(shared)) = (cooled, &self.shared) {
-                            shared.cool_down(&dep.id, left).await;
-                        }
-                    } else {
-                        dep.release();
-                        return Err(e);
-                    }
-                    failures += 1;
-                    if failures > retries {
-                        return Err(e);
-                    }
-                    let untried = members.iter().any(|i| !tried.contains(i));
-                    if !untried {
-                        // Same deployment again: wait as it asked, else back off with jitter.
-                        let wait = e.retry_after().unwrap_or_else(|| self.backoff(failures));
-                        self.clock.sleep(wait).await;
-                    }
-                    if !e.kind().is_retryable() && !untried {
-                        return Err(e);
-                    }
-                }
+                Err(e) => e,
+            };
+            attempts.push(attempt(&dep, Some(&e), elapsed));
+            if !e.kind().is_deployment_fault() {
+                dep.release();
+                return Err(e);
             }
+            self.count_failure(d, ask.members, &e).await;
+            failures += 1;
+            if failures > retries {
+                return Err(e);
+            }
+            let now = self.clock.now();
+            let fresh = ask
+                .members
+                .iter()
+                .any(|&i| !tried.contains(&i) && self.deployments[i].cooling(now).is_none());
+            if !fresh {
+                if !e.kind().is_retryable() {
+                    return Err(e);
+                }
+                // The same deployment again: wait as it asked, else back off with jitter.
+                let wait = e.retry_after().unwrap_or_else(|| self.backoff(failures));
+                if !self.fits(wait, ask.deadline) {
+                    return Err(e);
+                }
+                self.clock.sleep(wait).await;
+            }
+            last = Some(e);
         }
+    }
+
+    /// Counts a failure against deployment `d`, cooling it down if due —
+    /// unless every other member of its group is cooling already.
+    async fn count_failure(&self, d: usize, members: &[usize], e: &Error) {
+        let dep = &self.deployments[d];
+        let cooled = {
+            let _one_at_a_time = self.cool_lock.lock().unwrap_or_else(|p| p.into_inner());
+            let now = self.clock.now();
+            let another_healthy = members
+                .iter()
+                .any(|&i| i != d && self.deployments[i].cooling(now).is_none());
+            dep.fail(now, &self.settings, e.retry_after(), another_healthy)
+        };
+        if let (Some(left), Some(shared)) = (cooled, &self.shared) {
+            shared.cool_down(&dep.id, left).await;
+        }
+    }
+
+    /// Whether waiting `wait` leaves time before `deadline`, and is not
+    /// longer than the Router sits out.
+    fn fits(&self, wait: Duration, deadline: Option<Duration>) -> bool {
+        wait <= self.settings.max_retry_wait_secs.get()
+            && deadline.is_none_or(|d| self.clock.now().saturating_add(wait) < d)
     }
 
     /// Exponential backoff with full jitter in its upper half.
@@ -443,6 +482,7 @@ impl Router {
             .backoff_ms
             .saturating_mul(1u64 << failures.saturating_sub(1).min(16));
         let capped = base.min(self.settings.max_backoff_ms) as f64;
+        // Finite and at most `max_backoff_ms`, so the cast cannot wrap.
         Duration::from_millis((capped * (0.5 + 0.5 * self.rng.next_f64())) as u64)
     }
 
@@ -532,5 +572,37 @@ impl Router {
         d.start(now, tokens);
         d.succeed(Duration::from_millis(1), 0);
         Ok(d.id.clone())
+    }
+}
+
+/// One group's routing problem: who may serve, how big, by when.
+struct Ask<'a> {
+    group: &'a str,
+    members: &'a [usize],
+    tokens: u64,
+    /// When the call must end, on the Router's clock.
+    deadline: Option<Duration>,
+}
+
+fn attempt(dep: &Deployment, failed: Option<&Error>, duration: Duration) -> Attempt {
+    Attempt {
+        deployment: dep.id.clone(),
+        model: dep.model.clone(),
+        kind: failed.map(Error::kind),
+        status: failed.and_then(Error::status),
+        duration,
+    }
+}
+
+/// A deployment's call options for one attempt: its own timeout, cut to
+/// what is `left` of the call's deadline (copied only when that cuts it).
+fn attempt_options(options: &CallOptions, left: Option<Duration>) -> Cow<'_, CallOptions> {
+    match left {
+        Some(left) if options.timeout.is_none_or(|t| t > left) => {
+            let mut o = options.clone();
+            o.timeout = Some(left);
+            Cow::Owned(o)
+        }
+        _ => Cow::Borrowed(options),
     }
 }

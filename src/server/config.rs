@@ -22,8 +22,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 pub(crate) use crate::router::resolve_secret;
-use crate::router::{DeploymentConfig, RouterConfig, Settings};
-use crate::spec::diagnostic::line_col;
+use crate::router::{DeploymentConfig, RouterConfig, Settings, parse_toml};
 
 /// The whole proxy configuration: server settings and the Router's.
 #[derive(Debug, Clone, Default)]
@@ -101,13 +100,7 @@ impl ServerConfig {
 
     /// Parses a config text; `origin` names it in errors (`origin:line:col: reason`).
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
-        let file: File = toml::from_str(text).map_err(|e| {
-            let at = e.span().map_or(String::new(), |s| {
-                let (line, col) = line_col(text, s.start);
-                format!(":{line}:{col}")
-            });
-            Error::bad_request(format!("{origin}{at}: {}", e.message().trim()))
-        })?;
+        let file: File = parse_toml(text, origin)?;
         if file.deployments.is_empty() {
             return Err(Error::bad_request(format!(
                 "{origin}: no [[deployments]]: the server would have no model to serve"

@@ -34,7 +34,7 @@ impl Direct {
             let options = CallOptions {
                 // A mock answer is chat text: the Router's alone.
                 mock_response: None,
-                ..d.call_options(config.router.timeout_secs)?
+                ..d.call_options(&config.router)?
             };
             groups.entry(d.group.clone()).or_default().push(Target {
                 id: d.id_at(n),

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::config::{ServerConfig, ServerSettings};
+use crate::duration::Seconds;
 use crate::error::{Error, ErrorKind, Result};
 use crate::router::{DeploymentConfig, RouterConfig, Settings, Strategy};
 
@@ -368,7 +369,7 @@ impl Reader<'_> {
         }
         for key in ["timeout", "request_timeout"] {
             if let Some(secs) = self.number(t, at, key)? {
-                s.timeout_secs = Some(secs);
+                s.timeout_secs = Some(self.seconds(secs, &join(at, key))?);
             }
         }
         if let Some(secs) = self.number(t, at, "retry_after")? {
@@ -477,7 +478,10 @@ impl Reader<'_> {
         if let Some(w) = self.number(p, &params_at, "weight")? {
             d.weight = w;
         }
-        d.timeout_secs = self.number(p, &params_at, "timeout")?;
+        d.timeout_secs = match self.number(p, &params_at, "timeout")? {
+            Some(secs) => Some(self.seconds(secs, &join(&params_at, "timeout"))?),
+            None => None,
+        };
         d.mock_response = self.string(p, &params_at, "mock_response")?;
         if let Some(info) = e.get("model_info").filter(|v| !v.is_null()) {
             let info_at = join(at, "model_info");
@@ -516,6 +520,11 @@ impl Reader<'_> {
             Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
             _ => Err(self.error(format!("{} must be a non-negative number", join(at, key)))),
         }
+    }
+
+    /// A number of seconds, checked (`1e30` is refused, naming `at`).
+    fn seconds(&self, secs: f64, at: &str) -> Result<Seconds> {
+        Seconds::new(secs, at).map_err(|e| self.error(e.message().to_string()))
     }
 
     /// Resolves an `os.environ/NAME` value now (keys are resolved later).

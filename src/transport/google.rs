@@ -15,8 +15,9 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::transport_error;
+use super::{Limits, read_body, transport_error};
 use crate::error::{Error, ErrorKind, Result};
+use crate::redact::display_url;
 use crate::spec::helpers::url_encode;
 
 /// The OAuth scope asked for: the whole of Google Cloud, which the
@@ -33,6 +34,10 @@ const REFRESH_MARGIN_SECS: u64 = 300;
 const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Lifetime assumed when the token endpoint does not say (`expires_in`).
 const DEFAULT_EXPIRES_IN: u64 = 3600;
+/// The longest lifetime believed; a token endpoint claiming more is refreshed sooner.
+const MAX_EXPIRES_IN: u64 = 86_400;
+/// Largest token answer read: a token is a few kilobytes.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 
 /// Seconds since the Unix epoch; injected so tests control expiry.
 pub(crate) type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -136,7 +141,7 @@ impl Tokens {
             url_encode(GRANT_TYPE),
             url_encode(&assertion)
         );
-        let resp = self
+        let mut resp = self
             .http
             .post(&a.token_uri)
             .header("content-type", "application/x-www-form-urlencoded")
@@ -146,7 +151,11 @@ impl Tokens {
             .await
             .map_err(transport_error)?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(transport_error)?;
+        let limits = Limits {
+            max_body_bytes: MAX_ANSWER_BYTES,
+            ..Limits::default()
+        };
+        let body = read_body(&mut resp, &limits, None).await?;
         let json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         if status >= 400 {
             // A refusal (bad key, revoked account, clock skew) is an
@@ -159,7 +168,7 @@ impl Tokens {
                 kind,
                 format!(
                     "the token endpoint {} refused the service-account key of {}: {}",
-                    a.token_uri,
+                    display_url(&a.token_uri),
                     a.client_email,
                     endpoint_message(&json, &body)
                 ),
@@ -169,14 +178,17 @@ impl Tokens {
         let Some(token) = json["access_token"].as_str().filter(|t| !t.is_empty()) else {
             return Err(auth_error(format!(
                 "the token endpoint {} answered without an access_token: {}",
-                a.token_uri,
+                display_url(&a.token_uri),
                 endpoint_message(&json, &body)
             )));
         };
-        let expires_in = json["expires_in"].as_u64().unwrap_or(DEFAULT_EXPIRES_IN);
+        let expires_in = json["expires_in"]
+            .as_u64()
+            .unwrap_or(DEFAULT_EXPIRES_IN)
+            .min(MAX_EXPIRES_IN);
         Ok(Cached {
             token: token.to_string(),
-            refresh_at: now + expires_in - REFRESH_MARGIN_SECS.min(expires_in / 2),
+            refresh_at: now.saturating_add(expires_in - REFRESH_MARGIN_SECS.min(expires_in / 2)),
         })
     }
 }
@@ -205,7 +217,7 @@ fn sign_assertion(a: &ServiceAccount, now: u64) -> Result<String> {
         scope: SCOPE.to_string(),
         aud: a.token_uri.clone(),
         iat: now,
-        exp: now + ASSERTION_SECS,
+        exp: now.saturating_add(ASSERTION_SECS),
     };
     jsonwebtoken::encode(&header, &claims, &key)
         .map_err(|e| auth_error(format!("cannot sign the token request: {e}")))

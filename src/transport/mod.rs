@@ -1,6 +1,8 @@
-//! HTTP: one shared reqwest client, auth schemes applied to a prepared
-//! request, timeouts, and transport failures typed as errors. Knows no
-//! provider JSON.
+//! HTTP: a reqwest client per sending thread (one per connect timeout), a
+//! rendered request turned into an outgoing one with its auth scheme
+//! applied, the call's time limits on the response head and on every body
+//! read, size caps on what is read, and transport failures typed as errors
+//! that show a URL without its query. Knows no provider JSON.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -8,43 +10,58 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use thread_local::ThreadLocal;
+use tokio::time::Instant;
 
 mod auth;
+mod aws_credentials;
+mod body;
+mod failure;
 mod google;
+mod limits;
+mod outgoing;
 mod sigv4;
 
-pub(crate) use auth::Outgoing;
+pub(crate) use body::{BodyStream, after, earliest, read_body};
+pub(crate) use failure::transport_error;
+pub use limits::Limits;
 
 use crate::engine::render::Prepared;
 use crate::error::{Error, ErrorKind, Result};
+use crate::redact::display_url;
 use crate::spec::Spec;
+use outgoing::{Outgoing, endpoint_url};
 
 /// Sends prepared requests.
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
-    /// One HTTP client (and connection pool) per thread that sends: a
-    /// pooled connection is driven by a task on the runtime that opened
-    /// it, so a pool shared between threads would hand every request and
-    /// answer across threads.
+    /// HTTP clients (and connection pools) per thread that sends: a pooled
+    /// connection is driven by a task on the runtime that opened it, so a
+    /// pool shared between threads would hand every request and answer
+    /// across threads.
     local: Arc<ThreadLocal<Local>>,
     /// Service-account access tokens, shared by clones of this transport.
     google: Arc<google::Tokens>,
 }
 
 /// What one thread sends with.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Local {
-    http: reqwest::Client,
-    /// Parsed request URLs: parsing one costs more than rendering a body.
+    /// One client per connect timeout in use (reqwest sets it per client).
+    clients: RefCell<Vec<(Duration, reqwest::Client)>>,
+    /// Request URLs by base URL and path: building one costs more than
+    /// rendering a body.
     urls: RefCell<HashMap<String, reqwest::Url>>,
 }
 
-/// URLs a thread keeps parsed; past it the cache starts again.
+/// URLs a thread keeps built; past it the cache starts again.
 const URL_CACHE: usize = 512;
+/// Connect timeouts a thread keeps a client for; past it the list starts again.
+const CLIENTS: usize = 16;
 
-fn http_client() -> Result<reqwest::Client> {
+fn http_client(connect: Duration) -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .tcp_nodelay(true)
+        .connect_timeout(connect)
         .pool_idle_timeout(Duration::from_secs(90))
         .build()
         .map_err(|e| {
@@ -57,51 +74,65 @@ fn http_client() -> Result<reqwest::Client> {
 
 impl Transport {
     pub(crate) fn new() -> Result<Self> {
-        let google = Arc::new(google::Tokens::new(http_client()?, google::system_clock()));
+        let google = Arc::new(google::Tokens::new(
+            http_client(Limits::default().connect)?,
+            google::system_clock(),
+        ));
         Ok(Transport {
             local: Arc::new(ThreadLocal::new()),
             google,
         })
     }
 
-    /// A request to `url` from this thread's client.
-    fn request(&self, method: reqwest::Method, url: String) -> Result<reqwest::RequestBuilder> {
-        let local = self.local.get_or_try(|| {
-            Ok::<_, Error>(Local {
-                http: http_client()?,
-                urls: RefCell::new(HashMap::new()),
-            })
-        })?;
-        let mut urls = local.urls.borrow_mut();
-        let parsed = match urls.get(&url) {
-            Some(u) => u.clone(),
-            None => {
-                let u = reqwest::Url::parse(&url)
-                    .map_err(|e| Error::bad_request(format!("invalid URL {url:?}: {e}")))?;
-                if urls.len() >= URL_CACHE {
-                    urls.clear();
-                }
-                urls.insert(url, u.clone());
-                u
-            }
-        };
-        Ok(local.http.request(method, parsed))
+    /// This thread's client for `connect`.
+    fn client(&self, connect: Duration) -> Result<reqwest::Client> {
+        let local = self.local.get_or_default();
+        let mut clients = local.clients.borrow_mut();
+        if let Some((_, c)) = clients.iter().find(|(d, _)| *d == connect) {
+            return Ok(c.clone());
+        }
+        if clients.len() >= CLIENTS {
+            clients.clear();
+        }
+        let c = http_client(connect)?;
+        clients.push((connect, c.clone()));
+        Ok(c)
     }
 
-    /// Sends `prepared` to `base_url` with the spec's auth scheme applied.
+    /// The URL of `path` under `base_url`, from this thread's cache.
+    fn url(&self, base_url: &str, path: &str) -> Result<reqwest::Url> {
+        let local = self.local.get_or_default();
+        let mut urls = local.urls.borrow_mut();
+        // A newline is in no URL, so the key is unambiguous.
+        let key = format!("{base_url}\n{path}");
+        if let Some(u) = urls.get(&key) {
+            return Ok(u.clone());
+        }
+        let u = endpoint_url(base_url, path)?;
+        if urls.len() >= URL_CACHE {
+            urls.clear();
+        }
+        urls.insert(key, u.clone());
+        Ok(u)
+    }
+
+    /// Sends `prepared` to `base_url` with the spec's auth scheme applied,
+    /// and waits for the response head within `limits` (connect, first
+    /// byte) and by `deadline` when there is one.
     pub(crate) async fn send(
         &self,
         spec: &Spec,
         base_url: &str,
         prepared: &Prepared,
         api_key: Option<&str>,
-        timeout: Option<Duration>,
+        limits: &Limits,
+        deadline: Option<Instant>,
     ) -> Result<reqwest::Response> {
         let body =
             serde_json::to_vec(&prepared.body).map_err(|e| Error::bad_request(e.to_string()))?;
         let mut out = Outgoing {
             method: prepared.method.clone(),
-            url: format!("{}{}", base_url.trim_end_matches('/'), prepared.path),
+            url: self.url(base_url, &prepared.path)?,
             headers: vec![("content-type".into(), "application/json".into())],
             body,
             auth_region: prepared.auth_region.clone(),
@@ -116,30 +147,31 @@ impl Transport {
                 .map_err(|_| Error::bad_request(format!("invalid value for header {name}")))?;
             req_headers.insert(n, v);
         }
-        let mut rb = self
-            .request(out.method, out.url)?
+        let sending = self
+            .client(limits.connect)?
+            .request(out.method, out.url)
             .headers(req_headers)
-            .body(out.body);
-        if let Some(t) = timeout {
-            rb = rb.timeout(t);
-        }
-        rb.send().await.map_err(transport_error)
-    }
-}
-
-/// Types a reqwest failure: timeout or connection.
-pub(crate) fn transport_error(e: reqwest::Error) -> Error {
-    if e.is_timeout() {
-        Error::new(ErrorKind::Timeout, format!("no answer in time: {e}"))
-    } else if e.is_builder() {
-        Error::bad_request(format!("cannot build the request: {e}"))
-    } else {
-        let mut msg = e.to_string();
-        let mut src = std::error::Error::source(&e);
-        while let Some(s) = src {
-            msg = format!("{msg}: {s}");
-            src = s.source();
-        }
-        Error::new(ErrorKind::Connection, msg)
+            .body(out.body)
+            .send();
+        let first_byte = after(Instant::now(), Some(limits.first_byte));
+        let head_by = earliest(first_byte, deadline);
+        let answer = match head_by {
+            Some(by) => tokio::time::timeout_at(by, sending).await.map_err(|_| {
+                let why = if first_byte == head_by {
+                    format!("{}s (first-byte limit)", limits.first_byte.as_secs_f64())
+                } else {
+                    "the call's deadline".to_string()
+                };
+                // Built again on this rare path, so the common one keeps no copy.
+                let at = endpoint_url(base_url, &prepared.path)
+                    .map_or_else(|_| display_url(base_url), |u| display_url(u.as_str()));
+                Error::new(
+                    ErrorKind::Timeout,
+                    format!("no response from {at} within {why}"),
+                )
+            })?,
+            None => sending.await,
+        };
+        answer.map_err(transport_error)
     }
 }

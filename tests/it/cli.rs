@@ -516,3 +516,123 @@ async fn complete_for_people_streams_plain_text_to_the_terminal() {
     assert_eq!(sent["stream"], true);
     assert_eq!(sent["messages"][0]["content"], "Say hello");
 }
+
+/// `complete` against `base` with `extra` flags, `--json`, the prompt "hi".
+async fn complete_json(base: &str, key: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "complete",
+        "--model",
+        "openai/gpt-4o-mini",
+        "--api-base",
+        base,
+        "--api-key",
+        key,
+        "--json",
+        "--no-stream",
+    ];
+    args.extend_from_slice(extra);
+    args.push("hi");
+    run(&args).await
+}
+
+#[tokio::test]
+async fn an_absurd_timeout_is_a_usage_error_not_a_panic() {
+    for bad in ["NaN", "-1", "inf", "1e30", "0", "soon"] {
+        let flag = format!("--timeout={bad}");
+        let out = complete_json("http://127.0.0.1:9", "k", &[&flag]).await;
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("--timeout") && err.contains("seconds"),
+            "{bad}: {err}"
+        );
+    }
+    let out = complete_json("http://127.0.0.1:9", "k", &["--idle-timeout=-5"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn a_huge_retry_after_is_a_clean_rate_limit_error() {
+    let mock = Mock::start(vec![
+        Reply::json(
+            429,
+            &json!({"error": {"message": "Rate limit reached", "code": "rate_limit_exceeded"}}),
+        )
+        .header("retry-after", "1e20"),
+    ])
+    .await;
+    let out = complete_json(&mock.url, "k", &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = &last_line_json(&out)["error"];
+    assert_eq!(err["kind"], "rate_limit", "{err}");
+    assert_eq!(err["retry_after"], 86_400.0, "clamped to a day: {err}");
+}
+
+#[tokio::test]
+async fn a_stalled_upstream_ends_in_a_timeout_error() {
+    let mock = Mock::start(vec![Reply::hang()]).await;
+    let out = complete_json(&mock.url, "k", &["--timeout", "0.3"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = &last_line_json(&out)["error"];
+    assert_eq!(err["kind"], "timeout", "{err}");
+    assert_eq!(err["type"], "timeout_error", "{err}");
+}
+
+#[tokio::test]
+async fn a_stream_stalled_mid_way_ends_in_an_error_line() {
+    let chunk = json!({"id": "s", "object": "chat.completion.chunk", "created": 1, "model": "m",
+        "choices": [{"index": 0, "delta": {"content": "Hel"}, "finish_reason": null}]});
+    let body = format!("data: {chunk}\n\ndata: {chunk}\n\n");
+    let stall = body.len();
+    let mock = Mock::start(vec![
+        Reply::stream("text/event-stream", body.repeat(2)).stalled_after(stall),
+    ])
+    .await;
+    let out = run(&[
+        "complete",
+        "--model",
+        "openai/gpt-4o-mini",
+        "--api-base",
+        &mock.url,
+        "--api-key",
+        "k",
+        "--json",
+        "--stream",
+        "--idle-timeout",
+        "0.3",
+        "hi",
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let lines: Vec<String> = stdout(&out).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "two chunks, then the error: {lines:?}");
+    assert_eq!(last_line_json(&out)["error"]["kind"], "timeout");
+}
+
+#[tokio::test]
+async fn the_key_never_appears_in_an_error_the_upstream_echoes() {
+    let key = "sk-cli-secret-key-0123456789abcdef";
+    let mock = Mock::start(vec![Reply::echoing_headers(401)]).await;
+    let out = complete_json(&mock.url, key, &[]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let shown = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(!shown.contains(key), "{shown}");
+    assert_eq!(last_line_json(&out)["error"]["kind"], "authentication");
+}
+
+#[tokio::test]
+async fn check_key_cannot_tell_from_a_404() {
+    let mock = Mock::start(vec![Reply::raw(404, "text/html", "<h1>Not Found</h1>")]).await;
+    let out = run(&[
+        "check-key",
+        "--model",
+        "openai/gpt-4o-mini",
+        "--api-key",
+        "k",
+        "--api-base",
+        &mock.url,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("unknown: "), "{}", stdout(&out));
+}

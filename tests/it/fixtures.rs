@@ -96,9 +96,7 @@ fn reply_for(rec: &Value) -> Reply {
         headers,
         body,
         pieces: if streamed { 7 } else { 0 },
-        cut_after: None,
-        drop_connection: false,
-        hang: false,
+        ..Reply::json(status, &Value::Null)
     }
 }
 

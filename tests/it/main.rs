@@ -2,11 +2,13 @@
 
 mod cli;
 mod cost;
+mod faults;
 mod fixtures;
 mod invariants;
 mod lint;
 mod reasoning_state;
 mod router;
+mod router_deadline;
 mod server;
 mod server_keys;
 mod server_metrics;

@@ -6,13 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use futures::future::BoxFuture;
 use serde_json::json;
-use switchboard::router::{DeploymentConfig, ManualClock, Rng, RouteOptions, Settings, Strategy};
+use switchboard::router::{
+    Cooling, DeploymentConfig, ManualClock, Rng, RouteOptions, Settings, SharedCooldowns, Strategy,
+};
 use switchboard::{ChatRequest, Client, ErrorKind, Router, RouterConfig};
 
 use crate::support::{Mock, Reply};
 
-fn ok(text: &str) -> Reply {
+pub(crate) fn ok(text: &str) -> Reply {
     Reply::json(
         200,
         &json!({
@@ -23,7 +26,7 @@ fn ok(text: &str) -> Reply {
     )
 }
 
-fn rate_limited(secs: u64) -> Reply {
+pub(crate) fn rate_limited(secs: u64) -> Reply {
     Reply::json(429, &json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}))
         .header("retry-after", &secs.to_string())
 }
@@ -35,14 +38,17 @@ fn server_error(status: u16) -> Reply {
     )
 }
 
-fn dep(group: &str, model: &str, mock: &Mock, id: &str) -> DeploymentConfig {
+pub(crate) fn dep(group: &str, model: &str, mock: &Mock, id: &str) -> DeploymentConfig {
     DeploymentConfig::new(group, model)
         .api_key("k")
         .api_base(format!("{}/v1", mock.url))
         .id(id)
 }
 
-fn router(deployments: Vec<DeploymentConfig>, settings: Settings) -> (Router, Arc<ManualClock>) {
+pub(crate) fn router(
+    deployments: Vec<DeploymentConfig>,
+    settings: Settings,
+) -> (Router, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::default());
     let config = RouterConfig {
         router: settings,
@@ -58,7 +64,7 @@ fn router(deployments: Vec<DeploymentConfig>, settings: Settings) -> (Router, Ar
     (r, clock)
 }
 
-fn req(group: &str) -> ChatRequest {
+pub(crate) fn req(group: &str) -> ChatRequest {
     ChatRequest::new(group).user("Summarize this.")
 }
 
@@ -264,12 +270,27 @@ async fn a_provider_context_window_error_falls_back_to_the_larger_group() {
     assert_eq!(small.requests().len(), 1);
 }
 
+/// Cooldowns another Router announced: each id cools for its duration,
+/// reported once (the local Router then keeps it).
+#[derive(Default)]
+struct Announced(std::sync::Mutex<std::collections::HashMap<String, Duration>>);
+
+impl SharedCooldowns for Announced {
+    fn cooling<'a>(&'a self, ids: &'a [&'a str]) -> BoxFuture<'a, Vec<Option<Duration>>> {
+        let mut held = self.0.lock().unwrap();
+        let left = ids.iter().map(|id| held.remove(*id)).collect();
+        Box::pin(std::future::ready(left))
+    }
+
+    fn cool_down<'a>(&'a self, _id: &'a str, _left: Duration) -> BoxFuture<'a, ()> {
+        Box::pin(std::future::ready(()))
+    }
+}
+
 #[tokio::test]
 async fn when_every_deployment_cools_down_the_error_says_so_and_when_one_returns() {
-    let m = Mock::start(vec![server_error(500)]).await;
+    let m = Mock::start(vec![ok("back")]).await;
     let settings = Settings {
-        allowed_fails: 1,
-        cooldown_secs: 30,
         retries: 0,
         ..Settings::default()
     };
@@ -277,11 +298,13 @@ async fn when_every_deployment_cools_down_the_error_says_so_and_when_one_returns
         vec![dep("chat", "openai/gpt-4o-mini", &m, "only")],
         settings,
     );
-    let first = r
-        .completion(&req("chat"), &RouteOptions::default())
-        .await
-        .unwrap_err();
-    assert_eq!(first.kind(), ErrorKind::Internal);
+    let shared = Arc::new(Announced::default());
+    shared
+        .0
+        .lock()
+        .unwrap()
+        .insert("only".into(), Duration::from_secs(30));
+    let r = r.with_shared_cooldowns(shared);
     let cooling = r
         .completion(&req("chat"), &RouteOptions::default())
         .await
@@ -289,10 +312,121 @@ async fn when_every_deployment_cools_down_the_error_says_so_and_when_one_returns
     assert_eq!(cooling.kind(), ErrorKind::ServiceUnavailable);
     assert!(cooling.message().contains("cooling down"), "{cooling}");
     assert_eq!(cooling.retry_after(), Some(Duration::from_secs(30)));
-    assert_eq!(m.requests().len(), 1);
+    assert_eq!(m.requests().len(), 0);
+    assert_eq!(
+        r.cooling(),
+        [Cooling {
+            group: "chat".into(),
+            deployment: "only".into(),
+            left: Duration::from_secs(30)
+        }]
+    );
     clock.advance(Duration::from_secs(31));
-    let _ = r.completion(&req("chat"), &RouteOptions::default()).await;
-    assert_eq!(m.requests().len(), 2, "the cooldown ended by itself");
+    let back = r.completion(&req("chat"), &RouteOptions::default()).await;
+    assert_eq!(back.unwrap().response.text(), Some("back"));
+    assert_eq!(m.requests().len(), 1, "the cooldown ended by itself");
+    assert!(r.cooling().is_empty());
+}
+
+#[tokio::test]
+async fn with_retries_left_a_call_waits_for_the_first_deployment_to_return() {
+    let m = Mock::start(vec![ok("after the wait")]).await;
+    let (r, clock) = router(
+        vec![dep("chat", "openai/gpt-4o-mini", &m, "only")],
+        Settings::default(),
+    );
+    let shared = Arc::new(Announced::default());
+    shared
+        .0
+        .lock()
+        .unwrap()
+        .insert("only".into(), Duration::from_secs(20));
+    let r = r.with_shared_cooldowns(shared);
+    let s = r
+        .completion(&req("chat"), &RouteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(s.response.text(), Some("after the wait"));
+    assert_eq!(clock.sleeps(), [Duration::from_secs(20)]);
+}
+
+#[tokio::test]
+async fn a_groups_last_healthy_deployment_is_never_cooled_down() {
+    let only = Mock::start(vec![server_error(500), ok("still here")]).await;
+    let settings = Settings {
+        allowed_fails: 1,
+        retries: 0,
+        ..Settings::default()
+    };
+    let (r, _) = router(
+        vec![dep("chat", "openai/gpt-4o-mini", &only, "only")],
+        settings.clone(),
+    );
+    let first = r
+        .completion(&req("chat"), &RouteOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(first.kind(), ErrorKind::Internal);
+    assert!(r.cooling().is_empty(), "{:?}", r.cooling());
+    let second = r
+        .completion(&req("chat"), &RouteOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(second.response.text(), Some("still here"));
+
+    // With two, the first to fail cools down; the other, then alone, does not.
+    let a = Mock::start(vec![server_error(500)]).await;
+    let b = Mock::start(vec![server_error(500)]).await;
+    let (r, _) = router(
+        vec![
+            dep("chat", "openai/gpt-4o-mini", &a, "a").weight(1000.0),
+            dep("chat", "openai/gpt-4o-mini", &b, "b"),
+        ],
+        Settings {
+            retries: 1,
+            ..settings
+        },
+    );
+    let e = r
+        .completion(&req("chat"), &RouteOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.attempts().len(), 2);
+    let cooling: Vec<String> = r.cooling().into_iter().map(|c| c.deployment).collect();
+    assert_eq!(cooling, ["a"]);
+}
+
+#[tokio::test]
+async fn two_concurrent_calls_on_three_rate_limited_keys_retry_within_budget_and_end_as_rate_limit()
+{
+    let mocks = [
+        Mock::start(vec![rate_limited(1)]).await,
+        Mock::start(vec![rate_limited(1)]).await,
+        Mock::start(vec![rate_limited(1)]).await,
+    ];
+    let settings = Settings {
+        retries: 3,
+        ..Settings::default()
+    };
+    let (r, _) = router(
+        mocks
+            .iter()
+            .enumerate()
+            .map(|(i, m)| dep("chat", "openai/gpt-4o-mini", m, &format!("key-{i}")))
+            .collect(),
+        settings,
+    );
+    let (request, route) = (req("chat"), RouteOptions::default());
+    let (one, two) = tokio::join!(
+        r.completion(&request, &route),
+        r.completion(&request, &route)
+    );
+    for e in [one.unwrap_err(), two.unwrap_err()] {
+        assert_eq!(e.kind(), ErrorKind::RateLimit, "{e}");
+        assert_eq!(e.attempts().len(), 4, "the whole retry budget: {e}");
+    }
+    let calls: usize = mocks.iter().map(|m| m.requests().len()).sum();
+    assert_eq!(calls, 8);
 }
 
 #[tokio::test]
@@ -310,7 +444,7 @@ async fn resets_and_timeouts_move_to_another_deployment() {
             dep("chat", "openai/gpt-4o-mini", &reset, "reset").weight(100.0),
             dep("chat", "openai/gpt-4o-mini", &slow, "slow")
                 .weight(10.0)
-                .timeout_secs(0.3),
+                .timeout(Duration::from_millis(300)),
             dep("chat", "openai/gpt-4o-mini", &good, "good").weight(0.001),
         ],
         settings,

@@ -18,14 +18,14 @@ fn opts(api_base: String) -> CallOptions {
     }
 }
 
-fn stream_req(model: &str) -> ChatRequest {
+pub(crate) fn stream_req(model: &str) -> ChatRequest {
     let mut req = ChatRequest::new(model).user("hi");
     req.stream = Some(true);
     req
 }
 
 /// Collects a stream: the chunks before the first error, and that error.
-async fn collect(
+pub(crate) async fn collect(
     client: &Client,
     req: &ChatRequest,
     opts: &CallOptions,
@@ -44,7 +44,7 @@ async fn collect(
     (chunks, None)
 }
 
-fn text(chunks: &[ChatChunk]) -> String {
+pub(crate) fn text(chunks: &[ChatChunk]) -> String {
     chunks
         .iter()
         .flat_map(|c| c.choices.iter())

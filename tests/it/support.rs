@@ -1,8 +1,11 @@
-//! A mock upstream on 127.0.0.1: answers each request with the next
-//! scripted reply (the last one repeats), records every request, and can
-//! stream a body in flushed pieces or cut it mid-way.
+//! A mock upstream on 127.0.0.1 that speaks HTTP/1.1 and injects faults:
+//! answers each request with the next scripted reply (the last one
+//! repeats), records every request, and can stream a body in flushed
+//! pieces, cut it mid-way, stall before the head or mid-body, drip it
+//! slowly, send an endless body, or echo the request's headers in an error.
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -21,6 +24,14 @@ pub struct Reply {
     pub drop_connection: bool,
     /// Read the request, then never answer (the caller's timeout must end it).
     pub hang: bool,
+    /// After this many body bytes, send nothing more but keep the connection open.
+    pub stall_after: Option<usize>,
+    /// Wait this long before each piece after the first (a slow drip).
+    pub drip: Option<Duration>,
+    /// After the body, send this piece again and again until the client goes away.
+    pub endless: Option<Vec<u8>>,
+    /// Answer with an error body that repeats the request's headers, as some upstreams do.
+    pub echo_headers: bool,
 }
 
 impl Reply {
@@ -47,6 +58,39 @@ impl Reply {
             cut_after: None,
             drop_connection: false,
             hang: false,
+            stall_after: None,
+            drip: None,
+            endless: None,
+            echo_headers: false,
+        }
+    }
+
+    /// Any status, content type and body bytes (an HTML page, garbage).
+    pub fn raw(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+            ..Reply::json(status, &serde_json::Value::Null)
+        }
+    }
+
+    /// `status` with a JSON error whose message repeats every request header.
+    pub fn echoing_headers(status: u16) -> Reply {
+        Reply {
+            echo_headers: true,
+            ..Reply::json(status, &serde_json::Value::Null)
+        }
+    }
+
+    /// A 200 head, then `start` and `piece` forever (chunked), never ending.
+    pub fn endless(
+        content_type: &str,
+        start: impl Into<Vec<u8>>,
+        piece: impl Into<Vec<u8>>,
+    ) -> Reply {
+        Reply {
+            endless: Some(piece.into()),
+            ..Reply::stream(content_type, start)
         }
     }
 
@@ -75,7 +119,24 @@ impl Reply {
             cut_after: None,
             drop_connection: false,
             hang: false,
+            stall_after: None,
+            drip: None,
+            endless: None,
+            echo_headers: false,
         }
+    }
+
+    /// The same reply, its body stalled (connection open) after `n` bytes.
+    pub fn stalled_after(mut self, n: usize) -> Reply {
+        self.stall_after = Some(n);
+        self
+    }
+
+    /// The same reply, each piece after the first sent `every` later.
+    pub fn dripped(mut self, pieces: usize, every: Duration) -> Reply {
+        self.pieces = pieces;
+        self.drip = Some(every);
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Reply {
@@ -178,6 +239,13 @@ async fn serve(
         }
         body.extend_from_slice(&tmp[..n]);
     }
+    let echoed = reply.echo_headers.then(|| {
+        let sent: Vec<String> = headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+        serde_json::json!({"error": {"message": format!("bad request; you sent {}", sent.join("; ")),
+            "type": "invalid_request_error", "headers": sent}})
+        .to_string()
+        .into_bytes()
+    });
     log.lock().expect("lock").push(Seen {
         method,
         target,
@@ -192,12 +260,20 @@ async fn serve(
         let _ = sock.read(&mut tmp).await;
         return Ok(());
     }
+    let reply = match echoed {
+        Some(body) => Reply { body, ..reply },
+        None => reply,
+    };
 
     let mut out = format!("HTTP/1.1 {} Mock\r\nconnection: close\r\n", reply.status);
     for (k, v) in &reply.headers {
         out.push_str(&format!("{k}: {v}\r\n"));
     }
-    if reply.pieces == 0 && reply.cut_after.is_none() {
+    let chunked = reply.pieces > 0
+        || reply.cut_after.is_some()
+        || reply.stall_after.is_some()
+        || reply.endless.is_some();
+    if !chunked {
         out.push_str(&format!("content-length: {}\r\n\r\n", reply.body.len()));
         sock.write_all(out.as_bytes()).await?;
         sock.write_all(&reply.body).await?;
@@ -205,20 +281,43 @@ async fn serve(
     }
     out.push_str("transfer-encoding: chunked\r\n\r\n");
     sock.write_all(out.as_bytes()).await?;
-    let body = match reply.cut_after {
-        Some(n) => &reply.body[..n.min(reply.body.len())],
-        None => &reply.body[..],
-    };
+    let end = [reply.cut_after, reply.stall_after]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(reply.body.len());
+    let body = &reply.body[..end.min(reply.body.len())];
     let size = body.len().div_ceil(reply.pieces.max(1)).max(1);
-    for piece in body.chunks(size) {
-        sock.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
-            .await?;
-        sock.write_all(piece).await?;
-        sock.write_all(b"\r\n").await?;
-        sock.flush().await?;
+    for (i, piece) in body.chunks(size).enumerate() {
+        if let (Some(every), true) = (reply.drip, i > 0) {
+            tokio::time::sleep(every).await;
+        }
+        write_chunk(&mut sock, piece).await?;
+    }
+    if reply.stall_after.is_some() {
+        // Keep the socket open, silent, until the client gives up and closes it.
+        let _ = sock.read(&mut tmp).await;
+        return Ok(());
+    }
+    if let Some(piece) = &reply.endless {
+        // Until the client closes the connection (a write then fails).
+        loop {
+            if let Some(every) = reply.drip {
+                tokio::time::sleep(every).await;
+            }
+            write_chunk(&mut sock, piece).await?;
+        }
     }
     if reply.cut_after.is_none() {
         sock.write_all(b"0\r\n\r\n").await?;
     }
+    sock.flush().await
+}
+
+async fn write_chunk(sock: &mut TcpStream, piece: &[u8]) -> std::io::Result<()> {
+    sock.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+        .await?;
+    sock.write_all(piece).await?;
+    sock.write_all(b"\r\n").await?;
     sock.flush().await
 }

@@ -56,6 +56,11 @@ impl AwsEventStreamDecoder {
         result
     }
 
+    /// Bytes held of a message not yet whole.
+    pub(crate) fn pending(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The body ended: anything still buffered is a message cut short.
     pub(crate) fn finish(&mut self, _out: &mut Vec<Frame>) -> Result<(), FrameError> {
         if self.buf.is_empty() {

@@ -96,6 +96,11 @@ impl JsonArrayDecoder {
         }
     }
 
+    /// Bytes held of an element not yet closed.
+    pub(crate) fn pending(&self) -> usize {
+        self.partial.len()
+    }
+
     /// Reads `bytes`, which start at byte `offset` of the body.
     fn feed_at(
         &mut self,

@@ -6,6 +6,8 @@
 mod aws_eventstream;
 mod json_array;
 mod ndjson;
+#[cfg(test)]
+mod props;
 mod sse;
 
 /// One decoded unit of a streamed body: an SSE event, one NDJSON line, one
@@ -35,9 +37,17 @@ pub(crate) enum Framing {
     AwsEventStream,
 }
 
-/// An incremental decoder for one response body.
+/// An incremental decoder for one response body. A frame (or the part of
+/// one held while it is incomplete) larger than its limit is an error, so
+/// an endless line or event is never buffered whole.
 #[derive(Debug)]
-pub(crate) enum Decoder {
+pub(crate) struct Decoder {
+    inner: Inner,
+    max_frame: usize,
+}
+
+#[derive(Debug)]
+enum Inner {
     Sse(sse::SseDecoder),
     Ndjson(ndjson::NdjsonDecoder),
     JsonArray(json_array::JsonArrayDecoder),
@@ -45,14 +55,19 @@ pub(crate) enum Decoder {
 }
 
 impl Decoder {
+    /// A decoder with no frame limit (for a body already in memory).
     pub(crate) fn new(framing: Framing) -> Self {
-        match framing {
-            Framing::Sse => Self::Sse(sse::SseDecoder::default()),
-            Framing::Ndjson => Self::Ndjson(ndjson::NdjsonDecoder::default()),
-            Framing::JsonArray => Self::JsonArray(json_array::JsonArrayDecoder::default()),
+        let inner = match framing {
+            Framing::Sse => Inner::Sse(sse::SseDecoder::default()),
+            Framing::Ndjson => Inner::Ndjson(ndjson::NdjsonDecoder::default()),
+            Framing::JsonArray => Inner::JsonArray(json_array::JsonArrayDecoder::default()),
             Framing::AwsEventStream => {
-                Self::AwsEventStream(aws_eventstream::AwsEventStreamDecoder::default())
+                Inner::AwsEventStream(aws_eventstream::AwsEventStreamDecoder::default())
             }
+        };
+        Decoder {
+            inner,
+            max_frame: usize::MAX,
         }
     }
 
@@ -65,14 +80,33 @@ impl Decoder {
         Self::new(content_type.and_then(framing_named_by).unwrap_or(fallback))
     }
 
+    /// The same decoder, refusing any frame of more than `bytes`.
+    pub(crate) fn with_max_frame(mut self, bytes: usize) -> Self {
+        self.max_frame = bytes;
+        self
+    }
+
+    /// The framing this decoder reads.
+    #[cfg(test)]
+    pub(crate) fn framing(&self) -> Framing {
+        match self.inner {
+            Inner::Sse(_) => Framing::Sse,
+            Inner::Ndjson(_) => Framing::Ndjson,
+            Inner::JsonArray(_) => Framing::JsonArray,
+            Inner::AwsEventStream(_) => Framing::AwsEventStream,
+        }
+    }
+
     /// Feed the next bytes; complete frames are pushed to `out`.
     pub(crate) fn feed(&mut self, bytes: &[u8], out: &mut Vec<Frame>) -> Result<(), FrameError> {
-        match self {
-            Self::Sse(decoder) => decoder.feed(bytes, out),
-            Self::Ndjson(decoder) => decoder.feed(bytes, out),
-            Self::JsonArray(decoder) => decoder.feed(bytes, out),
-            Self::AwsEventStream(decoder) => decoder.feed(bytes, out),
-        }
+        let before = out.len();
+        match &mut self.inner {
+            Inner::Sse(decoder) => decoder.feed(bytes, out),
+            Inner::Ndjson(decoder) => decoder.feed(bytes, out),
+            Inner::JsonArray(decoder) => decoder.feed(bytes, out),
+            Inner::AwsEventStream(decoder) => decoder.feed(bytes, out),
+        }?;
+        self.check_size(out, before)
     }
 
     /// The body ended: flush what is pending (SSE: dispatch a final event
@@ -81,12 +115,40 @@ impl Decoder {
     /// be complete (JSON array: unterminated element or missing `]`; an empty
     /// body is an error for a JSON array too; AWS event stream: a message cut short).
     pub(crate) fn finish(&mut self, out: &mut Vec<Frame>) -> Result<(), FrameError> {
-        match self {
-            Self::Sse(decoder) => decoder.finish(out),
-            Self::Ndjson(decoder) => decoder.finish(out),
-            Self::JsonArray(decoder) => decoder.finish(out),
-            Self::AwsEventStream(decoder) => decoder.finish(out),
+        let before = out.len();
+        match &mut self.inner {
+            Inner::Sse(decoder) => decoder.finish(out),
+            Inner::Ndjson(decoder) => decoder.finish(out),
+            Inner::JsonArray(decoder) => decoder.finish(out),
+            Inner::AwsEventStream(decoder) => decoder.finish(out),
+        }?;
+        self.check_size(out, before)
+    }
+
+    /// Bytes held for a frame not yet complete.
+    fn pending(&self) -> usize {
+        match &self.inner {
+            Inner::Sse(decoder) => decoder.pending(),
+            Inner::Ndjson(decoder) => decoder.pending(),
+            Inner::JsonArray(decoder) => decoder.pending(),
+            Inner::AwsEventStream(decoder) => decoder.pending(),
         }
+    }
+
+    /// Fails when what is held, or a frame pushed since `before`, is past the limit.
+    fn check_size(&self, out: &[Frame], before: usize) -> Result<(), FrameError> {
+        let limit = self.max_frame;
+        let largest = out
+            .get(before..)
+            .unwrap_or_default()
+            .iter()
+            .map(|f| f.data.len())
+            .max()
+            .unwrap_or(0);
+        if self.pending() > limit || largest > limit {
+            return Err(FrameError::TooLarge { limit });
+        }
+        Ok(())
     }
 }
 
@@ -145,6 +207,8 @@ pub(crate) enum FrameError {
     EventStreamHeaderType(u8),
     #[error("AWS event stream: the body ended inside a message ({held} byte(s) of it received)")]
     EventStreamCut { held: usize },
+    #[error("a stream event is larger than {limit} bytes (the event size limit)")]
+    TooLarge { limit: usize },
 }
 
 /// Shows a byte in an error: printable ASCII as itself in backticks, anything else in hex.
@@ -275,12 +339,7 @@ mod tests {
     use super::*;
 
     fn framing_for(content_type: Option<&str>) -> Framing {
-        match Decoder::for_content_type(content_type, Framing::Ndjson) {
-            Decoder::Sse(_) => Framing::Sse,
-            Decoder::Ndjson(_) => Framing::Ndjson,
-            Decoder::JsonArray(_) => Framing::JsonArray,
-            Decoder::AwsEventStream(_) => Framing::AwsEventStream,
-        }
+        Decoder::for_content_type(content_type, Framing::Ndjson).framing()
     }
 
     #[test]
@@ -377,6 +436,59 @@ mod tests {
         assert_eq!(
             decode(Framing::Ndjson, &chunks),
             (vec![], Err(FrameError::InvalidUtf8))
+        );
+    }
+
+    #[test]
+    fn a_line_past_the_limit_is_refused_before_it_ends() {
+        for framing in [Framing::Sse, Framing::Ndjson, Framing::JsonArray] {
+            let mut d = Decoder::new(framing).with_max_frame(64);
+            let mut out = Vec::new();
+            let start: &[u8] = match framing {
+                Framing::Sse => b"data: ",
+                Framing::Ndjson => b"",
+                _ => b"[{\"a\":\"",
+            };
+            assert_eq!(d.feed(start, &mut out), Ok(()));
+            let mut result = Ok(());
+            for _ in 0..10 {
+                result = d.feed(&[b'x'; 16], &mut out);
+                if result.is_err() {
+                    break;
+                }
+            }
+            assert_eq!(
+                result,
+                Err(FrameError::TooLarge { limit: 64 }),
+                "{framing:?}"
+            );
+            assert!(out.is_empty());
+        }
+    }
+
+    #[test]
+    fn an_sse_event_of_many_small_lines_is_limited_as_a_whole() {
+        let mut d = Decoder::new(Framing::Sse).with_max_frame(64);
+        let mut out = Vec::new();
+        let mut result = Ok(());
+        for _ in 0..20 {
+            result = d.feed(b"data: xxxxxxxx\n", &mut out);
+            if result.is_err() {
+                break;
+            }
+        }
+        assert_eq!(result, Err(FrameError::TooLarge { limit: 64 }));
+    }
+
+    #[test]
+    fn a_frame_within_the_limit_passes() {
+        let mut d = Decoder::new(Framing::Ndjson).with_max_frame(8);
+        let mut out = Vec::new();
+        assert_eq!(d.feed(b"12345678\n1234", &mut out), Ok(()));
+        assert_eq!(out, vec![data("12345678")]);
+        assert_eq!(
+            d.feed(b"56789\n", &mut out),
+            Err(FrameError::TooLarge { limit: 8 })
         );
     }
 

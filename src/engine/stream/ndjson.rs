@@ -27,6 +27,11 @@ impl NdjsonDecoder {
         result
     }
 
+    /// Bytes held of a line not yet ended.
+    pub(crate) fn pending(&self) -> usize {
+        self.tail.len()
+    }
+
     fn feed_lines(&mut self, mut bytes: &[u8], out: &mut Vec<Frame>) -> Result<(), FrameError> {
         // `\r\n` needs no care: the `\r` is trimmed with the line.
         while let Some(end) = bytes.iter().position(|&b| b == b'\n') {

@@ -50,6 +50,11 @@ impl SseDecoder {
         Ok(())
     }
 
+    /// Bytes held for the event being built: its fields and a line not yet ended.
+    pub(crate) fn pending(&self) -> usize {
+        self.tail.len() + self.event.data.len() + self.event.event.len()
+    }
+
     fn feed_lines(&mut self, mut bytes: &[u8], out: &mut Vec<Frame>) -> Result<(), FrameError> {
         if bytes.is_empty() {
             return Ok(());

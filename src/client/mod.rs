@@ -1,0 +1,494 @@
+//! The library entry point: engine + transport. `completion` and `stream`
+//! resolve the model to a spec, build the canonical request, render, send,
+//! and map the answer (or classify the failure). Reads the clock and the
+//! environment here, so the engine never does. Every error it returns has
+//! the call's key, and anything shaped like a credential, redacted.
+//!
+//! Rooms: `options` (per-call settings), `lookup` (key and provider
+//! parameters from outside the request), `pump` (a streamed body to chunks),
+//! `stream` (the stream handed to the caller), `mock` (answers without a
+//! network).
+
+mod lookup;
+mod mock;
+mod options;
+mod pump;
+mod stream;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde_json::Value;
+use tokio::time::Instant;
+
+pub use options::CallOptions;
+pub use stream::ChatStream;
+
+use crate::cost::{Catalog, ModelInfo};
+use crate::duration;
+use crate::engine::canonical::{Shape, canonical};
+use crate::engine::classify::classify;
+use crate::engine::embed::{canonical_embedding, map_embeddings};
+use crate::engine::events::ChunkMapper;
+use crate::engine::map::{MapCtx, map_response};
+use crate::engine::render::{Prepared, no_endpoint, render_chat, render_request};
+use crate::engine::stream::Decoder;
+use crate::error::{Error, ErrorKind, Result};
+use crate::redact::{Redactor, display_url};
+use crate::spec::{Registry, Spec};
+use crate::transport::{BodyStream, Transport, after, earliest, read_body};
+use crate::types::*;
+use lookup::{api_key, resolve_params};
+use mock::{mock_chunks, mock_completion, mock_usage};
+use pump::{Pump, price};
+
+/// What [`Client::check_key`] found: `valid` is None when it could not tell.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct KeyCheck {
+    pub valid: Option<bool>,
+    pub reason: String,
+}
+
+/// Calls providers through their specs.
+///
+/// ```no_run
+/// # async fn run() -> switchboard::Result<()> {
+/// use switchboard::{CallOptions, ChatRequest, Client};
+/// let client = Client::new()?;
+/// let req = ChatRequest::new("anthropic/claude-3-5-haiku-latest").user("Say hi");
+/// let resp = client.completion(&req, &CallOptions::default()).await?;
+/// println!("{}", resp.text().unwrap_or_default());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Client {
+    registry: Arc<Registry>,
+    transport: Transport,
+    catalog: &'static Catalog,
+}
+
+/// What a call resolved to before any I/O.
+struct Planned {
+    spec: Arc<Spec>,
+    model: String,
+    prepared: Prepared,
+    base_url: String,
+    api_key: Option<String>,
+}
+
+impl Client {
+    /// A client over the built-in specs.
+    pub fn new() -> Result<Self> {
+        Self::with_registry(Registry::builtin()?)
+    }
+
+    /// A client over the built-in specs plus the `*.toml` specs in `dir`.
+    pub fn with_spec_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::with_registry(Registry::with_dir(dir)?)
+    }
+
+    pub fn with_registry(registry: Registry) -> Result<Self> {
+        Ok(Client {
+            registry: Arc::new(registry),
+            transport: Transport::new()?,
+            catalog: Catalog::builtin()?,
+        })
+    }
+
+    /// The model catalog prices come from.
+    pub fn catalog(&self) -> &'static Catalog {
+        self.catalog
+    }
+
+    /// Prices, limits and capabilities of `model` (`provider/model` or a bare name).
+    pub fn model_info(&self, model: &str) -> Option<&'static ModelInfo> {
+        let (spec, name) = self.registry.resolve(model).ok()?;
+        self.catalog.model_info(&spec.id, &name)
+    }
+
+    /// What `usage` would cost on `model`, with no call made (for budgeting).
+    pub fn cost_per_token(&self, model: &str, usage: &Usage) -> Cost {
+        match self.registry.resolve(model) {
+            Ok((spec, name)) => self.catalog.cost(&spec.id, &name, usage),
+            Err(_) => Cost::default(),
+        }
+    }
+
+    /// What a response cost: the cost it carries, else priced from its model and usage.
+    pub fn completion_cost(&self, resp: &ChatResponse) -> Cost {
+        match &resp.usage {
+            Some(u) => u
+                .cost
+                .unwrap_or_else(|| self.cost_per_token(&resp.model, u)),
+            None => Cost::default(),
+        }
+    }
+
+    /// Sets `usage.cost` from the catalog: the answering model's price, else the requested one's.
+    fn attach_cost(&self, provider: &str, models: [&str; 2], usage: Option<&mut Usage>) {
+        if let Some(u) = usage {
+            u.cost = Some(price(self.catalog, provider, models, u));
+        }
+    }
+
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// One chat completion.
+    pub async fn completion(&self, req: &ChatRequest, opts: &CallOptions) -> Result<ChatResponse> {
+        let (spec, model) = self.registry.resolve(&req.model)?;
+        if let Some(text) = &opts.mock_response {
+            let mut resp = mock_completion(req, &model, text, fresh_id(), now());
+            self.attach_cost(&spec.id, [&model, &model], resp.usage.as_mut());
+            return Ok(resp);
+        }
+        let deadline = answer_deadline(opts);
+        let plan = self.plan(spec, model, req, false, opts)?;
+        let key = plan.api_key.as_deref();
+        let at = |e: Error| scrub(e.at(&plan.spec.id, &plan.model), key);
+        let json = self
+            .send_json(
+                &plan.spec,
+                &plan.base_url,
+                &plan.prepared,
+                key,
+                opts,
+                deadline,
+            )
+            .await
+            .map_err(at)?;
+        let id = fresh_id();
+        let Some(chat) = plan.spec.chat.as_ref() else {
+            return Err(no_endpoint(&plan.spec, "chat"));
+        };
+        let mut resp = map_response(
+            chat,
+            &json,
+            &MapCtx {
+                model: &plan.model,
+                now: now(),
+                fallback_id: &id,
+            },
+        );
+        let answered = resp.model.clone();
+        self.attach_cost(&plan.spec.id, [&answered, &plan.model], resp.usage.as_mut());
+        Ok(resp)
+    }
+
+    /// A streamed chat completion: chunks as they arrive. A stream that
+    /// errors, is cut, or falls silent for longer than `limits.idle` ends
+    /// with an `Err` item, never silently.
+    pub async fn stream(&self, req: &ChatRequest, opts: &CallOptions) -> Result<ChatStream> {
+        let (spec, model) = self.registry.resolve(&req.model)?;
+        if let Some(text) = &opts.mock_response {
+            let mut chunks = mock_chunks(req, &model, text, fresh_id(), now());
+            let usage = mock_usage(req, text);
+            let cost = price(self.catalog, &spec.id, [&model, &model], &usage);
+            for c in chunks.iter_mut().filter_map(|c| c.usage.as_mut()) {
+                c.cost = Some(cost);
+            }
+            let usage = Usage {
+                cost: Some(cost),
+                ..usage
+            };
+            return Ok(ChatStream::new(
+                futures::stream::iter(chunks.into_iter().map(Ok)),
+                Arc::new(Mutex::new(Some(usage))),
+            ));
+        }
+        let started = Instant::now();
+        let total_by = after(started, opts.limits.total);
+        let head_by = earliest(after(started, opts.timeout), total_by);
+        let plan = self.plan(spec, model, req, true, opts)?;
+        let (provider, model, key) = (
+            plan.spec.id.clone(),
+            plan.model.clone(),
+            plan.api_key.clone(),
+        );
+        let at = move |e: Error| scrub(e.at(&provider, &model), key.as_deref());
+        let Some(stream_spec) = plan.spec.chat.as_ref().and_then(|c| c.stream.as_ref()) else {
+            return Err(at(Error::bad_request(
+                "this provider's spec has no streaming",
+            )));
+        };
+        let fallback = stream_spec.framing;
+        let resp = self
+            .transport
+            .send(
+                &plan.spec,
+                &plan.base_url,
+                &plan.prepared,
+                plan.api_key.as_deref(),
+                &opts.limits,
+                head_by,
+            )
+            .await
+            .map_err(at.clone())?;
+        let status = resp.status().as_u16();
+        if status >= 400 {
+            let mut resp = resp;
+            let retry_after = retry_after(&resp, &plan.spec);
+            let body = read_body(&mut resp, &opts.limits, head_by).await;
+            return Err(at(classify(
+                &plan.spec.errors,
+                Some(status),
+                retry_after,
+                body.as_deref().unwrap_or_default(),
+            )));
+        }
+        let content_type = header(&resp, "content-type");
+        let decoder = Decoder::for_content_type(content_type.as_deref(), fallback)
+            .with_max_frame(opts.limits.max_event_bytes);
+        let id = fresh_id();
+        let Some(mapper) = ChunkMapper::new(
+            plan.spec.clone(),
+            &plan.model,
+            &id,
+            now(),
+            req.include_usage(),
+        ) else {
+            return Err(at(Error::bad_request(
+                "this provider's spec has no streaming",
+            )));
+        };
+        let final_usage = Arc::new(Mutex::new(None));
+        let body = BodyStream::new(resp, &opts.limits, total_by);
+        let pricing = (self.catalog, plan.spec.id.clone(), plan.model.clone());
+        let state = Pump::new(body, decoder, mapper, pricing, final_usage.clone());
+        let inner = futures::stream::unfold(state, move |mut st| {
+            let at = at.clone();
+            async move {
+                let item = st.next_item().await.map(|r| r.map_err(&at))?;
+                Some((item, st))
+            }
+        });
+        Ok(ChatStream::new(inner, final_usage))
+    }
+
+    /// Whether a key works, with the cheapest call the provider allows (a
+    /// one-token chat, or a one-word embedding) — litellm's `check_valid_key`.
+    pub async fn check_key(&self, model: &str, opts: &CallOptions) -> KeyCheck {
+        let (spec, _) = match self.registry.resolve(model) {
+            Ok(found) => found,
+            Err(e) => {
+                return KeyCheck {
+                    valid: None,
+                    reason: e.to_string(),
+                };
+            }
+        };
+        let result = if spec.chats() {
+            let mut req = ChatRequest::new(model).user("hi");
+            req.max_tokens = Some(1);
+            self.completion(&req, opts).await.map(|_| ())
+        } else {
+            let req = EmbeddingRequest {
+                model: model.to_string(),
+                input: EmbeddingInput::One("hi".into()),
+                ..Default::default()
+            };
+            self.embedding(&req, opts).await.map(|_| ())
+        };
+        match result {
+            Ok(()) => KeyCheck {
+                valid: Some(true),
+                reason: format!("{} accepted the key", spec.name()),
+            },
+            Err(e) => match e.kind() {
+                ErrorKind::Authentication | ErrorKind::PermissionDenied => KeyCheck {
+                    valid: Some(false),
+                    reason: e.to_string(),
+                },
+                // A 404 may be a wrong base URL that never saw the key.
+                ErrorKind::NotFound => KeyCheck {
+                    valid: None,
+                    reason: format!(
+                        "could not tell: the endpoint or model was not found (check the base URL and the model): {e}"
+                    ),
+                },
+                ErrorKind::RateLimit
+                | ErrorKind::BadRequest
+                | ErrorKind::ContextWindowExceeded
+                | ErrorKind::ContentPolicy => KeyCheck {
+                    valid: Some(true),
+                    reason: format!("the key was accepted; the test call itself failed: {e}"),
+                },
+                _ => KeyCheck {
+                    valid: None,
+                    reason: format!("could not tell: {e}"),
+                },
+            },
+        }
+    }
+
+    /// Embeddings for one text or a list of texts.
+    pub async fn embedding(
+        &self,
+        req: &EmbeddingRequest,
+        opts: &CallOptions,
+    ) -> Result<EmbeddingResponse> {
+        let (spec, model) = self.registry.resolve(&req.model)?;
+        let deadline = answer_deadline(opts);
+        let at = |e: Error| e.at(&spec.id, &model);
+        let Some(ep) = spec.embeddings.as_ref() else {
+            return Err(no_endpoint(&spec, "embeddings"));
+        };
+        let params = resolve_params(&spec, &opts.params).map_err(at)?;
+        let api_key = api_key(&spec, opts).map_err(at)?;
+        let key = api_key.as_deref();
+        let canon = canonical_embedding(req, &model, params).map_err(at)?;
+        let prepared = render_request(&spec, &ep.request, None, &canon)?;
+        let base_url = opts.api_base.as_deref().unwrap_or(&prepared.base_url);
+        let body = self
+            .send_json(&spec, base_url, &prepared, key, opts, deadline)
+            .await
+            .map_err(|e| scrub(at(e), key))?;
+        let base64 = req.encoding_format.as_deref() == Some("base64");
+        let mut resp = map_embeddings(ep, &body, &model, base64).map_err(|e| scrub(at(e), key))?;
+        let answered = resp.model.clone();
+        self.attach_cost(&spec.id, [&answered, &model], resp.usage.as_mut());
+        Ok(resp)
+    }
+
+    /// Sends a request and returns its JSON body, or the classified error.
+    async fn send_json(
+        &self,
+        spec: &Spec,
+        base_url: &str,
+        prepared: &Prepared,
+        api_key: Option<&str>,
+        opts: &CallOptions,
+        deadline: Option<Instant>,
+    ) -> Result<Value> {
+        let mut resp = self
+            .transport
+            .send(spec, base_url, prepared, api_key, &opts.limits, deadline)
+            .await?;
+        let status = resp.status().as_u16();
+        let retry_after = retry_after(&resp, spec);
+        let body = read_body(&mut resp, &opts.limits, deadline).await;
+        if status >= 400 {
+            return Err(classify(
+                &spec.errors,
+                Some(status),
+                retry_after,
+                body.as_deref().unwrap_or_default(),
+            ));
+        }
+        let body = body?;
+        serde_json::from_slice(&body).map_err(|e| not_json(resp.url(), status, &body, &e))
+    }
+
+    fn plan(
+        &self,
+        spec: Arc<Spec>,
+        model: String,
+        req: &ChatRequest,
+        stream: bool,
+        opts: &CallOptions,
+    ) -> Result<Planned> {
+        let at = |e: Error| e.at(&spec.id, &model);
+        let params = resolve_params(&spec, &opts.params).map_err(at)?;
+        let api_key = api_key(&spec, opts).map_err(at)?;
+        let Some(chat) = spec.chat.as_ref() else {
+            return Err(no_endpoint(&spec, "chat"));
+        };
+        let shape = Shape {
+            request: chat.uses_request,
+            roles: &chat.roles,
+            merge_roles: chat.merge_roles,
+            reasoning_blocks: chat.reasoning_blocks,
+        };
+        let canon = canonical(req, &model, stream, params, &shape).map_err(at)?;
+        let prepared = render_chat(&spec, &canon, stream)?;
+        let base_url = opts
+            .api_base
+            .clone()
+            .unwrap_or_else(|| prepared.base_url.clone());
+        Ok(Planned {
+            spec,
+            model,
+            prepared,
+            base_url,
+            api_key,
+        })
+    }
+}
+
+/// When a JSON call's answer must be complete: the call's timeout or its
+/// total, whichever ends first; None when neither is set (the transport's
+/// own first-byte and idle limits still hold).
+fn answer_deadline(opts: &CallOptions) -> Option<Instant> {
+    if opts.timeout.is_none() && opts.limits.total.is_none() {
+        return None;
+    }
+    let now = Instant::now();
+    earliest(after(now, opts.timeout), after(now, opts.limits.total))
+}
+
+/// A 2xx answer that is not JSON (an HTML page, garbage): a bad gateway (502).
+fn not_json(url: &reqwest::Url, status: u16, body: &Bytes, e: &serde_json::Error) -> Error {
+    let mut shown: String = String::from_utf8_lossy(body).chars().take(300).collect();
+    if shown.len() < body.len() {
+        shown.push('…');
+    }
+    Error::new(
+        ErrorKind::Connection,
+        format!(
+            "the answer from {} is not JSON ({e}): {shown}",
+            display_url(url.as_str())
+        ),
+    )
+    .with_status(status)
+}
+
+/// `e` with the call's key taken out, and any text shaped like a credential
+/// (an upstream may echo the request's headers in its error).
+fn scrub(e: Error, key: Option<&str>) -> Error {
+    let Some(key) = key else {
+        return e.redacted(&Redactor::default());
+    };
+    // A key of parts (an AWS `ID:SECRET:TOKEN`) may be echoed a part at a time.
+    let parts = (!key.contains(['{', ' ', '\n']))
+        .then(|| key.split(':'))
+        .into_iter()
+        .flatten();
+    e.redacted(&Redactor::new(std::iter::once(key).chain(parts)))
+}
+
+/// The upstream's Retry-After, read through `duration::retry_after` (a
+/// date, a huge or a negative number never becomes an unbounded wait).
+fn retry_after(resp: &reqwest::Response, spec: &Spec) -> Option<std::time::Duration> {
+    let value = resp
+        .headers()
+        .get(spec.errors.retry_after_header.as_str())?
+        .to_str()
+        .ok()?;
+    duration::retry_after(value, SystemTime::now())
+}
+
+fn header(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers().get(name)?.to_str().ok().map(str::to_string)
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// A fresh id for responses whose provider gives none.
+fn fresh_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "chatcmpl-{nanos:x}{:x}",
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
