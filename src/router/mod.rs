@@ -224,7 +224,12 @@ impl Router {
         Some(
             members
                 .iter()
-                .map(|&i| (self.deployments[i].model.as_str(), price(&self.deployments[i].model)))
+                .map(|&i| {
+                    (
+                        self.deployments[i].model.as_str(),
+                        price(&self.deployments[i].model),
+                    )
+                })
                 .collect(),
         )
     }

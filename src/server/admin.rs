@@ -28,8 +28,8 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::auth::{presented, same_key};
 use super::accounts::{KeyFields, KeyRecord, Store};
+use super::auth::{presented, same_key};
 use super::body;
 use super::error::{ApiError, unauthorized};
 use crate::error::{Error, ErrorKind};

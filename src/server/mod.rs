@@ -40,8 +40,8 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
-pub use config::{ServerConfig, ServerSettings};
 pub use accounts::{SpendRow, Store, StoreOptions, WallClock};
+pub use config::{ServerConfig, ServerSettings};
 
 use crate::client::Client;
 use crate::error::Result;

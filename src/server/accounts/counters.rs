@@ -76,7 +76,12 @@ pub(crate) struct Plan {
 
 impl Plan {
     /// Adds a term (once per counter) and returns its index.
-    pub(crate) fn term(&mut self, counter: Counter, seed: Option<f64>, ttl_ms: Option<i64>) -> usize {
+    pub(crate) fn term(
+        &mut self,
+        counter: Counter,
+        seed: Option<f64>,
+        ttl_ms: Option<i64>,
+    ) -> usize {
         if let Some(i) = self.terms.iter().position(|t| t.counter == counter) {
             return i;
         }
@@ -175,7 +180,8 @@ impl Counters {
             values,
             refused: None,
         };
-        if let Some(c) = (0..plan.checks.len()).find(|&c| outcome.used(plan, c) >= plan.checks[c].limit)
+        if let Some(c) =
+            (0..plan.checks.len()).find(|&c| outcome.used(plan, c) >= plan.checks[c].limit)
         {
             outcome.refused = Some(c);
             return outcome;
@@ -247,12 +253,19 @@ mod tests {
         let mut c = Counters::seeded(&[(Counter::Spend, 1.5, None)]);
         let mut plan = Plan::default();
         let spend = plan.term(Counter::Spend, Some(9.0), None);
-        let period = plan.term(Counter::PeriodSpend { first: 0, index: 2 }, Some(0.25), Some(10));
+        let period = plan.term(
+            Counter::PeriodSpend { first: 0, index: 2 },
+            Some(0.25),
+            Some(10),
+        );
         plan.add(spend, 1.0, false);
         plan.add(period, 1.0, false);
         let out = c.run(&plan, 0);
         assert_eq!(out.values, vec![Some(1.5), Some(0.25)]);
         assert_eq!(c.get(Counter::Spend, 0), Some(2.5));
-        assert_eq!(c.get(Counter::PeriodSpend { first: 0, index: 2 }, 0), Some(1.25));
+        assert_eq!(
+            c.get(Counter::PeriodSpend { first: 0, index: 2 }, 0),
+            Some(1.25)
+        );
     }
 }

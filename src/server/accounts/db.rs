@@ -182,6 +182,9 @@ pub(crate) fn db_error(doing: &str, e: sqlx::Error) -> Error {
     let e = e.to_string();
     Error::new(
         ErrorKind::Internal,
-        format!("database: {doing}: {}", crate::redact::redact_credentials(&e)),
+        format!(
+            "database: {doing}: {}",
+            crate::redact::redact_credentials(&e)
+        ),
     )
 }

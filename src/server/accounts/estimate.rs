@@ -141,6 +141,12 @@ mod tests {
             input: EmbeddingInput::Many(vec!["abcd".into(), "abcdefgh".into()]),
             ..Default::default()
         };
-        assert_eq!(Call::Embedding(&req).size(), Size { prompt: 3, output: 0 });
+        assert_eq!(
+            Call::Embedding(&req).size(),
+            Size {
+                prompt: 3,
+                output: 0
+            }
+        );
     }
 }

@@ -215,7 +215,9 @@ impl Limits<'_> {
         key.settled(Duration::from_secs(5)).await;
         let out = shared.run(&key.token(), &plan).await?;
         let spend = out.values[0].unwrap_or(local.0);
-        let period = local.1.map(|l| out.values.get(1).copied().flatten().unwrap_or(l));
+        let period = local
+            .1
+            .map(|l| out.values.get(1).copied().flatten().unwrap_or(l));
         Ok((spend, period))
     }
 }
@@ -247,7 +249,14 @@ fn hold_ttl() -> i64 {
 
 /// Why a plan was refused, in words: over budget (400), or over tpm or rpm
 /// (429 with the seconds until the next minute).
-fn refusal(key: &KeyState, plan: &Plan, out: &Outcome, kind: Kind, check: usize, now: i64) -> Error {
+fn refusal(
+    key: &KeyState,
+    plan: &Plan,
+    out: &Outcome,
+    kind: Kind,
+    check: usize,
+    now: i64,
+) -> Error {
     let used = out.used(plan, check);
     let next_minute = Duration::from_millis((MINUTE_MS - now.rem_euclid(MINUTE_MS)) as u64);
     match kind {

@@ -100,10 +100,7 @@ impl Meter {
 
 impl Metering {
     fn record(&mut self, status: &str, usage: Option<&Usage>) {
-        let cost = usage
-            .and_then(|u| u.cost)
-            .map_or(0.0, |c| c.usd)
-            .max(0.0);
+        let cost = usage.and_then(|u| u.cost).map_or(0.0, |c| c.usd).max(0.0);
         let cost = if cost.is_finite() { cost } else { 0.0 };
         let total = usage.map_or(0, |u| u.total_tokens);
         let now = self.clock.now_ms();

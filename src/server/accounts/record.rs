@@ -285,14 +285,20 @@ mod tests {
         let mut r = KeyRecord::new("sk-x", 1_000);
         let before = r.clone();
         for (json, field) in [
-            (serde_json::json!({"budget_duration": "1é"}), "budget_duration"),
+            (
+                serde_json::json!({"budget_duration": "1é"}),
+                "budget_duration",
+            ),
             (serde_json::json!({"duration": "5日"}), "duration"),
             (
                 serde_json::json!({"duration": "18446744073709551615d"}),
                 "duration",
             ),
             (serde_json::json!({"duration": "soon"}), "duration"),
-            (serde_json::json!({"budget_duration": "0s"}), "budget_duration"),
+            (
+                serde_json::json!({"budget_duration": "0s"}),
+                "budget_duration",
+            ),
             (
                 serde_json::json!({"max_budget": 2.0, "budget_duration": "9999999d"}),
                 "budget_duration",
@@ -324,7 +330,10 @@ mod tests {
         fields(serde_json::json!({"budget_duration": ""}))
             .apply(&mut r, 90)
             .unwrap();
-        assert_eq!((r.budget_duration.clone(), r.budget_started_at), (None, None));
+        assert_eq!(
+            (r.budget_duration.clone(), r.budget_started_at),
+            (None, None)
+        );
     }
 
     #[test]

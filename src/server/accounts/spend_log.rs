@@ -418,10 +418,11 @@ mod tests {
         insert(&db, &batch).await.unwrap();
         insert(&db, &batch).await.unwrap();
         assert_eq!(rows(&db, None, i64::MAX).await.unwrap().len(), batch.len());
-        let spend: f64 = sqlx::query_scalar("SELECT spend FROM switchboard_keys WHERE key_hash = 'k'")
-            .fetch_one(db.pool())
-            .await
-            .unwrap();
+        let spend: f64 =
+            sqlx::query_scalar("SELECT spend FROM switchboard_keys WHERE key_hash = 'k'")
+                .fetch_one(db.pool())
+                .await
+                .unwrap();
         let charged = batch.iter().filter(|r| r.key_hash.is_some()).count() as f64 * 0.25;
         assert_eq!(spend, 0.5 + charged);
     }
