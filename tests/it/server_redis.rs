@@ -24,7 +24,7 @@ const REDIS_ENV: &str = "SWITCHBOARD_TEST_REDIS_URL";
 const MASTER: &str = "sk-master-redis-test";
 
 /// The Redis URL, or None after printing why the test is skipped.
-fn redis_url(test: &str) -> Option<String> {
+pub(crate) fn redis_url(test: &str) -> Option<String> {
     let url = std::env::var(REDIS_ENV).ok().filter(|u| !u.is_empty());
     if url.is_none() {
         eprintln!("SKIPPED {test}: {REDIS_ENV} is not set (CI sets it to redis://127.0.0.1:6379)");
@@ -33,7 +33,7 @@ fn redis_url(test: &str) -> Option<String> {
 }
 
 /// A prefix no other run or test uses.
-fn unique_prefix(test: &str) -> String {
+pub(crate) fn unique_prefix(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -45,7 +45,7 @@ fn chat_ok() -> Reply {
     Reply::openai_chat("hi", 1000, 500)
 }
 
-fn config(mock: &Mock, master: bool) -> ServerConfig {
+pub(crate) fn config(mock: &Mock, master: bool) -> ServerConfig {
     let mut c = ServerConfig::default();
     if master {
         c.server.master_key = Some(MASTER.into());
@@ -128,7 +128,12 @@ pub(crate) fn shared_db(test: &str) -> String {
     format!("sqlite://{}", path.display())
 }
 
-async fn send(app: &axum::Router, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn send(
+    app: &axum::Router,
+    path: &str,
+    key: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     let req = Request::builder()
         .method("POST")
         .uri(path)
@@ -151,7 +156,7 @@ async fn chat(app: &axum::Router, key: &str) -> (StatusCode, Value) {
     send(app, "/v1/chat/completions", key, body).await
 }
 
-async fn generate(app: &axum::Router, fields: Value) -> String {
+pub(crate) async fn generate(app: &axum::Router, fields: Value) -> String {
     let (status, body) = send(app, "/key/generate", MASTER, fields).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["key"].as_str().unwrap().to_string()
@@ -257,7 +262,7 @@ async fn one_budget_across_instances(name: &str, fields: Value) {
     clean(&redis, &prefix).await;
 }
 
-async fn get(app: &axum::Router, path: &str) -> Value {
+pub(crate) async fn get(app: &axum::Router, path: &str) -> Value {
     let req = Request::builder()
         .uri(path)
         .header("authorization", format!("Bearer {MASTER}"))

@@ -1,8 +1,11 @@
 //! A key's counters (spend, spend per budget period, USD held by calls in
 //! flight, requests and tokens per minute) and the one operation every
-//! limit is made of: a [`Plan`] — seed some counters, check that sums of
-//! them are under their limits, and only if all are, add to some — run all
-//! or nothing. [`Counters`] runs a plan in process; the Redis script in
+//! limit is made of: a [`Plan`] — seed some counters, check that each
+//! limit has room for what a call needs, and only if all have, add to some
+//! — run all or nothing. A [`Check`] passes when what is used plus what is
+//! needed fits under the limit, or, for a call too big to fit, when some
+//! room is left and the check's idle counters are empty (nothing else in
+//! flight): such a call runs alone. [`Counters`] runs a plan in process; the Redis script in
 //! `redis.rs` runs the same plan for a fleet, with the same meaning. Which
 //! counters and limits a call needs is `limits.rs`'s business, not this
 //! file's.
@@ -48,12 +51,30 @@ pub(crate) struct Term {
     pub ttl_ms: Option<i64>,
 }
 
-/// A limit: the sum of some terms must be under it for the plan to go on.
+/// Below this, a counter counts as empty (what floating-point additions
+/// and subtractions of the same amounts leave behind).
+pub(crate) const EMPTY: f64 = 1e-9;
+
+/// A limit a call must have room under for the plan to go on.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Check {
     pub limit: f64,
-    /// Indexes into the plan's terms.
+    /// What the call needs of it.
+    pub need: f64,
+    /// Indexes into the plan's terms: their sum is what is used.
     pub reads: Vec<usize>,
+    /// Terms that must be empty for a call that does not fit to run alone.
+    pub idle: Vec<usize>,
+}
+
+impl Check {
+    /// Whether the check passes with these term values.
+    pub(crate) fn passes(&self, values: &[Option<f64>]) -> bool {
+        let value = |i: usize| values[i].unwrap_or(0.0);
+        let used: f64 = self.reads.iter().map(|&i| value(i)).sum();
+        used + self.need <= self.limit
+            || (used < self.limit && self.idle.iter().all(|&i| value(i) <= EMPTY))
+    }
 }
 
 /// An amount added to a term once every check has passed.
@@ -93,9 +114,13 @@ impl Plan {
         self.terms.len() - 1
     }
 
-    pub(crate) fn check(&mut self, limit: f64, reads: Vec<usize>) -> usize {
-        self.checks.push(Check { limit, reads });
-        self.checks.len() - 1
+    pub(crate) fn check(&mut self, limit: f64, need: f64, reads: Vec<usize>, idle: Vec<usize>) {
+        self.checks.push(Check {
+            limit,
+            need,
+            reads,
+            idle,
+        });
     }
 
     pub(crate) fn add(&mut self, term: usize, amount: f64, only_existing: bool) {
@@ -180,9 +205,7 @@ impl Counters {
             values,
             refused: None,
         };
-        if let Some(c) =
-            (0..plan.checks.len()).find(|&c| outcome.used(plan, c) >= plan.checks[c].limit)
-        {
+        if let Some(c) = plan.checks.iter().position(|c| !c.passes(&outcome.values)) {
             outcome.refused = Some(c);
             return outcome;
         }
@@ -210,8 +233,9 @@ impl Counters {
 mod tests {
     use super::*;
 
-    /// A budget of 10 with 4 held: a call holding 3 more passes, then the
-    /// next is refused and adds nothing.
+    /// A budget of 10 with 5 spent: a call holding 3 fits, a second does
+    /// not (5 + 3 + 3 > 10) and adds nothing, and the rpm check after it
+    /// was not counted either.
     #[test]
     fn a_plan_adds_only_when_every_check_passes() {
         let mut c = Counters::default();
@@ -219,17 +243,44 @@ mod tests {
         let spend = plan.term(Counter::Spend, Some(5.0), None);
         let held = plan.term(Counter::Held(1), None, Some(1_000));
         let rpm = plan.term(Counter::Requests(7), None, Some(1_000));
-        plan.check(10.0, vec![spend, held]);
-        plan.check(2.0, vec![rpm]);
+        plan.check(10.0, 3.0, vec![spend, held], vec![held]);
+        plan.check(5.0, 1.0, vec![rpm], vec![]);
         plan.add(held, 3.0, false);
         plan.add(rpm, 1.0, false);
         assert_eq!(c.run(&plan, 0).refused, None);
-        assert_eq!(c.run(&plan, 0).refused, None);
-        let third = c.run(&plan, 0);
-        assert_eq!(third.refused, Some(0));
-        assert_eq!(third.used(&plan, 0), 11.0);
-        assert_eq!(c.get(Counter::Held(1), 0), Some(6.0));
-        assert_eq!(c.get(Counter::Requests(7), 0), Some(2.0));
+        let second = c.run(&plan, 0);
+        assert_eq!(second.refused, Some(0));
+        assert_eq!(second.used(&plan, 0), 8.0);
+        assert_eq!(c.get(Counter::Held(1), 0), Some(3.0));
+        assert_eq!(c.get(Counter::Requests(7), 0), Some(1.0));
+    }
+
+    /// A call bigger than what is left runs only alone, and only while
+    /// some room is left.
+    #[test]
+    fn a_call_too_big_to_fit_runs_alone() {
+        let check = Check {
+            limit: 10.0,
+            need: 8.0,
+            reads: vec![0, 1],
+            idle: vec![1],
+        };
+        // Spent 4, nothing held: 4 + 8 > 10, but it may run alone.
+        assert!(check.passes(&[Some(4.0), None]));
+        assert!(check.passes(&[Some(4.0), Some(1e-12)]));
+        // Something else in flight: it waits.
+        assert!(!check.passes(&[Some(4.0), Some(0.5)]));
+        // No room left at all.
+        assert!(!check.passes(&[Some(10.0), None]));
+        // An rpm-like check (need 1, no idle terms) is "used < limit".
+        let rpm = Check {
+            limit: 2.0,
+            need: 1.0,
+            reads: vec![0],
+            idle: vec![],
+        };
+        assert!(rpm.passes(&[Some(1.0)]));
+        assert!(!rpm.passes(&[Some(2.0)]));
     }
 
     #[test]

@@ -6,13 +6,14 @@
 //! Before a call, [`Limits::reserve`] checks every limit and, only if all
 //! pass, takes the call's share at once: one request of the minute's rpm,
 //! its estimated tokens of the minute's tpm, and its estimated cost held
-//! against the budget. A call is let in while what the key has spent plus
-//! what calls in flight hold is under the budget (and the minute's count
-//! under rpm and tpm), so however many calls race, spend exceeds a budget
-//! by at most the last admitted call's cost, plus whatever calls in flight
-//! cost beyond their estimates. After the call, [`Limits::settle`] gives
-//! back what was held and counts what it really cost and used (nothing,
-//! for a failure or a cut stream).
+//! against the budget. A call is let in when its estimate fits in what is
+//! left (spent and held by calls in flight subtracted), or — a call bigger
+//! than what is left — alone, while nothing else is in flight and some
+//! budget (or some of the minute's tpm) is left. So however many calls
+//! race, spend exceeds a budget only by what calls cost beyond their
+//! estimates, or by the one call let through alone at the end. After the
+//! call, [`Limits::settle`] gives back what was held and counts what it
+//! really cost and used (nothing, for a failure or a cut stream).
 //!
 //! Rate windows are fixed Unix minutes. What is held lives in 5-minute
 //! buckets that a budget check reads for 15 minutes, so what a crashed
@@ -22,7 +23,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::counters::{Counter, Outcome, Plan};
+use super::counters::{Counter, EMPTY, Outcome, Plan};
 use super::key::KeyState;
 use super::record::{KeyRecord, Period};
 use super::redis::Shared;
@@ -106,7 +107,8 @@ impl Limits<'_> {
                     reads.push(plan.term(Counter::Held(bucket - b), None, Some(hold_ttl())));
                 }
                 let held = reads[1];
-                plan.check(budget, reads);
+                let idle = reads[1..].to_vec();
+                plan.check(budget, ask.usd, reads, idle);
                 kinds.push(Kind::Budget {
                     budget,
                     spend,
@@ -119,14 +121,14 @@ impl Limits<'_> {
             }
             if let Some(tpm) = r.tpm_limit {
                 let tokens = plan.term(Counter::Tokens(minute), None, Some(WINDOW_TTL_MS));
-                plan.check(tpm as f64, vec![tokens]);
+                plan.check(tpm as f64, ask.tokens as f64, vec![tokens], vec![tokens]);
                 kinds.push(Kind::Tpm(tpm));
                 plan.add(tokens, ask.tokens as f64, false);
                 reservation.tokens = Some((minute, ask.tokens));
             }
             if let Some(rpm) = r.rpm_limit {
                 let requests = plan.term(Counter::Requests(minute), None, Some(WINDOW_TTL_MS));
-                plan.check(rpm as f64, vec![requests]);
+                plan.check(rpm as f64, 1.0, vec![requests], vec![]);
                 kinds.push(Kind::Rpm(rpm));
                 plan.add(requests, 1.0, false);
             }
@@ -247,7 +249,8 @@ fn hold_ttl() -> i64 {
     HOLD_BUCKET_MS * (HOLD_BUCKETS + 1)
 }
 
-/// Why a plan was refused, in words: over budget (400), or over tpm or rpm
+/// Why a plan was refused, in words: over budget (400); a budget whose
+/// rest calls in flight hold (429, retry in a second); over tpm or rpm
 /// (429 with the seconds until the next minute).
 fn refusal(
     key: &KeyState,
@@ -270,7 +273,21 @@ fn refusal(
                 "budget exceeded: this API key has spent ${spent:.6} of its max budget of ${budget:.6}"
             );
             let held = used - spent;
-            if held > 0.0 {
+            let need = plan.checks[check].need;
+            if used < budget {
+                // Room is left, but not for this call while others run.
+                return Error::new(
+                    ErrorKind::RateLimit,
+                    format!(
+                        "budget busy: this API key has spent ${spent:.6} of its max budget of ${budget:.6}, \
+                         calls in flight hold ${held:.6}, and this call may cost up to ${need:.6}; \
+                         retry when they have finished"
+                    ),
+                )
+                .with_retry_after(Some(Duration::from_secs(1)))
+                .with_code(Some("budget_exceeded".into()));
+            }
+            if held > EMPTY {
                 message.push_str(&format!(
                     ", and calls in flight hold ${held:.6} more until they finish"
                 ));

@@ -26,14 +26,16 @@ use crate::router::SharedCooldowns;
 /// The prefix of every key, unless the caller names another.
 pub(crate) const DEFAULT_PREFIX: &str = "sb:";
 
-/// A plan run atomically. KEYS: its terms' counters. ARGV, flattened: per
-/// term its seed (`''`: none) and ttl (ms, 0: none); the number of checks,
-/// per check its limit, how many terms it reads and their (1-based)
-/// numbers; the number of adds, per add its term, amount and `1` when it
-/// adds only to a counter that exists. Returns each term's value before
+/// A plan run atomically, as [`Counters::run`](super::counters::Counters::run)
+/// runs it. KEYS: its terms' counters. ARGV, flattened: per term its seed
+/// (`''`: none) and ttl (ms, 0: none); the number of checks, per check its
+/// limit, need, how many terms it reads and their (1-based) numbers, how
+/// many idle terms and their numbers; the number of adds, per add its
+/// term, amount and `1` when it adds only to a counter that exists. Returns each term's value before
 /// the adds (`''`: absent), then the number of the check that failed (0:
 /// none, and then every add was made).
 pub(crate) const SCRIPT: &str = r"
+local EMPTY = 1e-9
 local n = #KEYS
 local a = 1
 local function take() local v = ARGV[a]; a = a + 1; return v end
@@ -56,10 +58,14 @@ for i = 1, n do
 end
 local refused = 0
 for c = 1, tonumber(take()) do
-  local limit = tonumber(take())
-  local used = 0
+  local limit, need = tonumber(take()), tonumber(take())
+  local used, idle = 0, true
   for r = 1, tonumber(take()) do used = used + value[tonumber(take())] end
-  if refused == 0 and used >= limit then refused = c end
+  for r = 1, tonumber(take()) do
+    if value[tonumber(take())] > EMPTY then idle = false end
+  end
+  local passes = used + need <= limit or (idle and used < limit)
+  if refused == 0 and not passes then refused = c end
 end
 if refused == 0 then
   for d = 1, tonumber(take()) do
@@ -146,8 +152,11 @@ impl Shared {
         argv.push(plan.checks.len().to_string());
         for c in &plan.checks {
             argv.push(c.limit.to_string());
+            argv.push(c.need.to_string());
             argv.push(c.reads.len().to_string());
             argv.extend(c.reads.iter().map(|i| (i + 1).to_string()));
+            argv.push(c.idle.len().to_string());
+            argv.extend(c.idle.iter().map(|i| (i + 1).to_string()));
         }
         argv.push(plan.adds.len().to_string());
         for d in &plan.adds {
