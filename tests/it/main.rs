@@ -9,6 +9,7 @@ mod reasoning_state;
 mod router;
 mod server;
 mod server_budget;
+mod server_crash;
 mod server_keys;
 mod server_metrics;
 mod server_redis;

@@ -743,7 +743,9 @@ async fn postgres_runs_every_suite() {
 /// `switchboard serve --config <config>`: the child, its base URL, and the
 /// line that announced it.
 #[cfg(unix)]
-async fn start_serve(config: &std::path::Path) -> (tokio::process::Child, String, String) {
+pub(crate) async fn start_serve(
+    config: &std::path::Path,
+) -> (tokio::process::Child, String, String) {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("serve")

@@ -11,6 +11,7 @@
 //! may lose the last ones), and readers never wait for the spend log's
 //! writer. Owns the connection and the schema; knows no key or row.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::AnyPool;
@@ -18,6 +19,36 @@ use sqlx::any::AnyPoolOptions;
 
 use super::clock::WallClock;
 use crate::error::{Error, ErrorKind, Result};
+
+/// Opens a pool on a resolved URL.
+async fn pool(url: &str, sqlite: bool, memory: bool) -> Result<AnyPool> {
+    let options = if sqlite {
+        // One connection: SQLite serialises writers anyway, and an
+        // in-memory database lives exactly as long as its connection.
+        AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(u32::from(memory))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if !memory {
+                        use sqlx::Executor;
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+    } else {
+        AnyPoolOptions::new().max_connections(8)
+    };
+    options
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(|e| db_error("cannot open the database", e))
+}
 
 /// The embedded migrations: (version, what it does, its statements).
 const MIGRATIONS: &[(i64, &str, &[&str])] = &[
@@ -66,9 +97,24 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
 ];
 
 /// A connection pool with the schema in place.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Db {
     pool: AnyPool,
+    /// The resolved URL (it may hold a password: never shown).
+    url: Arc<str>,
+    sqlite: bool,
+    memory: bool,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match (self.sqlite, self.memory) {
+            (true, true) => "SQLite in memory",
+            (true, false) => "SQLite",
+            (false, _) => "PostgreSQL",
+        };
+        write!(f, "Db({kind})")
+    }
 }
 
 impl Db {
@@ -77,48 +123,54 @@ impl Db {
     pub(crate) async fn connect(url: &str) -> Result<Db> {
         sqlx::any::install_default_drivers();
         let url = crate::router::resolve_secret(url, "the database URL")?;
-        let url = url.as_str();
         let sqlite = url.starts_with("sqlite:");
         let memory = sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
         let url = if sqlite && !memory && !url.contains("mode=") {
             let sep = if url.contains('?') { '&' } else { '?' };
             format!("{url}{sep}mode=rwc")
         } else {
-            url.to_string()
+            url
         };
-        let options = if sqlite {
-            // One connection: SQLite serialises writers anyway, and an
-            // in-memory database lives exactly as long as its connection.
-            AnyPoolOptions::new()
-                .max_connections(1)
-                .min_connections(u32::from(memory))
-                .idle_timeout(None)
-                .max_lifetime(None)
-                .after_connect(move |conn, _| {
-                    Box::pin(async move {
-                        if !memory {
-                            use sqlx::Executor;
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        }
-                        Ok(())
-                    })
-                })
-        } else {
-            AnyPoolOptions::new().max_connections(8)
+        let db = Db {
+            pool: pool(&url, sqlite, memory).await?,
+            url: url.into(),
+            sqlite,
+            memory,
         };
-        let pool = options
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(&url)
-            .await
-            .map_err(|e| db_error("cannot open the database", e))?;
-        let db = Db { pool };
         db.migrate().await?;
         Ok(db)
     }
 
+    /// A pool of its own on the same database, for a task on another
+    /// runtime (the spend log's writer); None for an in-memory database,
+    /// which lives in its one connection.
+    pub(crate) async fn another(&self) -> Option<Result<Db>> {
+        if self.memory {
+            return None;
+        }
+        Some(pool(&self.url, self.sqlite, false).await.map(|pool| Db {
+            pool,
+            ..self.clone()
+        }))
+    }
+
+    pub(crate) fn is_memory(&self) -> bool {
+        self.memory
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The `n`th (from 1) bind parameter of a statement: `?` on SQLite,
+    /// whose parser looks each `$n` up among the names before it (slow for
+    /// a statement with thousands), `$n` on PostgreSQL.
+    pub(crate) fn param(&self, n: usize) -> String {
+        if self.sqlite {
+            "?".into()
+        } else {
+            format!("${n}")
+        }
     }
 
     async fn migrate(&self) -> Result<()> {

@@ -89,19 +89,46 @@ pub(crate) struct SpendLog {
 }
 
 impl SpendLog {
-    /// Starts the writer task on the current runtime: batches wait at most
-    /// `interval`, and at most `backlog` rows are held in memory.
-    pub(crate) fn start(db: Db, interval: Duration, backlog: usize) -> SpendLog {
+    /// Starts the writer: batches wait at most `interval`, and at most
+    /// `backlog` rows are held in memory. It runs on a thread of its own,
+    /// with a pool of its own, so calls keeping the serving threads busy
+    /// do not keep it from the database; an in-memory database (tests)
+    /// has one connection, so there it runs on the current runtime.
+    pub(crate) fn start(db: Db, interval: Duration, backlog: usize) -> Result<SpendLog> {
         let (tx, rx) = mpsc::unbounded_channel();
         let backlog = backlog.clamp(1, Semaphore::MAX_PERMITS);
         let full = Arc::new(AtomicBool::new(false));
-        tokio::spawn(writer(db, rx, interval, full.clone()));
-        SpendLog {
+        let behind = full.clone();
+        if db.is_memory() {
+            tokio::spawn(writer(db, rx, interval, behind));
+        } else {
+            std::thread::Builder::new()
+                .name("switchboard-spend-log".into())
+                .spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    match runtime {
+                        Ok(rt) => rt.block_on(async move {
+                            let db = own_pool(&db).await;
+                            writer(db, rx, interval, behind).await;
+                        }),
+                        Err(e) => eprintln!("switchboard: the spend log cannot start: {e}"),
+                    }
+                })
+                .map_err(|e| {
+                    Error::new(
+                        ErrorKind::Internal,
+                        format!("the spend log's thread did not start: {e}"),
+                    )
+                })?;
+        }
+        Ok(SpendLog {
             tx,
             slots: Arc::new(Semaphore::new(backlog)),
             backlog,
             full,
-        }
+        })
     }
 
     /// Room for one more call's row, or a 503 when the database is so far
@@ -145,6 +172,23 @@ impl SpendLog {
     #[cfg(test)]
     fn held(&self) -> usize {
         self.backlog - self.slots.available_permits()
+    }
+}
+
+/// The writer's own pool on `db`'s database, once it can be opened (rows
+/// wait meanwhile, and calls are refused once the backlog is full).
+async fn own_pool(db: &Db) -> Db {
+    let mut wait = Duration::from_millis(100);
+    loop {
+        match db.another().await {
+            None => return db.clone(),
+            Some(Ok(own)) => return own,
+            Some(Err(e)) => {
+                eprintln!("switchboard: the spend log's writer cannot reach the database: {e}");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
     }
 }
 
@@ -226,7 +270,7 @@ async fn write(db: &Db, rows: Vec<SpendRow>) {
 }
 
 /// `INSERT … VALUES (…), (…) … RETURNING` for `n` rows.
-fn insert_sql(n: usize) -> String {
+fn insert_sql(db: &Db, n: usize) -> String {
     let mut sql = String::from(
         "INSERT INTO switchboard_spend_logs (request_id, key_hash, model_group, deployment, \
          prompt_tokens, completion_tokens, total_tokens, cost, latency_ms, status, created_at) VALUES ",
@@ -237,12 +281,27 @@ fn insert_sql(n: usize) -> String {
             if col > 0 {
                 sql.push_str(", ");
             }
-            sql.push_str(&format!("${}", row * COLUMNS + col + 1));
+            sql.push_str(&db.param(row * COLUMNS + col + 1));
         }
         sql.push(')');
     }
     sql.push_str(" ON CONFLICT (request_id) DO NOTHING RETURNING key_hash, cost");
     sql
+}
+
+/// `UPDATE switchboard_keys SET spend = spend + CASE key_hash WHEN key
+/// THEN cost … END WHERE key_hash IN (key, …)` for `n` keys: binds each
+/// key and cost, then each key again.
+fn charge_sql(db: &Db, n: usize) -> String {
+    let cases: String = (0..n)
+        .map(|i| format!(" WHEN {} THEN {}", db.param(2 * i + 1), db.param(2 * i + 2)))
+        .collect();
+    let keys: Vec<String> = (0..n).map(|i| db.param(2 * n + i + 1)).collect();
+    format!(
+        "UPDATE switchboard_keys SET spend = spend + CASE key_hash{cases} ELSE 0 END \
+         WHERE key_hash IN ({})",
+        keys.join(", ")
+    )
 }
 
 /// One transaction: the rows (one statement per [`MAX_BATCH`]), and what
@@ -257,7 +316,7 @@ async fn insert(db: &Db, rows: &[SpendRow]) -> Result<()> {
     let mut added: HashMap<String, f64> = HashMap::new();
     for chunk in rows.chunks(MAX_BATCH) {
         // Built from the row count alone: placeholders, no value.
-        let sql = sqlx::AssertSqlSafe(insert_sql(chunk.len()));
+        let sql = sqlx::AssertSqlSafe(insert_sql(db, chunk.len()));
         let mut q = sqlx::query(sql).persistent(false);
         for r in chunk {
             q = q
@@ -288,13 +347,19 @@ async fn insert(db: &Db, rows: &[SpendRow]) -> Result<()> {
             }
         }
     }
-    for (key, cost) in added {
-        sqlx::query("UPDATE switchboard_keys SET spend = spend + $1 WHERE key_hash = $2")
-            .bind(cost)
-            .bind(key)
-            .execute(&mut *tx)
+    if !added.is_empty() {
+        // One statement for every key the batch charged.
+        let sql = sqlx::AssertSqlSafe(charge_sql(db, added.len()));
+        let mut q = sqlx::query(sql).persistent(false);
+        for (key, cost) in &added {
+            q = q.bind(key.as_str()).bind(*cost);
+        }
+        for key in added.keys() {
+            q = q.bind(key.as_str());
+        }
+        q.execute(&mut *tx)
             .await
-            .map_err(|e| db_error("cannot add to a key's spend", e))?;
+            .map_err(|e| db_error("cannot add to keys' spend", e))?;
     }
     tx.commit()
         .await
@@ -372,7 +437,7 @@ mod tests {
     async fn a_flush_after_a_burst_writes_every_row() {
         let db = Db::connect("sqlite::memory:").await.unwrap();
         let n = 25 * MAX_BATCH + 7;
-        let log = SpendLog::start(db.clone(), Duration::from_secs(60), n);
+        let log = SpendLog::start(db.clone(), Duration::from_secs(60), n).unwrap();
         for i in 0..n {
             log.send(row(i, None, 0.0), log.slot().unwrap());
         }
@@ -387,7 +452,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_backlog_refuses_calls_until_rows_are_written() {
         let db = Db::connect("sqlite::memory:").await.unwrap();
-        let log = SpendLog::start(db.clone(), Duration::from_secs(3600), 3);
+        let log = SpendLog::start(db.clone(), Duration::from_secs(3600), 3).unwrap();
         let slots: Vec<Slot> = (0..3).map(|_| log.slot().unwrap()).collect();
         let e = log.slot().unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ServiceUnavailable);

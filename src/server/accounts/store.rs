@@ -89,7 +89,7 @@ impl Store {
         let db = Db::connect(url).await?;
         Ok(Store {
             keys: Arc::new(KeyStore::new(db.clone(), options.clock)),
-            spend: SpendLog::start(db.clone(), options.flush_interval, options.backlog),
+            spend: SpendLog::start(db.clone(), options.flush_interval, options.backlog)?,
             db,
         })
     }
