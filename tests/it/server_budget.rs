@@ -168,33 +168,35 @@ async fn a_tpm_limit_holds_under_100_concurrent_calls() {
     tpm_holds(&[app], "in process").await;
 }
 
+/// Two instances on one Redis and one database, and what to clean after.
+async fn two_instances(test: &str) -> Option<(Vec<axum::Router>, Mock, String, String)> {
+    let redis = redis_url(test)?;
+    let prefix = unique_prefix(test);
+    let up = Mock::start(vec![upstream_reply()]).await;
+    let db = shared_db(test);
+    let (clock, _) = shared_clock();
+    let mut apps = Vec::new();
+    for _ in 0..2 {
+        apps.push(instance(config(&up, true), Some(&db), &redis, &prefix, &clock).await);
+    }
+    Some((apps, up, redis, prefix))
+}
+
 #[tokio::test]
 async fn a_budget_holds_across_two_instances_on_one_redis() {
-    let Some(redis) = redis_url("a_budget_holds_across_two_instances_on_one_redis") else {
+    let Some((apps, up, redis, prefix)) = two_instances("race_budget").await else {
         return;
     };
-    let prefix = unique_prefix("race-budget");
-    let up = Mock::start(vec![upstream_reply()]).await;
-    let db = shared_db("race-budget");
-    let (clock, _) = shared_clock();
-    let a = instance(config(&up, true), Some(&db), &redis, &prefix, &clock).await;
-    let b = instance(config(&up, true), Some(&db), &redis, &prefix, &clock).await;
-    budget_holds(&[a, b], &up, "two instances, one Redis").await;
+    budget_holds(&apps, &up, "two instances, one Redis").await;
     clean(&redis, &prefix).await;
 }
 
 #[tokio::test]
 async fn a_tpm_limit_holds_across_two_instances_on_one_redis() {
-    let Some(redis) = redis_url("a_tpm_limit_holds_across_two_instances_on_one_redis") else {
+    let Some((apps, _up, redis, prefix)) = two_instances("race_tpm").await else {
         return;
     };
-    let prefix = unique_prefix("race-tpm");
-    let up = Mock::start(vec![upstream_reply()]).await;
-    let db = shared_db("race-tpm");
-    let (clock, _) = shared_clock();
-    let a = instance(config(&up, true), Some(&db), &redis, &prefix, &clock).await;
-    let b = instance(config(&up, true), Some(&db), &redis, &prefix, &clock).await;
-    tpm_holds(&[a, b], "two instances, one Redis").await;
+    tpm_holds(&apps, "two instances, one Redis").await;
     clean(&redis, &prefix).await;
 }
 

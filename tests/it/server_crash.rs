@@ -124,29 +124,18 @@ async fn kill_9_loses_at_most_the_flush_window(database_url: &str, label: &str) 
     let (_restarted, base, _) = start_serve(&config).await;
     let (mut lost, mut rows_total) = (0usize, 0usize);
     for (k, key) in keys.iter().enumerate() {
-        let rows: Vec<Value> = http
-            .get(format!("{base}/spend/logs?api_key={key}&limit=1000000"))
-            .bearer_auth(MASTER)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let rows = admin_get(
+            &http,
+            &format!("{base}/spend/logs?api_key={key}&limit=1000000"),
+        )
+        .await;
+        let rows = rows.as_array().unwrap();
         let success = rows.iter().filter(|r| r["status"] == "success").count();
         let answered = answers.iter().filter(|(a, _)| *a == k).count();
         lost += answered.saturating_sub(success);
         rows_total += rows.len();
         let logged: f64 = rows.iter().map(|r| r["cost"].as_f64().unwrap()).sum();
-        let info: Value = http
-            .get(format!("{base}/key/info?key={key}"))
-            .bearer_auth(MASTER)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let info = admin_get(&http, &format!("{base}/key/info?key={key}")).await;
         let spend = info["info"]["spend"].as_f64().unwrap();
         assert!(
             (spend - logged).abs() < 1e-9,
@@ -176,6 +165,13 @@ async fn kill_9_loses_at_most_the_flush_window(database_url: &str, label: &str) 
         window.as_millis()
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A GET with the master key, as JSON.
+async fn admin_get(http: &reqwest::Client, url: &str) -> Value {
+    let resp = http.get(url).bearer_auth(MASTER).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200, "{url}");
+    resp.json().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

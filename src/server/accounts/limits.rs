@@ -104,7 +104,8 @@ impl Limits<'_> {
                 let spend = spend_term(&mut plan, r, now, spend, period_spend);
                 let mut reads = vec![spend];
                 for b in 0..HOLD_BUCKETS {
-                    reads.push(plan.term(Counter::Held(bucket - b), None, Some(hold_ttl())));
+                    let counter = Counter::Held(bucket.saturating_sub(b));
+                    reads.push(plan.term(counter, None, Some(hold_ttl())));
                 }
                 let held = reads[1];
                 let idle = reads[1..].to_vec();

@@ -115,3 +115,17 @@ impl Store {
         self.keys.clock()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_flush_interval_is_bounded() {
+        let o = StoreOptions::with_flush_ms(200).unwrap();
+        assert_eq!(o.flush_interval, Duration::from_millis(200));
+        assert!(StoreOptions::with_flush_ms(0).is_ok());
+        let e = StoreOptions::with_flush_ms(u64::MAX).unwrap_err();
+        assert!(e.message().starts_with("spend-log-flush-ms"), "{e}");
+    }
+}
