@@ -90,6 +90,12 @@ impl KeyState {
         (spend, period)
     }
 
+    /// One of this process's counters.
+    #[cfg(test)]
+    pub(crate) fn counter(&self, counter: Counter, now: i64) -> Option<f64> {
+        lock(&self.counters).get(counter, now)
+    }
+
     /// Runs `plan` on this process's counters.
     pub(crate) fn run(&self, plan: &Plan, now: i64) -> Outcome {
         lock(&self.counters).run(plan, now)

@@ -322,3 +322,147 @@ fn limited(message: String, after: Duration) -> Error {
         .with_retry_after(Some(after.max(Duration::from_secs(1))))
         .with_code(Some("rate_limit_exceeded".into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+    use proptest::prelude::*;
+
+    fn key(budget: f64, tpm: Option<i64>) -> Arc<KeyState> {
+        let mut r = KeyRecord::new("sk-test", 0);
+        r.max_budget = Some(budget);
+        r.tpm_limit = tpm;
+        Arc::new(KeyState::new(r, 0.0, 0))
+    }
+
+    /// One step of a race: start a call of this estimate (spending this
+    /// share of it), or finish the call in flight at this position.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Start { estimate: f64, share: f64 },
+        Finish(usize),
+    }
+
+    fn steps() -> impl Strategy<Value = Vec<Step>> {
+        prop::collection::vec(
+            prop_oneof![
+                (0.01f64..1.0, 0.0f64..=1.0)
+                    .prop_map(|(estimate, share)| Step::Start { estimate, share }),
+                (0usize..64).prop_map(Step::Finish),
+            ],
+            1..120,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::default())]
+
+        /// Whatever the interleaving, with calls costing at most their
+        /// estimate, spend never passes the budget by more than the one
+        /// call a nearly spent budget lets through alone; a call is let in
+        /// only when it fits or runs alone; and once every call has
+        /// finished nothing is held any more.
+        #[test]
+        fn spend_stays_within_one_lone_call_of_the_budget(budget in 0.1f64..5.0, steps in steps()) {
+            let key = key(budget, None);
+            let mut in_flight: Vec<(Reservation, f64)> = Vec::new();
+            let mut largest = 0.0f64;
+            // Every call starts at 0: they hold in bucket 0.
+            let held = |now| key.counter(Counter::Held(0), now).unwrap_or(0.0);
+            for step in steps {
+                match step {
+                    Step::Start { estimate, share } => {
+                        let spent = key.with_record(|r| key.spent(r, 0).0);
+                        let holding = held(0);
+                        let ask = Ask { usd: estimate, tokens: 0 };
+                        match block_on(Limits::Local.reserve(&key, ask, 0)) {
+                            Ok(r) => {
+                                let fits = spent + holding + estimate <= budget;
+                                let alone = holding <= EMPTY && spent < budget;
+                                prop_assert!(fits || alone, "let in: {spent} spent, {holding} held, {estimate} asked of {budget}");
+                                largest = largest.max(estimate * share);
+                                in_flight.push((r, estimate * share));
+                            }
+                            Err(e) => prop_assert_eq!(e.details().code.as_deref(), Some("budget_exceeded")),
+                        }
+                    }
+                    Step::Finish(i) if !in_flight.is_empty() => {
+                        let (r, cost) = in_flight.remove(i % in_flight.len());
+                        let spent = Spent { usd: cost, tokens: 0 };
+                        let to_redis = Limits::Local.settle(&key, r, spent, 0);
+                        prop_assert!(to_redis.is_none());
+                    }
+                    Step::Finish(_) => {}
+                }
+            }
+            for (r, cost) in in_flight.drain(..) {
+                Limits::Local.settle(&key, r, Spent { usd: cost, tokens: 0 }, 0);
+            }
+            let spent = key.with_record(|r| key.spent(r, 0).0);
+            prop_assert!(spent <= budget + largest + 1e-9, "spent {spent} of {budget} (largest call {largest})");
+            prop_assert!(held(0).abs() <= EMPTY, "still held: {}", held(0));
+        }
+    }
+
+    /// A tpm limit counts what calls reserve, then what they used: the
+    /// minute's tokens settle to the real figure.
+    #[test]
+    fn tokens_reserved_settle_to_what_was_used() {
+        let key = key(1e9, Some(1_000));
+        let r = block_on(Limits::Local.reserve(
+            &key,
+            Ask {
+                usd: 0.0,
+                tokens: 600,
+            },
+            0,
+        ))
+        .unwrap();
+        // 600 + 600 > 1000 while the first is in flight: refused.
+        let e = block_on(Limits::Local.reserve(
+            &key,
+            Ask {
+                usd: 0.0,
+                tokens: 600,
+            },
+            0,
+        ))
+        .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::RateLimit);
+        assert!(e.message().contains("tpm limit"), "{e}");
+        Limits::Local.settle(
+            &key,
+            r,
+            Spent {
+                usd: 0.0,
+                tokens: 100,
+            },
+            0,
+        );
+        // 100 used: 600 more fit now.
+        assert!(
+            block_on(Limits::Local.reserve(
+                &key,
+                Ask {
+                    usd: 0.0,
+                    tokens: 600
+                },
+                0
+            ))
+            .is_ok()
+        );
+        // The next minute starts empty.
+        assert!(
+            block_on(Limits::Local.reserve(
+                &key,
+                Ask {
+                    usd: 0.0,
+                    tokens: 900
+                },
+                MINUTE_MS
+            ))
+            .is_ok()
+        );
+    }
+}
