@@ -5,7 +5,8 @@
 //! sets no limit — priced at the group's most expensive deployment. A
 //! group with a deployment nothing prices cannot be estimated: a key with
 //! a budget is refused it, naming the model (it would spend nothing on
-//! paper). Reads the Router's prices; knows no key.
+//! paper). A fallback to another group is not priced in: such a call is
+//! settled at what it really cost. Reads the Router's prices; knows no key.
 
 use serde_json::Value;
 
