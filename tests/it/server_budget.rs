@@ -221,3 +221,49 @@ async fn a_failed_call_gives_back_what_it_held() {
     let info = key_info(&app, &key).await;
     assert_eq!(info["spend"], 0.0, "{info}");
 }
+
+/// A stream cut after its first chunk gives back what it held, like a
+/// failure: a budget only a lone call fits lets the next call through.
+#[tokio::test]
+async fn a_cut_stream_gives_back_what_it_held() {
+    let first = json!({"id": "c1", "object": "chat.completion.chunk", "created": 1,
+        "model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"content": "Hel"}}]});
+    let first = format!("data: {first}\n\n");
+    let cut = Reply {
+        cut_after: Some(first.len()),
+        pieces: 1,
+        ..Reply::stream("text/event-stream", format!("{first}data: {first}\n\n"))
+    };
+    let up = Mock::start(vec![cut, upstream_reply()]).await;
+    let (clock, _) = shared_clock();
+    let app = local_instance(config(&up, true), &clock).await;
+    // Less than one call's estimate: a call runs only alone.
+    let key = generate(&app, json!({"max_budget": 0.0001})).await;
+    let mut streamed = body();
+    streamed["stream"] = true.into();
+    let (status, answer) = send(&app, "/v1/chat/completions", &key, streamed).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let text = answer.as_str().unwrap_or_default();
+    assert!(
+        text.contains("Hel") && !text.ends_with("data: [DONE]\n\n"),
+        "{text}"
+    );
+    let (status, answer) = send(&app, "/v1/chat/completions", &key, body()).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the cut stream still holds: {answer}"
+    );
+    let rows = get(&app, &format!("/spend/logs?api_key={key}")).await;
+    let statuses: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 2, "{rows}");
+    assert!(
+        statuses.contains(&"failure") && statuses.contains(&"success"),
+        "{rows}"
+    );
+}
