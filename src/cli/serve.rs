@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::server::{AppState, ServerConfig, Store, serve_workers};
+use crate::server::{AppState, ServerConfig, Store, StoreOptions, serve_workers};
 use crate::{Client, Error, ErrorKind};
 
 /// Read when the config names no master key.
@@ -83,7 +83,8 @@ async fn start(args: Args) -> Result<(), Error> {
     }
     let mut state = AppState::new(client, config.clone())?;
     if let Some(url) = database_url(&config, args.config.as_deref())? {
-        let store = Store::open(&url).await?;
+        let options = StoreOptions::with_flush_ms(config.server.spend_log_flush_ms)?;
+        let store = Store::open_with(&url, options).await?;
         eprintln!(
             "switchboard: virtual keys and spend logs in {}",
             url.split('@').next_back().unwrap_or_default()

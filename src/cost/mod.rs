@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 pub(crate) use catalog::RawPricing;
 pub use catalog::{Catalog, ModelInfo, Tier};
 pub use check::lint_pricing;
-pub use tokens::{TokenCount, estimate_tokens, token_counter};
+pub use tokens::{TokenCount, estimate_input_tokens, estimate_tokens, token_counter};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::{Cost, Usage};

@@ -3,7 +3,7 @@
 //! elsewhere — one token per four characters of text, which over-counts
 //! English slightly, the safe side for context-window checks.
 
-use crate::types::{Content, ContentPart, Message};
+use crate::types::{Content, ContentPart, EmbeddingInput, Message};
 
 /// A count and whether it is exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,18 @@ pub fn token_counter(model: &str, messages: &[Message]) -> TokenCount {
 /// so routing never loads a tokenizer (tens of MB, a fifth of a second).
 pub fn estimate_tokens(messages: &[Message]) -> u64 {
     count(None, messages)
+}
+
+/// The same estimate for an embedding's input: a token per four
+/// characters of text, and token ids as they are.
+pub fn estimate_input_tokens(input: &EmbeddingInput) -> u64 {
+    let chars = |s: &String| (s.chars().count() as u64).div_ceil(4);
+    match input {
+        EmbeddingInput::One(s) => chars(s),
+        EmbeddingInput::Many(v) => v.iter().map(chars).sum(),
+        EmbeddingInput::Tokens(t) => t.len() as u64,
+        EmbeddingInput::TokenLists(t) => t.iter().map(|l| l.len() as u64).sum(),
+    }
 }
 
 fn count(bpe: Option<&tiktoken_rs::CoreBPE>, messages: &[Message]) -> u64 {

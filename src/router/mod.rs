@@ -206,6 +206,28 @@ impl Router {
         out
     }
 
+    /// Each deployment of `group` (its `provider/model`) with the catalog
+    /// entry its calls are priced at, None where nothing prices it: what a
+    /// budget reserves against before a call. None for an unknown group.
+    pub fn deployment_prices(
+        &self,
+        group: &str,
+    ) -> Option<Vec<(&str, Option<&'static crate::cost::ModelInfo>)>> {
+        let members = self.groups.get(group)?;
+        let price = |model: &str| self.client.model_info(model).filter(|i| i.is_priced());
+        Some(
+            members
+                .iter()
+                .map(|&i| {
+                    (
+                        self.deployments[i].model.as_str(),
+                        price(&self.deployments[i].model),
+                    )
+                })
+                .collect(),
+        )
+    }
+
     /// A chat completion for the group named by `req.model`.
     pub async fn completion(
         &self,

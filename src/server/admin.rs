@@ -7,10 +7,11 @@
 //!   then on. With `budget_duration` (`30d`) the budget caps each period's
 //!   spend; `""` makes it the key's whole life's again.
 //! - `GET /key/info?key=<key or token>` → its record: `spend` over the key's
-//!   life, and for a periodic budget `budget_spend` and `budget_reset_at`.
+//!   life, and for a periodic budget `budget_spend` and `budget_reset_at`
+//!   (in a Redis fleet, the fleet's figures).
 //! - `POST /key/update` `{key, …fields to change}` → the new record.
 //! - `POST /key/delete` `{keys: [...]}` → `{deleted_keys: [tokens]}`.
-//! - `GET /key/list` → every key's record.
+//! - `GET /key/list` → every key's record (spend as `/key/info` reports it).
 //! - `GET /spend/logs[?api_key=<key or token>][&limit=N]` → spend rows,
 //!   oldest first (pending rows are written first).
 
@@ -27,11 +28,10 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::accounts::{KeyFields, KeyRecord, Store};
 use super::auth::{presented, same_key};
 use super::body;
-use super::db::Store;
 use super::error::{ApiError, unauthorized};
-use super::keys::{KeyFields, KeyRecord};
 use crate::error::{Error, ErrorKind};
 
 /// Rows `/spend/logs` returns unless `limit` says otherwise.
@@ -70,13 +70,7 @@ async fn require_master(State(state): State<Arc<AppState>>, req: Request, next: 
 }
 
 fn store(state: &AppState) -> Result<&Store, ApiError> {
-    state.store.as_ref().ok_or_else(|| {
-        Error::new(
-            ErrorKind::ServiceUnavailable,
-            "this server has no database: virtual keys and spend logs need one",
-        )
-        .into()
-    })
+    Ok(state.accounts.require_store()?)
 }
 
 async fn fields(state: &AppState, headers: &HeaderMap, body: Body) -> Result<KeyFields, ApiError> {
@@ -122,7 +116,7 @@ async fn info(
         ));
     };
     match store.keys.find(key).await? {
-        Some(s) => Ok(Json(info_json(&s.record())).into_response()),
+        Some(s) => Ok(Json(info_json(&state.accounts.report(&s).await?)).into_response()),
         None => Err(no_key(key)),
     }
 }
@@ -136,7 +130,7 @@ async fn update(
     let fields = fields(&state, &headers, body).await?;
     let key = fields.key.clone().unwrap_or_default();
     match store.keys.update(fields).await? {
-        Some(r) => Ok(Json(info_json(&r)).into_response()),
+        Some(s) => Ok(Json(info_json(&state.accounts.report(&s).await?)).into_response()),
         None => Err(no_key(&key)),
     }
 }
@@ -165,8 +159,7 @@ async fn delete(
 }
 
 async fn list(State(state): State<Arc<AppState>>) -> Result<Response, ApiError> {
-    let store = store(&state)?;
-    let keys = store.keys.list().await?;
+    let keys = state.accounts.list().await?;
     Ok(Json(json!({ "keys": keys })).into_response())
 }
 

@@ -2,7 +2,7 @@
 //! (`Authorization: Bearer <key>`, or an `api-key` / `x-api-key` header), and
 //! compares it in constant time. Health routes stay open for probes. With a
 //! [`Store`](super::Store), a virtual key is accepted too: the request then
-//! carries it (a [`Caller`](super::keys::Caller) extension) for the
+//! carries it (a [`Caller`](super::accounts::Caller) extension) for the
 //! handlers' budget, model and rate checks.
 
 use std::sync::Arc;
@@ -30,13 +30,9 @@ pub(crate) async fn require_master_key(
             }
             Some(given) if !same_key(&given, expected) => {
                 // Not the master key: a virtual key, or nothing.
-                let found = match &state.store {
-                    Some(store) => store.keys.authenticate(&given).await,
-                    None => Ok(None),
-                };
-                match found {
+                match state.accounts.authenticate(&given).await {
                     Ok(Some(key)) => {
-                        req.extensions_mut().insert(super::keys::Caller(key));
+                        req.extensions_mut().insert(super::accounts::Caller(key));
                     }
                     Ok(None) => return unauthorized("invalid API key").into_response(),
                     Err(e) => return super::error::ApiError::from(e).into_response(),

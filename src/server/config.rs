@@ -52,6 +52,10 @@ pub struct ServerSettings {
     /// `env:NAME`): rate windows, budgets' running spend and Router
     /// cooldowns become fleet-wide. None: each process on its own.
     pub redis_url: Option<String>,
+    /// How long a spend row may wait in memory for its batch, in
+    /// milliseconds (at most 60000): a crash (SIGKILL, power) forgets at
+    /// most about this much of the calls answered last.
+    pub spend_log_flush_ms: u64,
     /// Serving threads, each with its own runtime and listening socket on
     /// the same port (the kernel spreads connections over them); 0: one per
     /// core. One thread is one runtime: no task moves between threads.
@@ -68,6 +72,7 @@ impl Default for ServerSettings {
             allow_client_api_base: false,
             database_url: None,
             redis_url: None,
+            spend_log_flush_ms: 200,
             workers: 0,
         }
     }

@@ -13,10 +13,10 @@ use futures::StreamExt;
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::accounts::{Call, Caller, Metered};
 use super::body;
 use super::error::{ApiError, no_route as no_route_error};
 use super::metrics;
-use super::spend;
 use super::sse;
 use crate::error::{Error, ErrorKind};
 use crate::router::RouteOptions;
@@ -30,7 +30,7 @@ const BASE_URL_FIELDS: [&str; 2] = ["api_base", "base_url"];
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat(
     State(state): State<Arc<AppState>>,
-    caller: Option<axum::Extension<super::keys::Caller>>,
+    caller: Option<axum::Extension<Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -44,7 +44,10 @@ pub(crate) async fn chat(
         ));
     }
     // The virtual key's checks; the meter logs the call once, however it ends.
-    let mut meter = spend::admit(&state, caller.as_deref(), &req.model).await?;
+    let mut meter = state
+        .accounts
+        .admit(caller.as_deref(), &state.router, Call::Chat(&req))
+        .await?;
     if !req.is_stream() {
         let (resp, deployment) = match api_base {
             None => {
@@ -82,7 +85,7 @@ pub(crate) async fn chat(
         }
     };
     meter.served_by(&deployment);
-    let stream = spend::Metered::new(metrics::observe(stream, &deployment), meter, hide_usage);
+    let stream = Metered::new(metrics::observe(stream, &deployment), meter, hide_usage);
     let mut resp = Body::from_stream(sse::events(first, stream)).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -98,14 +101,17 @@ pub(crate) async fn chat(
 /// `POST /v1/embeddings`.
 pub(crate) async fn embeddings(
     State(state): State<Arc<AppState>>,
-    caller: Option<axum::Extension<super::keys::Caller>>,
+    caller: Option<axum::Extension<Caller>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let (req, api_base): (EmbeddingRequest, _) = read_request(&state, &headers, body).await?;
     metrics::note_group(&req.model);
     require_model(&req.model)?;
-    let meter = spend::admit(&state, caller.as_deref(), &req.model).await?;
+    let meter = state
+        .accounts
+        .admit(caller.as_deref(), &state.router, Call::Embedding(&req))
+        .await?;
     let (resp, deployment) = match api_base {
         None => {
             let r = state

@@ -20,19 +20,16 @@
 //! # Ok(()) }
 //! ```
 
+mod accounts;
 mod admin;
 mod auth;
 mod body;
 mod config;
-mod db;
 mod direct;
 mod error;
 mod handlers;
-mod keys;
 mod litellm;
 mod metrics;
-mod shared;
-mod spend;
 mod sse;
 
 use std::future::Future;
@@ -43,9 +40,8 @@ use axum::routing::{get, post};
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
+pub use accounts::{SpendRow, Store, StoreOptions, WallClock};
 pub use config::{ServerConfig, ServerSettings};
-pub use db::Store;
-pub use spend::SpendRow;
 
 use crate::client::Client;
 use crate::error::Result;
@@ -62,10 +58,9 @@ pub struct AppState {
     allow_client_api_base: bool,
     /// What `GET /metrics` reports.
     metrics: Arc<metrics::Metrics>,
-    /// Virtual keys and the spend log; None: neither.
-    store: Option<Store>,
-    /// Rate windows, spend and cooldowns shared through Redis; None: in-process.
-    shared: Option<shared::Shared>,
+    /// Virtual keys, their limits and the spend log (with Redis, the
+    /// fleet's limits).
+    accounts: accounts::Accounts,
 }
 
 impl AppState {
@@ -97,14 +92,13 @@ impl AppState {
             max_body_bytes: config.server.max_body_bytes,
             allow_client_api_base: config.server.allow_client_api_base,
             metrics: Arc::new(metrics::Metrics::new()),
-            store: None,
-            shared: None,
+            accounts: accounts::Accounts::default(),
         })
     }
 
     /// Keeps virtual keys and the spend log in `store`.
     pub fn with_store(mut self, store: Store) -> Self {
-        self.store = Some(store);
+        self.accounts.set_store(store);
         self
     }
 
@@ -113,24 +107,22 @@ impl AppState {
     /// (`redis://host:port/db`, or `env:NAME`), so a fleet behind a load
     /// balancer enforces one limit.
     pub async fn with_redis(self, url: &str) -> Result<Self> {
-        self.with_redis_prefix(url, shared::DEFAULT_PREFIX).await
+        self.with_redis_prefix(url, accounts::DEFAULT_PREFIX).await
     }
 
     /// Same, with every Redis key starting with `prefix` instead of `sb:`
     /// (separate fleets, or tests, on one Redis).
     pub async fn with_redis_prefix(mut self, url: &str, prefix: &str) -> Result<Self> {
         let url = config::resolve_secret(url, "the Redis URL")?;
-        let shared = shared::Shared::connect(&url, prefix).await?;
+        let shared = accounts::Shared::connect(&url, prefix).await?;
         self.router = self.router.with_shared_cooldowns(Arc::new(shared.clone()));
-        self.shared = Some(shared);
+        self.accounts.set_shared(shared);
         Ok(self)
     }
 
     /// Writes every pending spend row (graceful shutdown calls it).
     pub async fn flush(&self) {
-        if let Some(store) = &self.store {
-            store.flush().await;
-        }
+        self.accounts.flush().await;
     }
 
     /// The model groups served, sorted.

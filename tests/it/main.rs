@@ -10,6 +10,8 @@ mod reasoning_state;
 mod router;
 mod router_deadline;
 mod server;
+mod server_budget;
+mod server_crash;
 mod server_keys;
 mod server_metrics;
 mod server_redis;

@@ -14,8 +14,9 @@ use axum::http::{HeaderMap, Request, StatusCode};
 use serde_json::{Value, json};
 use switchboard::Client;
 use switchboard::router::DeploymentConfig;
+use switchboard::router::ManualClock;
 use switchboard::server::app as app_of;
-use switchboard::server::{AppState, ServerConfig, Store, app};
+use switchboard::server::{AppState, ServerConfig, Store, StoreOptions, WallClock, app};
 use tower::ServiceExt;
 
 use crate::support::{Mock, Reply};
@@ -78,6 +79,18 @@ fn config(deployments: Vec<DeploymentConfig>, retries: u32) -> ServerConfig {
     c.router.router.max_backoff_ms = 1;
     c.router.deployments = deployments;
     c
+}
+
+/// A store whose time moves only when the test says: it starts at a whole
+/// minute (so a rate window does not end mid-test) of today.
+async fn clocked(url: &str) -> (Store, Arc<ManualClock>) {
+    let manual = Arc::new(ManualClock::default());
+    let minute = now_ms() / 60_000 * 60_000;
+    let options = StoreOptions {
+        clock: WallClock::driven_by(manual.clone(), minute),
+        ..StoreOptions::default()
+    };
+    (Store::open_with(url, options).await.unwrap(), manual)
 }
 
 async fn state(config: ServerConfig, store: Store) -> Arc<AppState> {
@@ -255,7 +268,7 @@ async fn allowed_models_are_enforced(url: &str) {
 
 async fn rpm_limit_answers_429_with_retry_after(url: &str) {
     let up = Mock::start(vec![chat_ok()]).await;
-    let store = Store::open(url).await.unwrap();
+    let (store, clock) = clocked(url).await;
     let app = app(state(config(vec![dep("chat", &up)], 0), store).await);
     let key = generate(&app, json!({"rpm_limit": 2})).await;
     for _ in 0..2 {
@@ -269,8 +282,14 @@ async fn rpm_limit_answers_429_with_retry_after(url: &str) {
         .unwrap()
         .parse()
         .unwrap();
-    assert!((1..=60).contains(&after), "retry-after {after}");
+    assert_eq!(
+        after, 60,
+        "the window is a fixed minute, and it has just begun"
+    );
     assert_eq!(up.requests().len(), 2);
+    // The next minute is a new window.
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(chat(&app, &key, "chat").await.status, StatusCode::OK);
 
     // A tpm limit counts the tokens of finished calls (1500 each here).
     let key = generate(&app, json!({"tpm_limit": 1000})).await;
@@ -379,9 +398,11 @@ async fn failed_calls_are_logged_but_not_billed(url: &str) {
 async fn shutdown_writes_pending_rows(url: &str) {
     let up = Mock::start(vec![chat_ok()]).await;
     // Batches wait an hour: only the shutdown flush writes this row.
-    let store = Store::open_with(url, Duration::from_secs(3600))
-        .await
-        .unwrap();
+    let options = StoreOptions {
+        flush_interval: Duration::from_secs(3600),
+        ..StoreOptions::default()
+    };
+    let store = Store::open_with(url, options).await.unwrap();
     let state = state(config(vec![dep("chat", &up)], 0), store.clone()).await;
     let key = generate(&app(state.clone()), json!({})).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -413,7 +434,13 @@ async fn shutdown_writes_pending_rows(url: &str) {
 
 async fn a_budget_per_period_resets(url: &str, reopen: bool) {
     let up = Mock::start(vec![chat_ok()]).await;
-    let store = Store::open(url).await.unwrap();
+    let manual = Arc::new(ManualClock::default());
+    let clock = WallClock::driven_by(manual.clone(), now_ms());
+    let options = StoreOptions {
+        clock: clock.clone(),
+        ..StoreOptions::default()
+    };
+    let store = Store::open_with(url, options.clone()).await.unwrap();
     let app = app(state(config(vec![dep("chat", &up)], 0), store.clone()).await);
     let key = generate(
         &app,
@@ -436,7 +463,7 @@ async fn a_budget_per_period_resets(url: &str, reopen: bool) {
     // A spend log read back by another server counts against this period.
     if reopen {
         store.flush().await;
-        let other = Store::open(url).await.unwrap();
+        let other = Store::open_with(url, options).await.unwrap();
         let app2 = app_of(state(config(vec![dep("chat", &up)], 0), other).await);
         let again = chat(&app2, &key, "chat").await;
         again.error(400, "invalid_request_error");
@@ -446,9 +473,9 @@ async fn a_budget_per_period_resets(url: &str, reopen: bool) {
 
     // Once the period ends the budget is whole again; lifetime spend adds up.
     let reset_at = first["budget_reset_at"].as_i64().unwrap();
-    let wait = reset_at - now_ms() + 50;
-    assert!((0..=3100).contains(&wait), "reset {wait} ms away");
-    tokio::time::sleep(Duration::from_millis(wait as u64)).await;
+    let wait = reset_at - clock.now_ms();
+    assert!((1..=3000).contains(&wait), "reset {wait} ms away");
+    manual.advance(Duration::from_millis(wait as u64));
     let after = chat(&app, &key, "chat").await;
     assert_eq!(after.status, StatusCode::OK, "{}", after.body);
     let now = key_info(&app, &key).await;
@@ -478,6 +505,71 @@ async fn a_budget_per_period_resets(url: &str, reopen: bool) {
         .error(400, "invalid_request_error");
 }
 
+/// Issue 10: spans that panicked the server (a cut inside a UTF-8
+/// character) or wrapped into a key born expired are a 400 naming the
+/// field, on generate and on update, and change nothing.
+async fn absurd_durations_are_refused_naming_the_field(url: &str) {
+    let up = Mock::start(vec![chat_ok()]).await;
+    let store = Store::open(url).await.unwrap();
+    let app = app(state(config(vec![dep("chat", &up)], 0), store).await);
+    let key = generate(&app, json!({"max_budget": 1.0})).await;
+    let listed = || async {
+        let list = send(&app, "GET", "/key/list", MASTER, Value::Null).await;
+        list.body["keys"].as_array().unwrap().len()
+    };
+    let before = listed().await;
+    let absurd = [
+        (json!({"budget_duration": "1é"}), "budget_duration"),
+        (json!({"duration": "5日"}), "duration"),
+        (json!({"duration": "18446744073709551615d"}), "duration"),
+        (json!({"duration": "99999999999999999999999s"}), "duration"),
+        (json!({"budget_duration": "1.5h"}), "budget_duration"),
+    ];
+    for (fields, field) in &absurd {
+        let a = send(&app, "POST", "/key/generate", MASTER, fields.clone()).await;
+        let msg = a.error(400, "invalid_request_error");
+        assert!(msg.contains(field), "{fields}: {msg}");
+        let mut change = fields.clone();
+        change["key"] = key.clone().into();
+        let msg = update(&app, change)
+            .await
+            .error(400, "invalid_request_error");
+        assert!(msg.contains(field), "{fields}: {msg}");
+    }
+    assert_eq!(listed().await, before, "a refused key was stored");
+    let info = key_info(&app, &key).await;
+    assert!(
+        info["expires_at"].is_null() && info["budget_duration"].is_null(),
+        "{info}"
+    );
+    assert_eq!(chat(&app, &key, "chat").await.status, StatusCode::OK);
+}
+
+/// A key with a budget may not call a model nothing prices (its calls
+/// would cost nothing on paper); a key without one may.
+async fn a_budget_refuses_an_unpriced_model(url: &str) {
+    let up = Mock::start(vec![chat_ok()]).await;
+    let store = Store::open(url).await.unwrap();
+    let unpriced = DeploymentConfig::new("mystery", "openai/switchboard-unpriced-model")
+        .api_key("upstream-key")
+        .api_base(format!("{}/v1", up.url))
+        .id("mystery-dep");
+    let app = app(state(config(vec![dep("chat", &up), unpriced], 0), store).await);
+    let budgeted = generate(&app, json!({"max_budget": 5.0})).await;
+    let refused = chat(&app, &budgeted, "mystery").await;
+    let msg = refused.error(400, "invalid_request_error");
+    assert_eq!(refused.body["error"]["code"], "model_not_priced");
+    assert!(
+        msg.contains("openai/switchboard-unpriced-model") && msg.contains("budget"),
+        "{msg}"
+    );
+    assert_eq!(up.requests().len(), 0);
+    assert_eq!(chat(&app, &budgeted, "chat").await.status, StatusCode::OK);
+    let open = generate(&app, json!({})).await;
+    assert_eq!(chat(&app, &open, "mystery").await.status, StatusCode::OK);
+    assert_eq!(up.requests().len(), 2);
+}
+
 fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -495,6 +587,8 @@ async fn all_suites(url: &str) {
     failed_calls_are_logged_but_not_billed(url).await;
     shutdown_writes_pending_rows(url).await;
     a_budget_per_period_resets(url, true).await;
+    absurd_durations_are_refused_naming_the_field(url).await;
+    a_budget_refuses_an_unpriced_model(url).await;
 }
 
 // ---- SQLite (always) ----
@@ -539,6 +633,16 @@ async fn sqlite_failed_calls_are_logged_but_not_billed() {
 #[tokio::test]
 async fn sqlite_shutdown_writes_pending_rows() {
     shutdown_writes_pending_rows(MEMORY).await;
+}
+
+#[tokio::test]
+async fn sqlite_absurd_durations_are_refused_naming_the_field() {
+    absurd_durations_are_refused_naming_the_field(MEMORY).await;
+}
+
+#[tokio::test]
+async fn sqlite_a_budget_refuses_an_unpriced_model() {
+    a_budget_refuses_an_unpriced_model(MEMORY).await;
 }
 
 #[tokio::test]
@@ -639,7 +743,9 @@ async fn postgres_runs_every_suite() {
 /// `switchboard serve --config <config>`: the child, its base URL, and the
 /// line that announced it.
 #[cfg(unix)]
-async fn start_serve(config: &std::path::Path) -> (tokio::process::Child, String, String) {
+pub(crate) async fn start_serve(
+    config: &std::path::Path,
+) -> (tokio::process::Child, String, String) {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchboard"))
         .arg("serve")

@@ -1,9 +1,11 @@
 //! Two proxy instances (two `AppState`s, each with its own database
 //! connection and its own Router) sharing one Redis enforce one limit: a
 //! virtual key's rpm, its budget, and a deployment's cooldown started by
-//! one instance are the other's too. Runs when `SWITCHBOARD_TEST_REDIS_URL`
-//! names a Redis (CI sets it); elsewhere each test says it is skipped.
-//! Every run uses its own key prefix, so parallel runs do not collide.
+//! one instance are the other's too, and either reports the key's shared
+//! spend. Runs when `SWITCHBOARD_TEST_REDIS_URL` names a Redis (CI sets
+//! it); elsewhere each test says it is skipped. Every run uses its own key
+//! prefix, so parallel runs do not collide; both instances read one
+//! manual clock, so no test waits for a minute to turn.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,8 +14,8 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use serde_json::{Value, json};
 use switchboard::Client;
-use switchboard::router::DeploymentConfig;
-use switchboard::server::{AppState, ServerConfig, Store, app};
+use switchboard::router::{DeploymentConfig, ManualClock};
+use switchboard::server::{AppState, ServerConfig, Store, StoreOptions, WallClock, app};
 use tower::ServiceExt;
 
 use crate::support::{Mock, Reply};
@@ -22,7 +24,7 @@ const REDIS_ENV: &str = "SWITCHBOARD_TEST_REDIS_URL";
 const MASTER: &str = "sk-master-redis-test";
 
 /// The Redis URL, or None after printing why the test is skipped.
-fn redis_url(test: &str) -> Option<String> {
+pub(crate) fn redis_url(test: &str) -> Option<String> {
     let url = std::env::var(REDIS_ENV).ok().filter(|u| !u.is_empty());
     if url.is_none() {
         eprintln!("SKIPPED {test}: {REDIS_ENV} is not set (CI sets it to redis://127.0.0.1:6379)");
@@ -31,7 +33,7 @@ fn redis_url(test: &str) -> Option<String> {
 }
 
 /// A prefix no other run or test uses.
-fn unique_prefix(test: &str) -> String {
+pub(crate) fn unique_prefix(test: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -43,7 +45,7 @@ fn chat_ok() -> Reply {
     Reply::openai_chat("hi", 1000, 500)
 }
 
-fn config(mock: &Mock, master: bool) -> ServerConfig {
+pub(crate) fn config(mock: &Mock, master: bool) -> ServerConfig {
     let mut c = ServerConfig::default();
     if master {
         c.server.master_key = Some(MASTER.into());
@@ -60,27 +62,43 @@ fn config(mock: &Mock, master: bool) -> ServerConfig {
     c
 }
 
+/// The clock two instances share: a manual one, at the start of a minute.
+pub(crate) fn shared_clock() -> (WallClock, Arc<ManualClock>) {
+    let manual = Arc::new(ManualClock::default());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (
+        WallClock::driven_by(manual.clone(), now / 60_000 * 60_000),
+        manual,
+    )
+}
+
 /// One proxy instance on the shared Redis (and, with a database, on it too).
-async fn instance(
+pub(crate) async fn instance(
     config: ServerConfig,
     db: Option<&str>,
     redis: &str,
     prefix: &str,
+    clock: &WallClock,
 ) -> axum::Router {
     let mut state = AppState::new(Client::new().unwrap(), config).unwrap();
     if let Some(db) = db {
         // A long flush interval: the spend log cannot be what shares spend.
-        let store = Store::open_with(db, Duration::from_secs(600))
-            .await
-            .unwrap();
-        state = state.with_store(store);
+        let options = StoreOptions {
+            flush_interval: Duration::from_secs(600),
+            clock: clock.clone(),
+            ..StoreOptions::default()
+        };
+        state = state.with_store(Store::open_with(db, options).await.unwrap());
     }
     let state = state.with_redis_prefix(redis, prefix).await.unwrap();
     app(Arc::new(state))
 }
 
 /// Deletes this test's keys (a running spend has no expiry).
-async fn clean(redis: &str, prefix: &str) {
+pub(crate) async fn clean(redis: &str, prefix: &str) {
     let client = redis::Client::open(redis).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
@@ -98,7 +116,7 @@ async fn clean(redis: &str, prefix: &str) {
 }
 
 /// A SQLite file both instances open.
-fn shared_db(test: &str) -> String {
+pub(crate) fn shared_db(test: &str) -> String {
     let path = std::env::temp_dir().join(format!(
         "sb-redis-{test}-{}-{}.db",
         std::process::id(),
@@ -110,7 +128,12 @@ fn shared_db(test: &str) -> String {
     format!("sqlite://{}", path.display())
 }
 
-async fn send(app: &axum::Router, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn send(
+    app: &axum::Router,
+    path: &str,
+    key: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     let req = Request::builder()
         .method("POST")
         .uri(path)
@@ -133,23 +156,10 @@ async fn chat(app: &axum::Router, key: &str) -> (StatusCode, Value) {
     send(app, "/v1/chat/completions", key, body).await
 }
 
-async fn generate(app: &axum::Router, fields: Value) -> String {
+pub(crate) async fn generate(app: &axum::Router, fields: Value) -> String {
     let (status, body) = send(app, "/key/generate", MASTER, fields).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["key"].as_str().unwrap().to_string()
-}
-
-/// Waits, if needed, so the next few seconds stay in one wall-clock minute
-/// (the shared rpm window is a fixed minute).
-async fn away_from_minute_end() {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis()
-        % 60_000;
-    if ms > 50_000 {
-        tokio::time::sleep(Duration::from_millis((60_000 - ms + 200) as u64)).await;
-    }
 }
 
 #[tokio::test]
@@ -160,10 +170,10 @@ async fn two_instances_enforce_one_rpm_limit() {
     let prefix = unique_prefix("rpm");
     let up = Mock::start(vec![chat_ok()]).await;
     let db = shared_db("rpm");
-    let a = instance(config(&up, true), Some(&db), &redis, &prefix).await;
-    let b = instance(config(&up, true), Some(&db), &redis, &prefix).await;
+    let (clock, manual) = shared_clock();
+    let a = instance(config(&up, true), Some(&db), &redis, &prefix, &clock).await;
+    let b = instance(config(&up, true), Some(&db), &redis, &prefix, &clock).await;
     let key = generate(&a, json!({"rpm_limit": 2})).await;
-    away_from_minute_end().await;
 
     for _ in 0..2 {
         let (status, body) = chat(&a, &key).await;
@@ -178,6 +188,10 @@ async fn two_instances_enforce_one_rpm_limit() {
     let (status, _) = chat(&a, &key).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(up.requests().len(), 2, "refused calls never reach upstream");
+    // A new minute, a new window, for both.
+    manual.advance(Duration::from_secs(60));
+    let (status, body) = chat(&b, &key).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
     clean(&redis, &prefix).await;
 }
 
@@ -202,50 +216,69 @@ async fn one_budget_across_instances(name: &str, fields: Value) {
     let prefix = unique_prefix(name);
     let up = Mock::start(vec![chat_ok()]).await;
     let db = shared_db(name);
-    let a = instance(config(&up, true), Some(&db), &redis, &prefix).await;
-    let b = instance(config(&up, true), Some(&db), &redis, &prefix).await;
+    let (clock, _) = shared_clock();
+    let a = instance(config(&up, true), Some(&db), &redis, &prefix, &clock).await;
+    let b = instance(config(&up, true), Some(&db), &redis, &prefix, &clock).await;
     let key = generate(&a, fields).await;
 
     let (status, body) = chat(&a, &key).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    // The shared spend is counted just after the call: wait until it is.
-    let pattern = {
-        use sha2::Digest;
-        let token = hex::encode(sha2::Sha256::digest(key.as_bytes()));
-        format!("{prefix}spend:{token}*")
-    };
+    // A's report waits for its own settlement, then reads the fleet's.
+    let on_a = key_info(&a, &key).await;
+    let spent = on_a["spend"].as_f64().unwrap();
+    assert!(spent > 0.000001, "{on_a}");
+    let token = on_a["token"].as_str().unwrap().to_string();
     let client = redis::Client::open(redis.as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let mut spent = 0.0;
-    for _ in 0..200 {
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(&pattern)
-            .query_async(&mut conn)
-            .await
-            .unwrap();
-        assert!(keys.len() <= 1, "one budget counter per key: {keys:?}");
-        if let Some(k) = keys.first() {
-            let v: Option<f64> = redis::cmd("GET")
-                .arg(k)
-                .query_async(&mut conn)
-                .await
-                .unwrap();
-            spent = v.unwrap_or(0.0);
-        }
-        if spent > 0.000001 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(spent > 0.000001, "shared spend {spent} under {pattern}");
+    let counters: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}{{{token}}}:spend*"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!counters.is_empty(), "no shared spend under {prefix}");
 
     // The database has not been written yet (long flush interval), so
-    // only the shared spend can refuse this.
+    // only the shared spend can refuse this, and only it can tell B what
+    // A's call cost.
+    let on_b = key_info(&b, &key).await;
+    assert_eq!(on_b["spend"].as_f64().unwrap(), spent, "{on_b}");
+    if !on_a["budget_spend"].is_null() {
+        assert_eq!(on_b["budget_spend"], on_a["budget_spend"], "{on_b}");
+    }
     let (status, body) = chat(&b, &key).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["error"]["code"], "budget_exceeded", "{body}");
     assert_eq!(up.requests().len(), 1);
+    // The list reports the shared figure too.
+    let list = get(&b, "/key/list").await;
+    let listed = list["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["token"] == token.as_str())
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["spend"].as_f64().unwrap(), spent, "{listed}");
     clean(&redis, &prefix).await;
+}
+
+pub(crate) async fn get(app: &axum::Router, path: &str) -> Value {
+    let req = Request::builder()
+        .uri(path)
+        .header("authorization", format!("Bearer {MASTER}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// `/key/info`'s record of a key.
+pub(crate) async fn key_info(app: &axum::Router, key: &str) -> Value {
+    get(app, &format!("/key/info?key={key}")).await["info"].clone()
 }
 
 #[tokio::test]
@@ -273,8 +306,9 @@ async fn a_cooldown_one_instance_starts_is_seen_by_the_other() {
         );
         c
     };
-    let a = instance(with_spare(), None, &redis, &prefix).await;
-    let b = instance(with_spare(), None, &redis, &prefix).await;
+    let (clock, _) = shared_clock();
+    let a = instance(with_spare(), None, &redis, &prefix, &clock).await;
+    let b = instance(with_spare(), None, &redis, &prefix, &clock).await;
 
     let (status, body) = chat(&a, "unused").await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");

@@ -5,14 +5,50 @@
 //! `DOUBLE PRECISION`, `TEXT`, `ON CONFLICT … DO NOTHING`).
 //!
 //! The schema is a list of migrations compiled into the binary, applied in
-//! order at connect time and recorded in `switchboard_migrations`.
+//! order at connect time and recorded in `switchboard_migrations`. A SQLite
+//! file runs in WAL mode with `synchronous = NORMAL`: a committed
+//! transaction survives the process being killed (an OS crash or power cut
+//! may lose the last ones), and readers never wait for the spend log's
+//! writer. Owns the connection and the schema; knows no key or row.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
+use super::clock::WallClock;
 use crate::error::{Error, ErrorKind, Result};
+
+/// Opens a pool on a resolved URL.
+async fn pool(url: &str, sqlite: bool, memory: bool) -> Result<AnyPool> {
+    let options = if sqlite {
+        // One connection: SQLite serialises writers anyway, and an
+        // in-memory database lives exactly as long as its connection.
+        AnyPoolOptions::new()
+            .max_connections(1)
+            .min_connections(u32::from(memory))
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if !memory {
+                        use sqlx::Executor;
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    }
+                    Ok(())
+                })
+            })
+    } else {
+        AnyPoolOptions::new().max_connections(8)
+    };
+    options
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .map_err(|e| db_error("cannot open the database", e))
+}
 
 /// The embedded migrations: (version, what it does, its statements).
 const MIGRATIONS: &[(i64, &str, &[&str])] = &[
@@ -61,9 +97,24 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
 ];
 
 /// A connection pool with the schema in place.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub(crate) struct Db {
     pool: AnyPool,
+    /// The resolved URL (it may hold a password: never shown).
+    url: Arc<str>,
+    sqlite: bool,
+    memory: bool,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match (self.sqlite, self.memory) {
+            (true, true) => "SQLite in memory",
+            (true, false) => "SQLite",
+            (false, _) => "PostgreSQL",
+        };
+        write!(f, "Db({kind})")
+    }
 }
 
 impl Db {
@@ -71,39 +122,55 @@ impl Db {
     /// `postgres://…`, or `env:NAME` naming one), creating a SQLite file when missing, and migrates.
     pub(crate) async fn connect(url: &str) -> Result<Db> {
         sqlx::any::install_default_drivers();
-        let url = super::config::resolve_secret(url, "the database URL")?;
-        let url = url.as_str();
+        let url = crate::router::resolve_secret(url, "the database URL")?;
         let sqlite = url.starts_with("sqlite:");
         let memory = sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
         let url = if sqlite && !memory && !url.contains("mode=") {
             let sep = if url.contains('?') { '&' } else { '?' };
             format!("{url}{sep}mode=rwc")
         } else {
-            url.to_string()
+            url
         };
-        let options = if sqlite {
-            // One connection: SQLite serialises writers anyway, and an
-            // in-memory database lives exactly as long as its connection.
-            AnyPoolOptions::new()
-                .max_connections(1)
-                .min_connections(u32::from(memory))
-                .idle_timeout(None)
-                .max_lifetime(None)
-        } else {
-            AnyPoolOptions::new().max_connections(8)
+        let db = Db {
+            pool: pool(&url, sqlite, memory).await?,
+            url: url.into(),
+            sqlite,
+            memory,
         };
-        let pool = options
-            .acquire_timeout(Duration::from_secs(10))
-            .connect(&url)
-            .await
-            .map_err(|e| db_error("cannot open the database", e))?;
-        let db = Db { pool };
         db.migrate().await?;
         Ok(db)
     }
 
+    /// A pool of its own on the same database, for a task on another
+    /// runtime (the spend log's writer); None for an in-memory database,
+    /// which lives in its one connection.
+    pub(crate) async fn another(&self) -> Option<Result<Db>> {
+        if self.memory {
+            return None;
+        }
+        Some(pool(&self.url, self.sqlite, false).await.map(|pool| Db {
+            pool,
+            ..self.clone()
+        }))
+    }
+
+    pub(crate) fn is_memory(&self) -> bool {
+        self.memory
+    }
+
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The `n`th (from 1) bind parameter of a statement: `?` on SQLite,
+    /// whose parser looks each `$n` up among the names before it (slow for
+    /// a statement with thousands), `$n` on PostgreSQL.
+    pub(crate) fn param(&self, n: usize) -> String {
+        if self.sqlite {
+            "?".into()
+        } else {
+            format!("${n}")
+        }
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -141,7 +208,7 @@ impl Db {
             )
             .bind(*version)
             .bind(*description)
-            .bind(now_ms())
+            .bind(WallClock::system().now_ms())
             .execute(&mut *tx)
             .await
             .map_err(|e| db_error("cannot record a migration", e))?;
@@ -164,74 +231,12 @@ impl Db {
 
 /// A database failure, as an internal error naming what was being done.
 pub(crate) fn db_error(doing: &str, e: sqlx::Error) -> Error {
-    Error::new(ErrorKind::Internal, format!("database: {doing}: {e}"))
-}
-
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// What the server keeps in its database: virtual keys and the spend log.
-///
-/// ```no_run
-/// # async fn run() -> switchboard::Result<()> {
-/// use switchboard::Client;
-/// use switchboard::server::{AppState, ServerConfig, Store};
-///
-/// let mut config = ServerConfig::one_model("gpt-4o-mini");
-/// config.server.master_key = Some("env:SWITCHBOARD_MASTER_KEY".into());
-/// let store = Store::open("sqlite://switchboard.db").await?;
-/// let state = AppState::new(Client::new()?, config)?.with_store(store);
-/// # let _ = state; Ok(()) }
-/// ```
-#[derive(Clone, Debug)]
-pub struct Store {
-    db: Db,
-    pub(crate) keys: std::sync::Arc<super::keys::KeyStore>,
-    pub(crate) spend: super::spend::SpendLog,
-}
-
-impl Store {
-    /// How long a spend row may wait in memory before its batch is written.
-    pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(1);
-
-    /// Opens (and migrates) the database at `url` and starts the spend
-    /// log's writer on the current runtime.
-    pub async fn open(url: &str) -> Result<Store> {
-        Self::open_with(url, Self::DEFAULT_FLUSH_INTERVAL).await
-    }
-
-    /// Same, with the spend log's batching interval.
-    pub async fn open_with(url: &str, flush_interval: Duration) -> Result<Store> {
-        let db = Db::connect(url).await?;
-        Ok(Store {
-            keys: std::sync::Arc::new(super::keys::KeyStore::new(db.clone())),
-            spend: super::spend::SpendLog::start(db.clone(), flush_interval),
-            db,
-        })
-    }
-
-    /// A fresh in-memory SQLite store.
-    pub async fn memory() -> Result<Store> {
-        Self::open("sqlite::memory:").await
-    }
-
-    /// Writes every spend row recorded so far.
-    pub async fn flush(&self) {
-        self.spend.flush().await;
-    }
-
-    /// The spend rows already written (no flush), oldest first: all, or
-    /// those of one key (the key itself or its token).
-    pub async fn spend_logs(
-        &self,
-        key: Option<&str>,
-        limit: i64,
-    ) -> Result<Vec<super::spend::SpendRow>> {
-        let token = key.map(super::keys::token_of);
-        super::spend::rows(&self.db, token.as_deref(), limit).await
-    }
+    let e = e.to_string();
+    Error::new(
+        ErrorKind::Internal,
+        format!(
+            "database: {doing}: {}",
+            crate::redact::redact_credentials(&e)
+        ),
+    )
 }
