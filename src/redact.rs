@@ -110,7 +110,6 @@ static SHAPES: LazyLock<Vec<Shape>> = LazyLock::new(|| {
     .collect()
 });
 
-
 /// `text` with credential-looking values replaced (see the module doc).
 pub fn redact_credentials(text: &str) -> Cow<'_, str> {
     let mut out = Cow::Borrowed(text);

@@ -80,7 +80,7 @@ fn store(state: &AppState) -> Result<&Store, ApiError> {
 }
 
 async fn fields(state: &AppState, headers: &HeaderMap, body: Body) -> Result<KeyFields, ApiError> {
-    let bytes = body::read(headers, body, state.max_body_bytes).await?;
+    let bytes = body::read(headers, body, state.body_limits()).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(KeyFields::default());
     }
@@ -147,7 +147,7 @@ async fn delete(
     body: Body,
 ) -> Result<Response, ApiError> {
     let store = store(&state)?;
-    let bytes = body::read(&headers, body, state.max_body_bytes).await?;
+    let bytes = body::read(&headers, body, state.body_limits()).await?;
     let mut map = body::object(&bytes)?;
     let keys: Vec<String> = match map.remove("keys") {
         Some(v) => serde_json::from_value(v).map_err(|_| {

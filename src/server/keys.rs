@@ -244,18 +244,15 @@ impl KeyState {
         Ok(())
     }
 
+    /// 401 once the key has expired (every API route asks).
+    pub(crate) fn check_expiry(&self) -> std::result::Result<(), ApiError> {
+        self.with_record(check_expiry)
+    }
+
     /// The checks that need no counter: expired (401), model not allowed (403).
     pub(crate) fn allowed(&self, r: &KeyRecord, model: &str) -> std::result::Result<(), ApiError> {
-        if let Some(at) = r.expires_at
-            && now_ms() >= at
-        {
-            return Err(ApiError::from(Error::new(
-                ErrorKind::Authentication,
-                format!("this API key ({}) has expired", r.key_name),
-            ))
-            .with_code("key_expired"));
-        }
-        if !r.models.is_empty() && !r.models.iter().any(|m| m == model || m == "*") {
+        check_expiry(r)?;
+        if !r.allows(model) {
             return Err(ApiError::from(Error::new(
                 ErrorKind::PermissionDenied,
                 format!(
@@ -287,6 +284,25 @@ impl KeyState {
                 .tokens
                 .push_back((Instant::now(), tokens));
         }
+    }
+}
+
+impl KeyRecord {
+    /// Whether this key may call (and see) model group `model`; a key with
+    /// no model list may use every group.
+    pub(crate) fn allows(&self, model: &str) -> bool {
+        self.models.is_empty() || self.models.iter().any(|m| m == model || m == "*")
+    }
+}
+
+fn check_expiry(r: &KeyRecord) -> std::result::Result<(), ApiError> {
+    match r.expires_at {
+        Some(at) if now_ms() >= at => Err(ApiError::from(Error::new(
+            ErrorKind::Authentication,
+            format!("this API key ({}) has expired", r.key_name),
+        ))
+        .with_code("key_expired")),
+        _ => Ok(()),
     }
 }
 

@@ -1,20 +1,21 @@
 //! The master key: every API route asks for it when one is configured
 //! (`Authorization: Bearer <key>`, or an `api-key` / `x-api-key` header), and
 //! compares it in constant time. Health routes stay open for probes. With a
-//! [`Store`](super::Store), a virtual key is accepted too: the request then
-//! carries it (a [`Caller`](super::keys::Caller) extension) for the
-//! handlers' budget, model and rate checks.
+//! [`Store`](crate::server::Store), a live virtual key is accepted too (an
+//! expired one is 401 on every API route): the request then carries it (a
+//! [`Caller`](crate::server::keys::Caller) extension) for the handlers'
+//! budget, model and rate checks. Decides who may call; not what a call may do.
 
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-use super::AppState;
-use super::error::unauthorized;
+use super::error::{ApiError, unauthorized};
+use crate::server::AppState;
 
 /// Middleware: 401 unless the request carries the master key.
 pub(crate) async fn require_master_key(
@@ -36,10 +37,14 @@ pub(crate) async fn require_master_key(
                 };
                 match found {
                     Ok(Some(key)) => {
-                        req.extensions_mut().insert(super::keys::Caller(key));
+                        if let Err(e) = key.check_expiry() {
+                            return e.into_response();
+                        }
+                        req.extensions_mut()
+                            .insert(crate::server::keys::Caller(key));
                     }
                     Ok(None) => return unauthorized("invalid API key").into_response(),
-                    Err(e) => return super::error::ApiError::from(e).into_response(),
+                    Err(e) => return ApiError::from(e).into_response(),
                 }
             }
             Some(_) => {}
@@ -48,20 +53,31 @@ pub(crate) async fn require_master_key(
     next.run(req).await
 }
 
+/// The headers OpenAI-style SDKs send a key in, in the order they are read.
+const KEY_HEADERS: [&str; 3] = ["authorization", "api-key", "x-api-key"];
+
 /// The key a client sent, in any of the headers OpenAI-style SDKs use.
 pub(crate) fn presented(headers: &HeaderMap) -> Option<&str> {
-    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        let v = v.trim();
-        let key = match v.split_once(' ') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-            _ => v,
-        };
-        return Some(key);
-    }
-    ["api-key", "x-api-key"]
+    presented_value(headers)
+        .and_then(|v| v.to_str().ok())
+        .map(key_of)
+}
+
+/// The header value a client's key came in, if any.
+pub(crate) fn presented_value(headers: &HeaderMap) -> Option<&HeaderValue> {
+    KEY_HEADERS
         .iter()
-        .find_map(|h| headers.get(*h)?.to_str().ok())
-        .map(str::trim)
+        .filter_map(|h| headers.get(*h))
+        .find(|v| v.to_str().is_ok())
+}
+
+/// The key in a header value: `Bearer <key>`, or the value itself.
+pub(crate) fn key_of(value: &str) -> &str {
+    let v = value.trim();
+    match v.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => v,
+    }
 }
 
 /// Compares digests, so neither the keys' contents nor their lengths

@@ -11,14 +11,13 @@
 //! ids (`together_ai/…` → `together/…`) come from the data file
 //! `litellm.toml` beside this one. Parsing only: reads no socket.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::config::{ServerConfig, ServerSettings};
+use super::{ServerConfig, ServerSettings};
 use crate::error::{Error, ErrorKind, Result};
 use crate::router::{DeploymentConfig, RouterConfig, Settings, Strategy};
 
@@ -167,7 +166,7 @@ fn mapping() -> Result<&'static Mapping> {
             toml::from_str(include_str!("litellm.toml")).map_err(|e| {
                 Error::new(
                     ErrorKind::Internal,
-                    format!("src/server/litellm.toml: {}", e.message()),
+                    format!("src/server/config/litellm.toml: {}", e.message()),
                 )
             })
         })
@@ -176,21 +175,6 @@ fn mapping() -> Result<&'static Mapping> {
 }
 
 impl ServerConfig {
-    /// Reads a config file: litellm YAML for `.yaml` / `.yml`, else
-    /// Switchboard TOML. Returns the warnings to show (ignored keys).
-    pub fn load(path: &Path) -> Result<(Self, Vec<String>)> {
-        let yaml = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
-        if !yaml {
-            return Ok((Self::from_file(path)?, Vec::new()));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_litellm_yaml(&text, &path.display().to_string())
-    }
-
     /// Parses a litellm proxy `config.yaml`; `origin` names it in messages.
     /// Returns the config and a warning per ignored litellm key.
     pub fn from_litellm_yaml(text: &str, origin: &str) -> Result<(Self, Vec<String>)> {
@@ -561,6 +545,7 @@ fn join(at: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn parse(text: &str) -> Result<(ServerConfig, Vec<String>)> {
         ServerConfig::from_litellm_yaml(text, "config.yaml")
