@@ -11,5 +11,6 @@ mod server;
 mod server_keys;
 mod server_metrics;
 mod server_redis;
+mod server_surface;
 mod streams;
 mod support;
