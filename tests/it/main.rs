@@ -8,6 +8,7 @@ mod lint;
 mod reasoning_state;
 mod router;
 mod server;
+mod server_conn;
 mod server_keys;
 mod server_metrics;
 mod server_redis;

@@ -27,7 +27,7 @@ use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -75,11 +75,11 @@ pub(crate) async fn serve(
     timeouts: Timeouts,
     mut stage: watch::Receiver<Stage>,
 ) {
-    let busy = Arc::new(AtomicBool::new(false));
-    let io = TokioIo::new(Bounded::new(tcp, busy.clone(), timeouts));
-    let service = Dispatch { app, busy };
+    let calls = Arc::new(Calls::default());
+    let io = TokioIo::new(Bounded::new(tcp, calls.clone(), timeouts));
+    let service = Dispatch { app, calls };
     let conn = http1::Builder::new()
-        .max_buf_size(MAX_HEAD_BYTES)
+        .max_header_size(MAX_HEAD_BYTES)
         // Ours (in `Bounded`), not hyper's: it would also cut idle time short.
         .header_read_timeout(None)
         .serve_connection(io, service);
@@ -98,11 +98,31 @@ pub(crate) async fn serve(
     }
 }
 
-/// Hands each request to the routes and marks the connection busy until
-/// its answer's body is done.
+/// The requests a connection has dispatched and answered, counted by its
+/// service and answers (all on the connection's one task) and read by its
+/// socket: a count, not a flag, so a request answered between two socket
+/// calls is not missed.
+#[derive(Default)]
+struct Calls {
+    dispatched: AtomicU64,
+    answered: AtomicU64,
+}
+
+impl Calls {
+    fn dispatched(&self) -> u64 {
+        self.dispatched.load(Ordering::Relaxed)
+    }
+
+    /// Every request dispatched has its answer done.
+    fn all_answered(&self) -> bool {
+        self.answered.load(Ordering::Relaxed) == self.dispatched()
+    }
+}
+
+/// Hands each request to the routes, counting it.
 struct Dispatch {
     app: axum::Router,
-    busy: Arc<AtomicBool>,
+    calls: Arc<Calls>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Dispatch {
@@ -111,10 +131,10 @@ impl hyper::service::Service<Request<Incoming>> for Dispatch {
     type Future = Dispatched;
 
     fn call(&self, req: Request<Incoming>) -> Dispatched {
-        self.busy.store(true, Ordering::Relaxed);
+        self.calls.dispatched.fetch_add(1, Ordering::Relaxed);
         Dispatched {
             inner: self.app.clone().oneshot(req),
-            busy: Some(self.busy.clone()),
+            calls: Some(self.calls.clone()),
         }
     }
 }
@@ -123,7 +143,7 @@ pin_project_lite::pin_project! {
     struct Dispatched {
         #[pin]
         inner: Oneshot<axum::Router, Request<Incoming>>,
-        busy: Option<Arc<AtomicBool>>,
+        calls: Option<Arc<Calls>>,
     }
 }
 
@@ -136,16 +156,16 @@ impl Future for Dispatched {
             Ok(resp) => resp,
             Err(never) => match never {},
         };
-        let busy = this.busy.take();
-        Poll::Ready(Ok(resp.map(|body| Answer { body, busy })))
+        let calls = this.calls.take();
+        Poll::Ready(Ok(resp.map(|body| Answer { body, calls })))
     }
 }
 
-/// An answer's body; the connection stops being busy when it is dropped
-/// (written whole, or abandoned).
+/// An answer's body; counted as answered when it is dropped (written
+/// whole, or abandoned).
 struct Answer {
     body: Body,
-    busy: Option<Arc<AtomicBool>>,
+    calls: Option<Arc<Calls>>,
 }
 
 impl http_body::Body for Answer {
@@ -170,8 +190,8 @@ impl http_body::Body for Answer {
 
 impl Drop for Answer {
     fn drop(&mut self) {
-        if let Some(busy) = &self.busy {
-            busy.store(false, Ordering::Relaxed);
+        if let Some(calls) = &self.calls {
+            calls.answered.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
@@ -191,8 +211,9 @@ enum Wait {
 /// The client's socket, with the connection's deadlines.
 struct Bounded {
     tcp: TcpStream,
-    /// Set while a request is dispatched and its answer not yet done.
-    busy: Arc<AtomicBool>,
+    calls: Arc<Calls>,
+    /// Requests dispatched as of the last look.
+    seen: u64,
     timeouts: Timeouts,
     wait: Wait,
     timer: Pin<Box<Sleep>>,
@@ -204,10 +225,11 @@ struct Bounded {
 }
 
 impl Bounded {
-    fn new(tcp: TcpStream, busy: Arc<AtomicBool>, timeouts: Timeouts) -> Self {
+    fn new(tcp: TcpStream, calls: Arc<Calls>, timeouts: Timeouts) -> Self {
         Bounded {
             tcp,
-            busy,
+            calls,
+            seen: 0,
             timeouts,
             // The first head is due within the header-read timeout of the accept.
             wait: Wait::Head {
@@ -220,9 +242,11 @@ impl Bounded {
         }
     }
 
-    /// Notices a request dispatched since the last call.
+    /// Notices a request dispatched since the last look.
     fn sync(&mut self) {
-        if self.wait != Wait::Answering && self.busy.load(Ordering::Relaxed) {
+        let dispatched = self.calls.dispatched();
+        if dispatched != self.seen {
+            self.seen = dispatched;
             self.wait = Wait::Answering;
         }
     }
@@ -338,7 +362,7 @@ impl AsyncRead for Bounded {
         let got = matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before;
         match &mut this.wait {
             Wait::Answering => {
-                if got && !this.busy.load(Ordering::Relaxed) {
+                if got && this.calls.all_answered() {
                     this.early = true;
                 }
                 return polled;
@@ -402,7 +426,8 @@ impl AsyncWrite for Bounded {
         ready!(this.poll_rewrite(cx))?;
         ready!(Pin::new(&mut this.tcp).poll_flush(cx))?;
         // hyper flushes after an answer's last byte: the answer is out.
-        if this.wait == Wait::Answering && !this.busy.load(Ordering::Relaxed) {
+        this.sync();
+        if this.wait == Wait::Answering && this.calls.all_answered() {
             this.wait = if std::mem::take(&mut this.early) {
                 Wait::Head {
                     started: true,
@@ -411,6 +436,11 @@ impl AsyncWrite for Bounded {
             } else {
                 Wait::Idle { armed: false }
             };
+            // Arm the deadline now: hyper may not read again before it
+            // sleeps, and this task must wake when the deadline passes.
+            if this.expired(cx) {
+                cx.waker().wake_by_ref();
+            }
         }
         Poll::Ready(Ok(()))
     }
