@@ -222,7 +222,7 @@ impl Metrics {
             .get_or_create(&RequestLabels {
                 route: call.route,
                 model_group: group.clone(),
-                deployment: deployment.to_string(),
+                deployment: deployment.clone(),
                 outcome: outcome.label(),
             })
             .inc();
