@@ -316,7 +316,7 @@ async fn no_secret_reaches_a_client_in_an_error_body_or_stream_event() {
 }
 
 #[tokio::test]
-async fn a_request_the_server_cannot_route_is_refused_with_a_json_405_or_404() {
+async fn a_request_the_routes_refuse_is_answered_in_json() {
     let up = Mock::start(vec![Reply::openai_chat("ok", 1, 1)]).await;
     let app = server(vec![dep("chat", &up)]).await;
     for method in ["PUT", "DELETE", "PATCH", "BREW"] {
@@ -327,4 +327,8 @@ async fn a_request_the_server_cannot_route_is_refused_with_a_json_405_or_404() {
     let (status, body) = send(&app, "GET", "/v2/anything", MASTER, Value::Null).await;
     assert_eq!(status, StatusCode::NOT_FOUND.as_u16(), "{body}");
     assert_eq!(body["error"]["type"], "not_found_error", "{body}");
+    // An extractor's own rejection (a path that is not UTF-8) is JSON too.
+    let (status, body) = send(&app, "GET", "/v1/models/%FF", MASTER, Value::Null).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
 }

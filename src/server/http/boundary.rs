@@ -8,7 +8,9 @@
 //!   dropped connection with no answer.
 //! - An [`ApiError`](super::error::ApiError) response gets its JSON body
 //!   here, through a [`Scrub`] that knows the configured secrets and the
-//!   key this request presented.
+//!   key this request presented. Any other error answer that is not JSON
+//!   (an extractor's own rejection, say a path that is not UTF-8) is
+//!   replaced by the OpenAI error JSON of its status.
 //!
 //! Per request it costs one header lookup and one extension check; no
 //! allocation, no clock. Knows no route.
@@ -22,15 +24,16 @@ use std::task::{Context, Poll};
 
 use axum::Json;
 use axum::extract::Request;
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::FutureExt;
 use futures::future::CatchUnwind;
 use tower::{Layer, Service};
 
 use super::auth::presented_value;
-use super::error::{Failure, Scrub, panicked};
+use super::error::{ApiError, Failure, Scrub, panicked};
 use super::metrics::route_of;
+use crate::error::{Error, ErrorKind};
 use crate::server::AppState;
 
 /// Wraps the routes in [`Guard`].
@@ -123,11 +126,40 @@ where
                 panicked().into_response()
             }
         };
-        if let Some(Failure(e)) = resp.extensions_mut().remove::<Failure>() {
+        let failure = match resp.extensions_mut().remove::<Failure>() {
+            Some(Failure(e)) => Some(e),
+            None if is_bare_error(&resp) => Some(of_status(resp.status())),
+            None => None,
+        };
+        if let Some(e) = failure {
             let scrub = Scrub::new(this.state.redactor.clone(), this.presented.take());
-            let body = Json(scrub.body(&e)).into_response().into_body();
-            *resp.body_mut() = body;
+            let json = Json(scrub.body(&e)).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            resp.headers_mut().remove(header::CONTENT_LENGTH);
+            *resp.body_mut() = json.into_body();
         }
         Poll::Ready(Ok(resp))
     }
+}
+
+/// An error answer that is not the OpenAI error JSON.
+fn is_bare_error(resp: &Response) -> bool {
+    let status = resp.status();
+    (status.is_client_error() || status.is_server_error())
+        && !resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+}
+
+/// The OpenAI error for an answer that says nothing but its status.
+fn of_status(status: StatusCode) -> ApiError {
+    let reason = status.canonical_reason().unwrap_or("error");
+    if status.is_server_error() {
+        return ApiError::from(Error::new(ErrorKind::Internal, reason)).with_status(status);
+    }
+    ApiError::invalid(format!("the request was refused: {reason}"), None).with_status(status)
 }
