@@ -9,12 +9,12 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, unauthorized};
+pub(crate) use super::key::presented;
 use crate::server::AppState;
 
 /// Middleware: 401 unless the request carries the master key.
@@ -53,33 +53,6 @@ pub(crate) async fn require_master_key(
     next.run(req).await
 }
 
-/// The headers OpenAI-style SDKs send a key in, in the order they are read.
-const KEY_HEADERS: [&str; 3] = ["authorization", "api-key", "x-api-key"];
-
-/// The key a client sent, in any of the headers OpenAI-style SDKs use.
-pub(crate) fn presented(headers: &HeaderMap) -> Option<&str> {
-    presented_value(headers)
-        .and_then(|v| v.to_str().ok())
-        .map(key_of)
-}
-
-/// The header value a client's key came in, if any.
-pub(crate) fn presented_value(headers: &HeaderMap) -> Option<&HeaderValue> {
-    KEY_HEADERS
-        .iter()
-        .filter_map(|h| headers.get(*h))
-        .find(|v| v.to_str().is_ok())
-}
-
-/// The key in a header value: `Bearer <key>`, or the value itself.
-pub(crate) fn key_of(value: &str) -> &str {
-    let v = value.trim();
-    match v.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
-        _ => v,
-    }
-}
-
 /// Compares digests, so neither the keys' contents nor their lengths
 /// change how long the comparison takes.
 pub(crate) fn same_key(given: &str, expected: &str) -> bool {
@@ -95,17 +68,6 @@ pub(crate) fn same_key(given: &str, expected: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_and_api_key_headers_are_both_read() {
-        let mut h = HeaderMap::new();
-        h.insert("authorization", "Bearer sk-1".parse().unwrap());
-        assert_eq!(presented(&h), Some("sk-1"));
-        let mut h = HeaderMap::new();
-        h.insert("x-api-key", "sk-2".parse().unwrap());
-        assert_eq!(presented(&h), Some("sk-2"));
-        assert_eq!(presented(&HeaderMap::new()), None);
-    }
 
     #[test]
     fn keys_compare_by_content() {

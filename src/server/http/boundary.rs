@@ -30,8 +30,8 @@ use futures::FutureExt;
 use futures::future::CatchUnwind;
 use tower::{Layer, Service};
 
-use super::auth::presented_value;
 use super::error::{ApiError, Failure, Scrub, panicked};
+use super::key::presented_value;
 use super::metrics::route_of;
 use crate::error::{Error, ErrorKind};
 use crate::server::AppState;

@@ -127,7 +127,7 @@ impl Scrub {
             .presented
             .as_ref()
             .and_then(|v| v.to_str().ok())
-            .map(super::auth::key_of);
+            .map(super::key::key_of);
         match key {
             // Rare (an error): a redactor with this one more secret.
             Some(k) if text.contains(k) => Cow::Owned(

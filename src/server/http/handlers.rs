@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use serde_json::{Map, Value};
 
-use super::auth::presented_value;
 use super::body;
 use super::call;
 use super::error::{ApiError, Scrub};
+use super::key::presented_value;
 use super::metrics;
 use super::sse;
 use crate::error::{Error, ErrorKind};

@@ -1,14 +1,16 @@
 //! The proxy's HTTP surface: the routes ([`app`]) and what stands around
-//! them — the master key ([`auth`]), request bodies ([`body`]), errors in
-//! the OpenAI shape ([`error`]), SSE ([`sse`]), the call record and metrics
-//! ([`call`], [`metrics`]), the boundary that catches panics and scrubs
-//! error bodies ([`boundary`]), and the bounded connections and accept
-//! loops that serve it all ([`connection`], [`listen`]).
+//! them — the presented key ([`key`]) and who may call ([`auth`]), request
+//! bodies ([`body`]), errors in the OpenAI shape ([`error`]), SSE
+//! ([`sse`]), the call record and metrics ([`call`], [`metrics`]), the
+//! boundary that catches panics and writes error bodies ([`boundary`]), and
+//! the bounded connections and accept loops that serve it all
+//! ([`connection`], [`listen`]).
 //!
-//! Imports point one way inside the room: handlers → call, metrics, sse,
-//! body, error; metrics → call; boundary → metrics, error; listen →
-//! connection → error. Reads the accounts room (keys, spend meter) and the
-//! config; holds no business logic.
+//! Imports point one way inside the room, from the leaves `key` and `call`:
+//! error → key; auth, body, models → error; metrics → call, error; sse →
+//! metrics, error; boundary → metrics, error, key; handlers → all of those;
+//! connection → error; listen → connection, metrics. Reads the accounts room
+//! (keys, spend meter) and the config; holds no business logic.
 
 pub(crate) mod auth;
 pub(crate) mod body;
@@ -17,6 +19,7 @@ mod call;
 mod connection;
 pub(crate) mod error;
 mod handlers;
+mod key;
 mod listen;
 mod metrics;
 mod models;
