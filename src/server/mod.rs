@@ -4,14 +4,16 @@
 //! [`Router`](crate::Router). A thin shell: it parses requests, hands them
 //! to the Router, and writes answers and errors the way the OpenAI API does.
 //!
-//! Rooms, with imports one way (config ← accounts ← http):
+//! Rooms:
 //! - `config/`: the `[server]` table and the whole file, TOML or a litellm
-//!   `config.yaml`; parsing only.
+//!   `config.yaml`; parsing only, it reads no other room.
 //! - accounts (`keys`, `spend`, `db`, `shared`, `admin`): virtual keys,
-//!   limits and the spend log.
+//!   limits and the spend log; reads the config (and, until its own room
+//!   lands, http's error and body types, named here by their old paths).
 //! - `http/`: routes, handlers, auth, bodies, errors, SSE, metrics, the
 //!   boundary that catches panics, and the bounded connections and accept
-//!   loops that serve them.
+//!   loops that serve them; reads accounts and the config.
+//! - `log`: the server's stderr lines, scrubbed; reads nothing.
 //!
 //! This file is the composition root: [`AppState`], built once from the
 //! config, is what every room reads.

@@ -13,7 +13,9 @@
 //!   replaced by the OpenAI error JSON of its status.
 //!
 //! Per request it costs one header lookup and one extension check; no
-//! allocation, no clock. Knows no route.
+//! allocation, no clock. [`serve`](super::serve) puts it around the routes
+//! directly; [`app`](super::app), for tests and embedders, as a layer
+//! (which boxes each call). Knows no route.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -59,11 +61,17 @@ impl<S> Layer<S> for Boundary {
     }
 }
 
-/// A route behind the boundary.
+/// Routes behind the boundary.
 #[derive(Clone)]
 pub(crate) struct Guard<S> {
     inner: S,
     state: Arc<AppState>,
+}
+
+impl<S> Guard<S> {
+    pub(crate) fn new(inner: S, state: Arc<AppState>) -> Self {
+        Guard { inner, state }
+    }
 }
 
 impl<S> Service<Request> for Guard<S>

@@ -60,6 +60,9 @@ pub(crate) enum Stage {
     Cut,
 }
 
+/// What a connection serves: the routes behind the boundary.
+pub(crate) type Routes = super::boundary::Guard<axum::Router>;
+
 /// A connection's time limits.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Timeouts {
@@ -71,7 +74,7 @@ pub(crate) struct Timeouts {
 /// the `stage` says to stop.
 pub(crate) async fn serve(
     tcp: TcpStream,
-    app: axum::Router,
+    app: Routes,
     timeouts: Timeouts,
     mut stage: watch::Receiver<Stage>,
 ) {
@@ -121,7 +124,7 @@ impl Calls {
 
 /// Hands each request to the routes, counting it.
 struct Dispatch {
-    app: axum::Router,
+    app: Routes,
     calls: Arc<Calls>,
 }
 
@@ -133,7 +136,7 @@ impl hyper::service::Service<Request<Incoming>> for Dispatch {
     fn call(&self, req: Request<Incoming>) -> Dispatched {
         self.calls.dispatched.fetch_add(1, Ordering::Relaxed);
         Dispatched {
-            inner: self.app.clone().oneshot(req),
+            inner: self.app.clone().oneshot(req.map(Body::new)),
             calls: Some(self.calls.clone()),
         }
     }
@@ -142,7 +145,7 @@ impl hyper::service::Service<Request<Incoming>> for Dispatch {
 pin_project_lite::pin_project! {
     struct Dispatched {
         #[pin]
-        inner: Oneshot<axum::Router, Request<Incoming>>,
+        inner: Oneshot<Routes, Request<Body>>,
         calls: Option<Arc<Calls>>,
     }
 }

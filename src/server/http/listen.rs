@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
-use super::connection::{self, Stage, Timeouts};
+use super::connection::{self, Routes, Stage, Timeouts};
 use super::metrics::Metrics;
 use crate::server::{AppState, log};
 
@@ -139,7 +139,7 @@ impl Drop for Slot {
 
 /// Accepts on `listener` and serves each connection on this runtime until
 /// the server stops serving.
-async fn accept(listener: TcpListener, app: axum::Router, plan: Arc<Plan>) {
+async fn accept(listener: TcpListener, app: Routes, plan: Arc<Plan>) {
     let mut stage = plan.stage.subscribe();
     loop {
         let Some(permit) = plan.slot().await else {
@@ -204,7 +204,7 @@ where
     F: Future<Output = ()> + Send + 'static,
 {
     let plan = Plan::new(&state);
-    let accepting = tokio::spawn(accept(listener, super::app(state.clone()), plan.clone()));
+    let accepting = tokio::spawn(accept(listener, super::served(state.clone()), plan.clone()));
     shutdown.await;
     plan.shut_down().await;
     let _ = accepting.await;
@@ -263,7 +263,7 @@ where
                     };
                     let _ = ready.send(Ok(()));
                     let mut stage = plan.stage.subscribe();
-                    accept(listener, super::app(state), plan).await;
+                    accept(listener, super::served(state), plan).await;
                     // This runtime keeps serving its connections until the cut.
                     let _ = stage.wait_for(|s| *s == Stage::Cut).await;
                 });
@@ -282,7 +282,7 @@ where
             .unwrap_or_else(|_| Err(std::io::Error::other("a serving thread did not start")));
         started = started.and(ready);
     }
-    let accepting = tokio::spawn(accept(first, super::app(state.clone()), plan.clone()));
+    let accepting = tokio::spawn(accept(first, super::served(state.clone()), plan.clone()));
     if started.is_ok() {
         bound(addr);
         shutdown.await;

@@ -37,6 +37,17 @@ use crate::server::AppState;
 
 /// The HTTP routes over `state`, behind the [boundary](boundary).
 pub fn app(state: Arc<AppState>) -> axum::Router {
+    routes(state.clone()).layer(boundary::Boundary::new(state))
+}
+
+/// The routes as [`serve`] runs them: the same, behind the boundary
+/// without a layer's boxing.
+fn served(state: Arc<AppState>) -> boundary::Guard<axum::Router> {
+    boundary::Guard::new(routes(state.clone()), state)
+}
+
+/// The HTTP routes over `state`, without the boundary.
+fn routes(state: Arc<AppState>) -> axum::Router {
     let api = axum::Router::new()
         .route("/v1/chat/completions", post(handlers::chat))
         .route("/chat/completions", post(handlers::chat))
@@ -65,7 +76,6 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .merge(crate::server::admin::routes(state.clone()))
         .fallback(models::no_route)
         .method_not_allowed_fallback(models::wrong_method)
-        .layer(boundary::Boundary::new(state.clone()))
         .with_state(state)
 }
 

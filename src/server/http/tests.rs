@@ -49,6 +49,34 @@ async fn a_panicking_handler_answers_500_in_json_is_counted_and_the_server_serve
     assert_eq!(get(&app, "/health/liveliness").await.0, StatusCode::OK);
 }
 
+#[tokio::test]
+async fn a_panicking_handler_on_a_socket_answers_500_in_json_and_the_connection_serves_on() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(super::serve(listener, state(), std::future::pending()));
+    let http = reqwest::Client::new();
+    let resp = http
+        .get(format!("{base}/__test/panic"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 500);
+    let json: Value = resp.json().await.unwrap();
+    assert_eq!(json["error"]["code"], "internal_error", "{json}");
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("switchboard_panics_total{route=\"other\"} 1\n"),
+        "{metrics}"
+    );
+}
+
 /// What the chat handler does with a body before routing it.
 async fn read_chat(bytes: Vec<u8>) -> Result<ChatRequest, super::error::ApiError> {
     let limits = body::Limits {
