@@ -162,7 +162,7 @@ impl AppState {
 
     /// The secrets this server keeps out of what it sends and logs (the
     /// master key, the deployments' keys), with credential-looking text.
-    pub fn redactor(&self) -> &Redactor {
+    pub(crate) fn redactor(&self) -> &Redactor {
         &self.redactor
     }
 
