@@ -459,6 +459,31 @@ impl AsyncWrite for Bounded {
 mod tests {
     use super::*;
 
+    /// Ten years, the longest a config may say: the deadlines still arm.
+    #[tokio::test]
+    async fn the_longest_configurable_deadlines_arm_without_a_panic() {
+        use tokio::io::AsyncReadExt;
+        let longest = crate::duration::MAX_CONFIGURED;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        let timeouts = Timeouts {
+            header_read: longest,
+            keep_alive: longest,
+        };
+        let mut conn = Bounded::new(server, Arc::new(Calls::default()), timeouts);
+        conn.wait = Wait::Idle { armed: false };
+        let mut buf = [0u8; 8];
+        {
+            let mut read = std::pin::pin!(conn.read(&mut buf));
+            assert!(futures::poll!(read.as_mut()).is_pending());
+        }
+        assert_eq!(conn.wait, Wait::Idle { armed: true });
+        drop(client);
+    }
+
     #[test]
     fn only_hyper_error_answers_are_recognised() {
         assert_eq!(
