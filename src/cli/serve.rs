@@ -1,12 +1,15 @@
 //! `switchboard serve`: the OpenAI-compatible proxy, for one model
 //! (`--model gpt-4o-mini`, like `litellm --model`) or for the model groups
-//! of a config file (`--config switchboard.toml`).
+//! of a config file (`--config switchboard.toml`). SIGTERM or Ctrl-C
+//! drains it: no new connections, calls in flight get `[server]
+//! shutdown-timeout-secs` to finish, then the rest are cut, the spend log is
+//! written and the process exits 0.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::server::{AppState, ServerConfig, Store, StoreOptions, serve_workers};
+use crate::server::{AppState, ServerConfig, Store, StoreOptions, log, serve_workers};
 use crate::{Client, Error, ErrorKind};
 
 /// Read when the config names no master key.
@@ -34,18 +37,31 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
+    // A server keeps serving when whoever read its stderr goes away (log
+    // lines are then lost, not fatal); sockets never raise SIGPIPE.
+    #[cfg(unix)]
+    // SAFETY: setting a signal disposition before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
     // The first serving thread; `serve_workers` starts the others.
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build();
     let result = match runtime {
-        Ok(rt) => rt.block_on(start(args)),
+        Ok(rt) => {
+            let result = rt.block_on(start(args));
+            // A blocking task stuck somewhere (a DNS lookup) must not keep
+            // the process alive once the server has stopped.
+            rt.shutdown_timeout(std::time::Duration::from_secs(1));
+            result
+        }
         Err(e) => Err(Error::new(ErrorKind::Internal, e.to_string())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            log::line(format_args!("error: {e}"));
             ExitCode::FAILURE
         }
     }
@@ -56,7 +72,7 @@ async fn start(args: Args) -> Result<(), Error> {
         (Some(path), _) => {
             let (config, warnings) = ServerConfig::load(path)?;
             for warning in warnings {
-                eprintln!("switchboard: warning: {warning}");
+                log::line(format_args!("warning: {warning}"));
             }
             config
         }
@@ -79,23 +95,32 @@ async fn start(args: Args) -> Result<(), Error> {
     let keyed = config.server.master_key.is_some();
     let client = Client::new()?;
     for warning in missing_keys(&client, &config) {
-        eprintln!("switchboard: warning: {warning}");
+        log::line(format_args!("warning: {warning}"));
+    }
+    if let Some(warning) = file_limit(config.server.max_connections) {
+        log::line(format_args!("warning: {warning}"));
     }
     let mut state = AppState::new(client, config.clone())?;
     if let Some(url) = database_url(&config, args.config.as_deref())? {
         let options = StoreOptions::with_flush_ms(config.server.spend_log_flush_ms)?;
         let store = Store::open_with(&url, options).await?;
-        eprintln!(
-            "switchboard: virtual keys and spend logs in {}",
+        log::line(format_args!(
+            "virtual keys and spend logs in {}",
             url.split('@').next_back().unwrap_or_default()
-        );
+        ));
         state = state.with_store(store);
     }
     if let Some(url) = config.server.redis_url.as_deref().filter(|u| !u.is_empty()) {
         state = state.with_redis(url).await?;
-        eprintln!("switchboard: rate limits, budgets and cooldowns shared through Redis");
+        log::line("rate limits, budgets and cooldowns shared through Redis");
     }
     let state = Arc::new(state);
+    // A panic is logged like every other line: with no secret in it.
+    let redactor = state.redactor().clone();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info.to_string().replace('\n', " ");
+        log::with(&redactor, format_args!("panic: {text}"));
+    }));
     let port = config.server.port;
     let addr = tokio::net::lookup_host((host.as_str(), port))
         .await
@@ -113,23 +138,24 @@ async fn start(args: Args) -> Result<(), Error> {
     };
     let groups = state.groups().join(", ");
     let bound = move |addr: std::net::SocketAddr| {
-        eprintln!(
-            "switchboard: serving {groups} on http://{addr}/v1 ({}, {workers} worker thread{})",
+        log::line(format_args!(
+            "serving {groups} on http://{addr}/v1 ({}, {workers} worker thread{})",
             if keyed {
                 "master key required"
             } else {
                 "no master key"
             },
             if workers == 1 { "" } else { "s" }
-        );
+        ));
         if !keyed && !addr.ip().is_loopback() {
-            eprintln!(
-                "switchboard: warning: listening beyond loopback with no master key; set {MASTER_KEY_ENV} or [server] master-key"
-            );
+            log::line(format_args!(
+                "warning: listening beyond loopback with no master key; set {MASTER_KEY_ENV} or [server] master-key"
+            ));
         }
     };
-    // Ctrl-C or SIGTERM: stop taking connections, finish the calls in
-    // flight, then write the spend log's pending rows (in `serve`).
+    // Ctrl-C or SIGTERM: stop taking connections, let the calls in flight
+    // finish within the drain deadline, then write the spend log's pending
+    // rows (in `serve_workers`).
     let shutdown = async {
         #[cfg(unix)]
         {
@@ -188,6 +214,48 @@ fn database_url(
         "sqlite://{}",
         dir.join("switchboard.db").display()
     )))
+}
+
+/// Raises this process's open-file limit to its hard limit, and says when
+/// even that leaves too few descriptors for `max_connections` clients (each
+/// may need one more socket upstream).
+fn file_limit(max_connections: usize) -> Option<String> {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: reads and writes this process's own limit through a valid pointer.
+        let files = unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return None;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: lim.rlim_max,
+                    rlim_max: lim.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    lim.rlim_cur = lim.rlim_max;
+                }
+            }
+            lim.rlim_cur
+        };
+        let needed = (max_connections as u64)
+            .saturating_mul(2)
+            .saturating_add(64);
+        (files < needed).then(|| {
+            format!(
+                "[server] max-connections = {max_connections} needs about {needed} open files, but this process may open {files}: lower it, or raise the limit (ulimit -n)"
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = max_connections;
+        None
+    }
 }
 
 /// Deployments with no key of their own whose provider variable is unset:

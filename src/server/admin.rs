@@ -29,9 +29,9 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::accounts::{KeyFields, KeyRecord, Store};
-use super::auth::{presented, same_key};
 use super::body;
-use super::error::{ApiError, unauthorized};
+use super::http::auth::{presented, same_key};
+use super::http::error::{ApiError, unauthorized};
 use crate::error::{Error, ErrorKind};
 
 /// Rows `/spend/logs` returns unless `limit` says otherwise.
@@ -74,7 +74,7 @@ fn store(state: &AppState) -> Result<&Store, ApiError> {
 }
 
 async fn fields(state: &AppState, headers: &HeaderMap, body: Body) -> Result<KeyFields, ApiError> {
-    let bytes = body::read(headers, body, state.max_body_bytes).await?;
+    let bytes = body::read(headers, body, state.body_limits()).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(KeyFields::default());
     }
@@ -141,7 +141,7 @@ async fn delete(
     body: Body,
 ) -> Result<Response, ApiError> {
     let store = store(&state)?;
-    let bytes = body::read(&headers, body, state.max_body_bytes).await?;
+    let bytes = body::read(&headers, body, state.body_limits()).await?;
     let mut map = body::object(&bytes)?;
     let keys: Vec<String> = match map.remove("keys") {
         Some(v) => serde_json::from_value(v).map_err(|_| {

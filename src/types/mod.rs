@@ -1,10 +1,13 @@
-//! Public OpenAI-shaped types: request, response, stream chunk, usage.
+//! Public OpenAI-shaped types: request (and its validation), response,
+//! stream chunk, usage.
 //! Knows no provider.
 
 mod embedding;
 mod request;
 mod response;
+mod validate;
 
 pub use embedding::*;
 pub use request::*;
 pub use response::*;
+pub use validate::InvalidField;

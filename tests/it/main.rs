@@ -15,5 +15,7 @@ mod server_crash;
 mod server_keys;
 mod server_metrics;
 mod server_redis;
+mod server_shutdown;
+mod server_surface;
 mod streams;
 mod support;

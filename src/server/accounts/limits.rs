@@ -194,7 +194,9 @@ impl Limits<'_> {
             // Best effort: the spend log in the database stays the record,
             // and what was held expires by itself.
             if let Err(e) = sent.await {
-                eprintln!("switchboard: a call's spend was not counted in Redis: {e}");
+                crate::server::log::line(format_args!(
+                    "a call's spend was not counted in Redis: {e}"
+                ));
             }
             key.settle_done();
         })

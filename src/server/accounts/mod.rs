@@ -74,12 +74,18 @@ impl Accounts {
         }
     }
 
-    /// The virtual key a client presented, if it is one.
+    /// The virtual key a client presented, if it is one; an expired key is
+    /// an authentication error (401 on every route).
     pub(crate) async fn authenticate(&self, presented: &str) -> Result<Option<Arc<KeyState>>> {
-        match &self.store {
-            Some(store) => store.keys.authenticate(presented).await,
-            None => Ok(None),
+        let Some(store) = &self.store else {
+            return Ok(None);
+        };
+        let found = store.keys.authenticate(presented).await?;
+        if let Some(key) = &found {
+            let now = store.clock().now_ms();
+            key.with_record(|r| r.check_expiry(now))?;
         }
+        Ok(found)
     }
 
     /// Admits `call` for the request's virtual key (if any): refuses what

@@ -98,16 +98,8 @@ impl KeyRecord {
     /// Refuses a call the key may not make at all: expired (401), or to a
     /// model it is not allowed (403).
     pub(crate) fn allows(&self, model: &str, now: i64) -> Result<()> {
-        if let Some(at) = self.expires_at
-            && now >= at
-        {
-            return Err(Error::new(
-                ErrorKind::Authentication,
-                format!("this API key ({}) has expired", self.key_name),
-            )
-            .with_code(Some("key_expired".into())));
-        }
-        if !self.models.is_empty() && !self.models.iter().any(|m| m == model || m == "*") {
+        self.check_expiry(now)?;
+        if !self.may_call(model) {
             return Err(Error::new(
                 ErrorKind::PermissionDenied,
                 format!(
@@ -118,6 +110,23 @@ impl KeyRecord {
             .with_code(Some("model_not_allowed".into())));
         }
         Ok(())
+    }
+
+    /// An expired key is refused (401) on every route.
+    pub(crate) fn check_expiry(&self, now: i64) -> Result<()> {
+        match self.expires_at {
+            Some(at) if now >= at => Err(Error::new(
+                ErrorKind::Authentication,
+                format!("this API key ({}) has expired", self.key_name),
+            )
+            .with_code(Some("key_expired".into()))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the key may call model group `model` (no list: every group).
+    pub(crate) fn may_call(&self, model: &str) -> bool {
+        self.models.is_empty() || self.models.iter().any(|m| m == model || m == "*")
     }
 }
 

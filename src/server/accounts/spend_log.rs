@@ -113,7 +113,9 @@ impl SpendLog {
                             let db = own_pool(&db).await;
                             writer(db, rx, interval, behind).await;
                         }),
-                        Err(e) => eprintln!("switchboard: the spend log cannot start: {e}"),
+                        Err(e) => crate::server::log::line(format_args!(
+                            "the spend log cannot start: {e}"
+                        )),
                     }
                 })
                 .map_err(|e| {
@@ -138,10 +140,10 @@ impl SpendLog {
             Ok(permit) => Ok(Slot(permit)),
             Err(_) => {
                 if !self.full.swap(true, Ordering::Relaxed) {
-                    eprintln!(
-                        "switchboard: the spend log holds {} rows the database has not taken yet; refusing calls until it catches up",
+                    crate::server::log::line(format_args!(
+                        "the spend log holds {} rows the database has not taken yet; refusing calls until it catches up",
                         self.backlog
-                    );
+                    ));
                 }
                 Err(Error::new(
                     ErrorKind::ServiceUnavailable,
@@ -156,7 +158,9 @@ impl SpendLog {
     /// Queues a row; never blocks the caller.
     pub(crate) fn send(&self, row: SpendRow, slot: Slot) {
         if self.tx.send(Msg::Row(row, slot, Instant::now())).is_err() {
-            eprintln!("switchboard: spend log writer has stopped; a row was not recorded");
+            crate::server::log::line(format_args!(
+                "spend log writer has stopped; a row was not recorded"
+            ));
         }
     }
 
@@ -184,7 +188,9 @@ async fn own_pool(db: &Db) -> Db {
             None => return db.clone(),
             Some(Ok(own)) => return own,
             Some(Err(e)) => {
-                eprintln!("switchboard: the spend log's writer cannot reach the database: {e}");
+                crate::server::log::line(format_args!(
+                    "the spend log's writer cannot reach the database: {e}"
+                ));
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(5));
             }
@@ -262,10 +268,10 @@ async fn write(db: &Db, rows: Vec<SpendRow>) {
         tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
     }
     if let Some(e) = last {
-        eprintln!(
-            "switchboard: {} spend log rows could not be written: {e}",
+        crate::server::log::line(format_args!(
+            "{} spend log rows could not be written: {e}",
             rows.len()
-        );
+        ));
     }
 }
 

@@ -9,16 +9,15 @@
 //! is a warning naming it; anything else is an error naming it, so a typo
 //! never passes silently. Provider prefixes that differ from Switchboard's
 //! ids (`together_ai/…` → `together/…`) come from the data file
-//! `litellm.toml` beside this one. Parsing only: reads no socket.
+//! `litellm.toml` beside this file. Parsing only: reads no socket.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::config::{ServerConfig, ServerSettings};
+use super::{ServerConfig, ServerSettings};
 use crate::duration::Seconds;
 use crate::error::{Error, ErrorKind, Result};
 use crate::router::{DeploymentConfig, RouterConfig, Settings, Strategy};
@@ -168,7 +167,7 @@ fn mapping() -> Result<&'static Mapping> {
             toml::from_str(include_str!("litellm.toml")).map_err(|e| {
                 Error::new(
                     ErrorKind::Internal,
-                    format!("src/server/litellm.toml: {}", e.message()),
+                    format!("src/server/config/litellm/litellm.toml: {}", e.message()),
                 )
             })
         })
@@ -177,21 +176,6 @@ fn mapping() -> Result<&'static Mapping> {
 }
 
 impl ServerConfig {
-    /// Reads a config file: litellm YAML for `.yaml` / `.yml`, else
-    /// Switchboard TOML. Returns the warnings to show (ignored keys).
-    pub fn load(path: &Path) -> Result<(Self, Vec<String>)> {
-        let yaml = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
-        if !yaml {
-            return Ok((Self::from_file(path)?, Vec::new()));
-        }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::bad_request(format!("cannot read {}: {e}", path.display())))?;
-        Self::from_litellm_yaml(&text, &path.display().to_string())
-    }
-
     /// Parses a litellm proxy `config.yaml`; `origin` names it in messages.
     /// Returns the config and a warning per ignored litellm key.
     pub fn from_litellm_yaml(text: &str, origin: &str) -> Result<(Self, Vec<String>)> {
@@ -568,143 +552,4 @@ fn join(at: &str, key: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse(text: &str) -> Result<(ServerConfig, Vec<String>)> {
-        ServerConfig::from_litellm_yaml(text, "config.yaml")
-    }
-
-    /// tests/litellm/config.yaml (a litellm config as its docs write them)
-    /// means what tests/litellm/switchboard.toml says; the data lives out
-    /// of src/ because it names providers.
-    #[test]
-    fn a_litellm_config_means_what_its_switchboard_twin_says() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/litellm");
-        let (yaml, warnings) = ServerConfig::load(&dir.join("config.yaml")).unwrap();
-        let (toml, none) = ServerConfig::load(&dir.join("switchboard.toml")).unwrap();
-        assert!(none.is_empty());
-        assert_eq!(format!("{yaml:#?}"), format!("{toml:#?}"));
-
-        let joined = warnings.join("\n");
-        for key in [
-            "model_list[1].litellm_params.stream_timeout",
-            "model_list[1].model_info.mode",
-            "litellm_settings.drop_params",
-            "litellm_settings.success_callback",
-            "router_settings.redis_host",
-            "general_settings.database_url",
-        ] {
-            assert!(
-                joined.contains(&format!("{key} ignored")),
-                "{key}: {joined}"
-            );
-        }
-        assert_eq!(warnings.len(), 6, "{joined}");
-    }
-
-    #[test]
-    fn every_strategy_name_maps() {
-        for (name, strategy) in STRATEGIES {
-            let text = format!(
-                "model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/gpt-4o\nrouter_settings:\n  routing_strategy: {name}\n"
-            );
-            assert_eq!(parse(&text).unwrap().0.router.router.strategy, strategy);
-        }
-        let e = parse("model_list:\n  - model_name: g\n    litellm_params: {model: x}\nrouter_settings: {routing_strategy: fastest}\n")
-            .unwrap_err();
-        assert!(
-            e.message()
-                .contains("\"fastest\" is not one of simple-shuffle"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn unknown_keys_are_errors_that_name_them() {
-        let e = parse(
-            "model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/gpt-4o\n      api_bsae: http://x\n      rmp: 3\n",
-        )
-        .unwrap_err();
-        assert!(
-            e.message().starts_with(
-                "config.yaml: unknown keys model_list[0].litellm_params.api_bsae, model_list[0].litellm_params.rmp"
-            ),
-            "{e}"
-        );
-        let e = parse("model_lsit: []\n").unwrap_err();
-        assert!(e.message().contains("unknown key model_lsit"), "{e}");
-        let e = parse("model_list:\n  - model_name: g\n    litellm_params: {model: x}\nrouter_settings: {num_retires: 1}\n")
-            .unwrap_err();
-        assert!(e.message().contains("router_settings.num_retires"), "{e}");
-    }
-
-    #[test]
-    fn credentials_in_the_config_are_refused_not_dropped() {
-        let e = parse(
-            "model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/gpt-4o\n      aws_access_key_id: AKIA\n",
-        )
-        .unwrap_err();
-        assert!(e.message().contains("aws_access_key_id"), "{e}");
-        assert!(e.message().contains("environment variables"), "{e}");
-    }
-
-    #[test]
-    fn an_empty_model_list_and_bad_values_are_refused() {
-        let e = parse("general_settings: {master_key: sk-1}\n").unwrap_err();
-        assert!(e.message().contains("no model_list entries"), "{e}");
-        let e =
-            parse("model_list:\n  - model_name: g\n    litellm_params: {model: x, rpm: lots}\n")
-                .unwrap_err();
-        assert!(
-            e.message()
-                .contains("model_list[0].litellm_params.rpm must be a non-negative number"),
-            "{e}"
-        );
-        let e = parse("model_list:\n  - litellm_params: {model: x}\n").unwrap_err();
-        assert!(
-            e.message().contains("model_list[0].model_name is missing"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn api_base_environment_references_are_resolved_and_unset_ones_named() {
-        let e = parse(
-            "model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/gpt-4o\n      api_base: os.environ/SWITCHBOARD_TEST_SURELY_UNSET_BASE\n",
-        )
-        .unwrap_err();
-        assert!(
-            e.message()
-                .contains("SWITCHBOARD_TEST_SURELY_UNSET_BASE is not set"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn yaml_merge_keys_are_applied() {
-        let text = "model_list:\n  - model_name: a\n    litellm_params: &p\n      model: openai/gpt-4o\n      rpm: 10\n  - model_name: b\n    litellm_params:\n      <<: *p\n      tpm: 20\n";
-        let (c, _) = parse(text).unwrap();
-        assert_eq!(c.router.deployments[1].rpm, Some(10));
-        assert_eq!(c.router.deployments[1].tpm, Some(20));
-    }
-
-    #[test]
-    fn every_mapped_provider_id_exists() {
-        let map = mapping().unwrap();
-        let client = crate::Client::new().unwrap();
-        let ids = map
-            .providers
-            .values()
-            .chain(map.by_model.iter().map(|b| &b.provider));
-        for id in ids {
-            assert!(
-                client
-                    .registry()
-                    .resolve(&format!("{id}/some-model"))
-                    .is_ok(),
-                "litellm.toml names an unknown provider {id}"
-            );
-        }
-    }
-}
+mod tests;

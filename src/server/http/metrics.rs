@@ -1,25 +1,26 @@
 //! Prometheus metrics at `GET /metrics` (text format 0.0.4): requests by
 //! model group, deployment and outcome; latency per model group (and time
 //! to first byte for streams); prompt and completion tokens; cost in USD;
-//! errors by unified kind.
+//! errors by unified kind; request tasks that panicked; open client
+//! connections and how often their limit was reached.
 //!
-//! [`track`] wraps the chat and embeddings routes: it times the call and
-//! reads the outcome from the response (the deployment header, the error
-//! kind [`ApiError`](super::error::ApiError) leaves in its extensions). The
-//! handlers add what only they know through [`note_group`] and
-//! [`note_usage`], which reach the call in flight through a task-local, so
-//! a handler run outside [`track`] records nothing. A stream is finished by
-//! [`observe`] when its last chunk leaves (or the client goes away).
+//! [`track`] wraps the chat and embeddings routes: it opens the
+//! [`Call`] record the handlers fill (group, deployment, usage), times the
+//! call, and reads its outcome from the response (the error kind an
+//! [`ApiError`](super::error::ApiError) leaves in its extensions). A stream
+//! is finished by [`observe`] when its last chunk leaves (or the client goes
+//! away). Reads the call record; never the handlers.
 //!
 //! Metric names (prefix `switchboard_`): `requests_total{route, model_group,
 //! deployment, outcome}`, `request_duration_seconds{route, model_group}`,
 //! `time_to_first_byte_seconds{model_group}`, `prompt_tokens_total`,
 //! `completion_tokens_total` and `cost_usd_total{model_group, deployment}`,
-//! `errors_total{route, model_group, kind}`.
+//! `errors_total{route, model_group, kind}`, `panics_total{route}`,
+//! `open_connections`, `connection_limit_reached_total`.
 
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -32,14 +33,15 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::AppState;
-use super::handlers::DEPLOYMENT_HEADER;
+use super::call::{self, Call};
 use crate::client::ChatStream;
 use crate::error::{ErrorKind, Result};
-use crate::types::{ChatChunk, Usage};
+use crate::server::AppState;
+use crate::types::ChatChunk;
 
 /// Latency buckets in seconds: 5 ms to 5 min.
 const LATENCY_BUCKETS: [f64; 16] = [
@@ -72,6 +74,11 @@ struct UsageLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ErrorLabels {
     route: &'static str,
     model_group: String,
@@ -94,6 +101,9 @@ pub(crate) struct Metrics {
     completion_tokens: Family<UsageLabels, Counter>,
     cost: Family<UsageLabels, Counter<f64, AtomicU64>>,
     errors: Family<ErrorLabels, Counter>,
+    panics: Family<RouteLabels, Counter>,
+    open_connections: Gauge<i64, AtomicI64>,
+    connection_limit_reached: Counter,
 }
 
 impl Metrics {
@@ -143,6 +153,24 @@ impl Metrics {
             "Failed requests, by unified error kind",
             errors.clone(),
         );
+        let panics = Family::<RouteLabels, Counter>::default();
+        registry.register(
+            "panics",
+            "Request tasks that panicked and were answered 500 (each one is a bug)",
+            panics.clone(),
+        );
+        let open_connections = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "open_connections",
+            "Client connections open now",
+            open_connections.clone(),
+        );
+        let connection_limit_reached = Counter::default();
+        registry.register(
+            "connection_limit_reached",
+            "Times new connections had to wait for one to close ([server] max-connections)",
+            connection_limit_reached.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -152,7 +180,29 @@ impl Metrics {
             completion_tokens,
             cost,
             errors,
+            panics,
+            open_connections,
+            connection_limit_reached,
         }
+    }
+
+    /// A request task panicked on `route` (`chat`, `embeddings`, `other`).
+    pub(crate) fn panicked(&self, route: &'static str) {
+        self.panics.get_or_create(&RouteLabels { route }).inc();
+    }
+
+    /// A client connection opened (`+1`) or closed (`-1`).
+    pub(crate) fn connections(&self, change: i64) {
+        self.open_connections.inc_by(change);
+    }
+
+    pub(crate) fn open_connections(&self) -> i64 {
+        self.open_connections.get()
+    }
+
+    /// The connection limit was reached.
+    pub(crate) fn connection_limit_reached(&self) {
+        self.connection_limit_reached.inc();
     }
 
     /// The Prometheus text exposition.
@@ -165,13 +215,14 @@ impl Metrics {
     }
 
     /// One finished call (latency is the whole call).
-    fn finished(&self, call: &Call, deployment: &str, outcome: Outcome) {
+    fn finished(&self, call: &Call, outcome: Outcome) {
         let group = call.group();
+        let deployment = call.deployment();
         self.requests
             .get_or_create(&RequestLabels {
                 route: call.route,
                 model_group: group.clone(),
-                deployment: deployment.to_string(),
+                deployment: deployment.clone(),
                 outcome: outcome.label(),
             })
             .inc();
@@ -190,11 +241,10 @@ impl Metrics {
                 })
                 .inc();
         }
-        let usage = call.usage.lock().ok().and_then(|u| u.clone());
-        if let Some(usage) = usage {
+        if let Some(usage) = call.usage() {
             let labels = UsageLabels {
                 model_group: group,
-                deployment: deployment.to_string(),
+                deployment,
             };
             self.prompt_tokens
                 .get_or_create(&labels)
@@ -227,33 +277,8 @@ impl Outcome {
     }
 }
 
-/// One call in flight.
-struct Call {
-    metrics: Arc<Metrics>,
-    route: &'static str,
-    started: Instant,
-    group: Mutex<Option<String>>,
-    usage: Mutex<Option<Usage>>,
-    /// Its answer is a stream, finished by [`Observed`].
-    streaming: AtomicBool,
-}
-
-impl Call {
-    fn group(&self) -> String {
-        self.group
-            .lock()
-            .ok()
-            .and_then(|g| g.clone())
-            .unwrap_or_default()
-    }
-}
-
-tokio::task_local! {
-    static CALL: Arc<Call>;
-}
-
 /// The route label of a metered path; None for the others.
-fn route_of(path: &str) -> Option<&'static str> {
+pub(crate) fn route_of(path: &str) -> Option<&'static str> {
     if path.ends_with("/chat/completions") {
         Some("chat")
     } else if path.ends_with("/embeddings") {
@@ -272,29 +297,17 @@ pub(crate) async fn track(
     let Some(route) = route_of(req.uri().path()) else {
         return next.run(req).await;
     };
-    let call = Arc::new(Call {
-        metrics: state.metrics.clone(),
-        route,
-        started: Instant::now(),
-        group: Mutex::new(None),
-        usage: Mutex::new(None),
-        streaming: AtomicBool::new(false),
-    });
-    let resp = CALL.scope(call.clone(), next.run(req)).await;
-    let deployment = resp
-        .headers()
-        .get(DEPLOYMENT_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let metrics = &call.metrics;
+    let call = Arc::new(Call::new(route, Instant::now()));
+    let resp = call::scope(call.clone(), next.run(req)).await;
+    let metrics = &state.metrics;
     if !resp.status().is_success() {
         let kind = resp
             .extensions()
             .get::<ErrorKind>()
             .copied()
             .unwrap_or_else(|| kind_of_status(resp.status()));
-        metrics.finished(&call, deployment, Outcome::Error(kind));
-    } else if call.streaming.load(Ordering::Relaxed) {
+        metrics.finished(&call, Outcome::Error(kind));
+    } else if call.is_streaming() {
         metrics
             .ttfb
             .get_or_create(&GroupLabels {
@@ -302,7 +315,7 @@ pub(crate) async fn track(
             })
             .observe(call.started.elapsed().as_secs_f64());
     } else {
-        metrics.finished(&call, deployment, Outcome::Success);
+        metrics.finished(&call, Outcome::Success);
     }
     resp
 }
@@ -318,35 +331,17 @@ fn kind_of_status(status: StatusCode) -> ErrorKind {
         .unwrap_or(ErrorKind::Internal)
 }
 
-/// Names the model group of the call in flight.
-pub(crate) fn note_group(group: &str) {
-    let _ = CALL.try_with(|c| {
-        if let Ok(mut g) = c.group.lock() {
-            *g = Some(group.to_string());
-        }
-    });
-}
-
-/// Records the usage (tokens, cost) of the call in flight.
-pub(crate) fn note_usage(usage: Option<&Usage>) {
-    let _ = CALL.try_with(|c| {
-        if let Ok(mut u) = c.usage.lock() {
-            *u = usage.cloned();
-        }
-    });
-}
-
 /// The rest of a stream (its first chunk already read), metered: the call
 /// is finished when the stream ends, fails, or is dropped unfinished.
-pub(crate) fn observe(stream: ChatStream, deployment: &str) -> Observed {
-    let call = CALL.try_with(Arc::clone).ok();
+pub(crate) fn observe(stream: ChatStream, metrics: &Arc<Metrics>) -> Observed {
+    let call = call::current();
     if let Some(c) = &call {
-        c.streaming.store(true, Ordering::Relaxed);
+        c.set_streaming();
     }
     Observed {
         inner: stream,
         call,
-        deployment: deployment.to_string(),
+        metrics: metrics.clone(),
     }
 }
 
@@ -355,13 +350,13 @@ pub(crate) struct Observed {
     inner: ChatStream,
     /// Taken when the call is recorded.
     call: Option<Arc<Call>>,
-    deployment: String,
+    metrics: Arc<Metrics>,
 }
 
 impl Observed {
     fn finish(&mut self, outcome: Outcome) {
         if let Some(call) = self.call.take() {
-            call.metrics.finished(&call, &self.deployment, outcome);
+            self.metrics.finished(&call, outcome);
         }
     }
 }
@@ -374,19 +369,15 @@ impl Stream for Observed {
         let next = Pin::new(&mut this.inner).poll_next(cx);
         match &next {
             Poll::Ready(Some(Ok(chunk))) => {
-                if let (Some(usage), Some(call)) = (&chunk.usage, &this.call)
-                    && let Ok(mut u) = call.usage.lock()
-                {
-                    *u = Some(usage.clone());
+                if let (Some(usage), Some(call)) = (&chunk.usage, &this.call) {
+                    call.set_usage(Some(usage.clone()));
                 }
             }
             Poll::Ready(Some(Err(e))) => this.finish(Outcome::Error(e.kind())),
             Poll::Ready(None) => {
                 // The stream's own total (with cost) once it ended normally.
-                if let (Some(usage), Some(call)) = (this.inner.usage(), &this.call)
-                    && let Ok(mut u) = call.usage.lock()
-                {
-                    *u = Some(usage);
+                if let (Some(usage), Some(call)) = (this.inner.usage(), &this.call) {
+                    call.set_usage(Some(usage));
                 }
                 this.finish(Outcome::Success);
             }
@@ -423,21 +414,18 @@ mod tests {
 
     #[test]
     fn a_finished_call_renders_in_the_prometheus_text_format() {
-        let metrics = Arc::new(Metrics::new());
-        let call = Call {
-            metrics: metrics.clone(),
-            route: "chat",
-            started: Instant::now(),
-            group: Mutex::new(Some("g".into())),
-            usage: Mutex::new(Some(Usage {
-                prompt_tokens: 3,
-                completion_tokens: 4,
-                total_tokens: 7,
-                ..Default::default()
-            })),
-            streaming: AtomicBool::new(false),
-        };
-        metrics.finished(&call, "d", Outcome::Error(ErrorKind::Timeout));
+        let metrics = Metrics::new();
+        let call = Call::new("chat", Instant::now());
+        call.set_group("g");
+        call.set_deployment("d");
+        call.set_usage(Some(crate::types::Usage {
+            prompt_tokens: 3,
+            completion_tokens: 4,
+            total_tokens: 7,
+            ..Default::default()
+        }));
+        metrics.finished(&call, Outcome::Error(ErrorKind::Timeout));
+        metrics.panicked("chat");
         let text = metrics.render().unwrap();
         for line in [
             "# TYPE switchboard_requests_total counter",
@@ -445,6 +433,7 @@ mod tests {
             "switchboard_errors_total{route=\"chat\",model_group=\"g\",kind=\"timeout\"} 1",
             "# TYPE switchboard_request_duration_seconds histogram",
             "switchboard_completion_tokens_total{model_group=\"g\",deployment=\"d\"} 4",
+            "switchboard_panics_total{route=\"chat\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line}\n{text}");
         }

@@ -1,6 +1,9 @@
-//! Reads a request body within the size limit and parses it: valid UTF-8,
-//! then JSON, then an object, then the typed request. Each failure is a 4xx
-//! that says what is wrong and, for a typed field, names it.
+//! Reads a request body within the size and time limits and parses it:
+//! valid UTF-8, then JSON, then an object, then the typed request. Each
+//! failure is a 4xx that says what is wrong and, for a typed field, names
+//! it. Knows no route and no model.
+
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -9,10 +12,34 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::error::ApiError;
+use super::error::{ApiError, too_slow};
 
-/// The body's bytes, or 413 once it passes `limit`.
-pub(crate) async fn read(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+/// How much of a body is read, and for how long.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Limits {
+    pub(crate) max_bytes: usize,
+    /// From the first read to the last byte.
+    pub(crate) timeout: Duration,
+}
+
+/// The body's bytes; 413 once it passes `limits.max_bytes`, 408 when it
+/// has not arrived whole within `limits.timeout`.
+pub(crate) async fn read(
+    headers: &HeaderMap,
+    body: Body,
+    limits: Limits,
+) -> Result<Bytes, ApiError> {
+    let mut reading = std::pin::pin!(read_all(headers, body, limits.max_bytes));
+    // Most bodies are already here: no timer for them.
+    if let std::task::Poll::Ready(read) = futures::poll!(reading.as_mut()) {
+        return read;
+    }
+    tokio::time::timeout(limits.timeout, reading)
+        .await
+        .unwrap_or_else(|_| Err(too_slow("body", limits.timeout)))
+}
+
+async fn read_all(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
     let too_large = || {
         ApiError::invalid(
             format!("the request body is larger than this server accepts ({limit} bytes)"),

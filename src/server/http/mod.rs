@@ -1,0 +1,83 @@
+//! The proxy's HTTP surface: the routes ([`app`]) and what stands around
+//! them — the presented key ([`key`]) and who may call ([`auth`]), request
+//! bodies ([`body`]), errors in the OpenAI shape ([`error`]), SSE
+//! ([`sse`]), the call record and metrics ([`call`], [`metrics`]), the
+//! boundary that catches panics and writes error bodies ([`boundary`]), and
+//! the bounded connections and accept loops that serve it all
+//! ([`connection`], [`listen`]).
+//!
+//! Imports point one way inside the room, from the leaves `key` and `call`:
+//! error → key; auth, body, models → error; metrics → call, error; sse →
+//! metrics, error; boundary → metrics, error, key; handlers → all of those;
+//! connection → error; listen → connection, metrics. Reads the accounts room
+//! (keys, spend meter) and the config; holds no business logic.
+
+pub(crate) mod auth;
+pub(crate) mod body;
+mod boundary;
+mod call;
+mod connection;
+pub(crate) mod error;
+mod handlers;
+mod key;
+mod listen;
+mod metrics;
+mod models;
+mod sse;
+
+use std::sync::Arc;
+
+use axum::middleware;
+use axum::routing::{get, post};
+
+pub use listen::{serve, serve_workers};
+pub(crate) use metrics::Metrics;
+
+use crate::server::AppState;
+
+/// The HTTP routes over `state`, behind the [boundary](boundary).
+pub fn app(state: Arc<AppState>) -> axum::Router {
+    routes(state.clone()).layer(boundary::Boundary::new(state))
+}
+
+/// The routes as [`serve`] runs them: the same, behind the boundary
+/// without a layer's boxing.
+fn served(state: Arc<AppState>) -> boundary::Guard<axum::Router> {
+    boundary::Guard::new(routes(state.clone()), state)
+}
+
+/// The HTTP routes over `state`, without the boundary.
+fn routes(state: Arc<AppState>) -> axum::Router {
+    let api = axum::Router::new()
+        .route("/v1/chat/completions", post(handlers::chat))
+        .route("/chat/completions", post(handlers::chat))
+        .route("/v1/embeddings", post(handlers::embeddings))
+        .route("/embeddings", post(handlers::embeddings))
+        .route("/v1/models", get(models::models))
+        .route("/models", get(models::models))
+        .route("/v1/models/{*model}", get(models::model))
+        .route("/models/{*model}", get(models::model))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_master_key,
+        ))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ));
+    let health = axum::Router::new()
+        .route("/health/liveliness", get(models::liveliness))
+        .route("/health/liveness", get(models::liveliness))
+        .route("/health/readiness", get(models::readiness))
+        .route("/metrics", get(metrics::render));
+    #[cfg(test)]
+    let health = health.route("/__test/panic", get(tests::panic));
+    api.merge(health)
+        .merge(crate::server::admin::routes(state.clone()))
+        .fallback(models::no_route)
+        .method_not_allowed_fallback(models::wrong_method)
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Empty: this package holds only the connection tests (`conn.rs`).
