@@ -25,11 +25,15 @@ pub mod cost;
 pub mod duration;
 pub(crate) mod engine;
 mod error;
+pub(crate) mod jsonpath;
+pub(crate) mod lint;
 pub mod pure;
 pub mod redact;
 pub mod router;
 pub mod server;
 pub mod spec;
+mod suggest;
+pub(crate) mod template;
 pub(crate) mod transport;
 pub mod types;
 
