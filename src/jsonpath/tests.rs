@@ -102,3 +102,137 @@ fn negative_indices_count_from_the_end_and_never_overflow() {
         assert_eq!(p.first(&v), None);
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::super::*;
+
+    /// `cases` by default; `PROPTEST_CASES` raises it (scripts/fuzz.sh).
+    fn config(cases: u32) -> ProptestConfig {
+        let mut c = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            c.cases = cases;
+        }
+        c
+    }
+
+    const NAMES: &[&str] = &["a", "b", "type", "text", "n", "x_1"];
+
+    fn name() -> impl Strategy<Value = String> {
+        prop::sample::select(NAMES).prop_map(String::from)
+    }
+
+    /// A JSON document over a few names, so paths find things.
+    fn doc() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (-3i64..4).prop_map(Value::from),
+            prop_oneof![Just(2.0f64), Just(-0.5)].prop_map(Value::from),
+            prop::sample::select(vec!["text", "a", "", "null", "'"]).prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 5, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+                prop::collection::btree_map(name(), inner, 0..5)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A literal as a filter writes it, and the value it stands for.
+    fn literal() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "'text'", "'a'", "''", "1", "-3", "2.0", "2", "true", "false", "null", "\"a\"",
+        ])
+        .prop_map(String::from)
+    }
+
+    fn member() -> impl Strategy<Value = String> {
+        prop::collection::vec(name(), 1..3).prop_map(|keys| format!("@.{}", keys.join(".")))
+    }
+
+    fn condition() -> impl Strategy<Value = String> {
+        prop_oneof![
+            member(),
+            member().prop_map(|m| format!("!{m}")),
+            (member(), literal()).prop_map(|(m, l)| format!("{m} == {l}")),
+        ]
+    }
+
+    /// A path in the subset the native walk handles.
+    fn simple_path() -> impl Strategy<Value = String> {
+        let step = prop_oneof![
+            name().prop_map(|n| format!(".{n}")),
+            name().prop_map(|n| format!("['{n}']")),
+            (-3i64..4).prop_map(|i| format!("[{i}]")),
+            Just(".*".to_string()),
+            Just("[*]".to_string()),
+            prop::collection::vec(condition(), 1..3).prop_map(|c| format!("[?{}]", c.join(" && "))),
+            prop::collection::vec(condition(), 1..3)
+                .prop_map(|c| format!("[?({})]", c.join(" && "))),
+        ];
+        prop::collection::vec(step, 0..5).prop_map(|steps| format!("${}", steps.concat()))
+    }
+
+    /// Anything: fragments of JSONPath syntax in any order.
+    fn any_path() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("$".to_string()),
+            Just(".".to_string()),
+            Just("..".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just("(".to_string()),
+            Just(")".to_string()),
+            Just("?".to_string()),
+            Just("@".to_string()),
+            Just("*".to_string()),
+            Just("'".to_string()),
+            Just("==".to_string()),
+            Just("&&".to_string()),
+            Just("||".to_string()),
+            Just(":".to_string()),
+            Just("length(".to_string()),
+            name(),
+            (-9i64..10).prop_map(|i| i.to_string()),
+            any::<String>(),
+        ];
+        prop::collection::vec(piece, 0..12).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Any text parses or is refused, and any parsed path evaluates on any document.
+        #[test]
+        fn random_paths_never_panic(path in any_path(), doc in doc()) {
+            if let Ok(p) = JsonPath::parse(&path) {
+                let all = p.all(&doc);
+                prop_assert_eq!(p.first(&doc), all.first().copied());
+                let paths = Paths(vec![p]);
+                let _ = (paths.sum(&doc), paths.text(&doc), paths.first(&doc));
+            }
+        }
+
+        /// Where the native walk applies, it selects exactly what jsonpath-rust does.
+        #[test]
+        fn the_native_walk_agrees_with_jsonpath_rust(path in simple_path(), doc in doc()) {
+            let Ok(reference) = jsonpath_rust::query::js_path(&path, &doc) else {
+                // Not RFC 9535 (e.g. a literal it does not take): refused by both.
+                prop_assert!(JsonPath::parse(&path).is_err(), "{} parsed", path);
+                return Ok(());
+            };
+            let p = JsonPath::parse(&path).map_err(TestCaseError::fail)?;
+            let want: Vec<&Value> = reference
+                .into_iter()
+                .map(|r| r.val())
+                .filter(|v| !v.is_null())
+                .collect();
+            prop_assert!(!matches!(p.kind, Kind::Query(_)), "{} is not walked natively", path);
+            prop_assert_eq!(p.all(&doc), want, "{}", path);
+        }
+    }
+}

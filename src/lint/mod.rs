@@ -126,3 +126,6 @@ fn is_pricing(path: &Path) -> bool {
     dir.and_then(|d| d.file_name())
         .is_some_and(|n| n == "pricing")
 }
+
+#[cfg(test)]
+mod tests;

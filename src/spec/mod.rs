@@ -67,3 +67,6 @@ pub fn check(sources: &[Source]) -> Vec<Diagnostic> {
 
 /// Provider id → the chain of source indices (self first, then what it extends).
 pub(crate) type Chains = HashMap<String, Vec<usize>>;
+
+#[cfg(test)]
+mod tests;

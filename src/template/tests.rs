@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use super::*;
 use serde_json::{Value, json};
 
-fn compile(v: Value) -> Tpl {
+pub(super) fn compile(v: Value) -> Tpl {
     let (t, errors) = compile_with(&HashMap::new(), &v);
     assert!(errors.is_empty(), "{errors:?}");
     t
@@ -263,4 +263,156 @@ fn a_part_cycle_built_by_hand_fails_at_render_instead_of_overflowing() {
         .render(&Tpl::Part(0), &json!({}))
         .unwrap_err();
     assert!(err.0.contains("nests more than"), "{}", err.0);
+}
+
+mod properties {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::super::*;
+
+    /// `cases` by default; `PROPTEST_CASES` raises it (scripts/fuzz.sh).
+    fn config(cases: u32) -> ProptestConfig {
+        let mut c = ProptestConfig::default();
+        if std::env::var_os("PROPTEST_CASES").is_none() {
+            c.cases = cases;
+        }
+        c
+    }
+
+    /// Pieces of template text: syntax, helpers, paths, parts, directives.
+    fn text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("{{".to_string()),
+            Just("}}".to_string()),
+            Just("{{> p}}".to_string()),
+            Just("{{> q}}".to_string()),
+            Just("{{#if a}}".to_string()),
+            Just("{{/if}}".to_string()),
+            Just("(".to_string()),
+            Just(")".to_string()),
+            Just(" ".to_string()),
+            Just("\"".to_string()),
+            Just("this".to_string()),
+            Just("../a".to_string()),
+            Just("@root.items".to_string()),
+            Just("@index".to_string()),
+            Just("a.b".to_string()),
+            Just("items".to_string()),
+            Just("items.[0]".to_string()),
+            Just("x=".to_string()),
+            prop::sample::select(helpers::names()).prop_map(String::from),
+            Just("{{a}}".to_string()),
+            Just("{{default a \"z\"}}".to_string()),
+            Just("{{concat a (json items)}}".to_string()),
+            any::<String>(),
+        ];
+        prop::collection::vec(piece, 0..8).prop_map(|p| p.concat())
+    }
+
+    const KEYS: &[&str] = &[
+        "a", "b", "$each", "$do", "$if", "$then", "$else", "$match", "$default", "$with", "$base",
+        "$bogus", "text", "x",
+    ];
+
+    /// A template value: strings of template text inside tables and lists.
+    fn template() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            4 => text().prop_map(Value::String),
+            1 => Just(Value::Null),
+            1 => (-2i64..3).prop_map(Value::from),
+            1 => any::<bool>().prop_map(Value::Bool),
+        ];
+        leaf.prop_recursive(4, 40, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(prop::sample::select(KEYS), inner, 0..4).prop_map(
+                    |m| Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+                ),
+            ]
+        })
+    }
+
+    /// A root to render against: the names templates read, holding anything.
+    fn root() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            Just(json!("{{a}} \" \\ </script>")),
+        ];
+        let value = leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec!["a", "b", "text", "x"]),
+                    inner,
+                    0..4
+                )
+                .prop_map(|m| Value::Object(
+                    m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+                )),
+            ]
+        });
+        (
+            value.clone(),
+            prop::collection::vec(value.clone(), 0..4),
+            value,
+        )
+            .prop_map(|(a, items, b)| json!({"a": a, "items": items, "b": b}))
+    }
+
+    /// Compiles `value` with parts `p` and `q`; None when anything is refused.
+    fn compiled(value: &Value, p: &Value, q: &Value) -> Option<(Tpl, Vec<Tpl>)> {
+        let index: HashMap<String, usize> = [("p".to_string(), 0), ("q".to_string(), 1)].into();
+        let mut cache = Cache::default();
+        let mut c = Compiler::new(&index, &mut cache);
+        let parts = vec![c.compile(p), c.compile(q)];
+        let tpl = c.compile(value);
+        let graph = parts::check(&parts);
+        let ok = c.errors.is_empty() && graph.problems.is_empty() && !graph.expand(&tpl).over();
+        ok.then_some((tpl, parts))
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        /// Any template compiles or is refused; any accepted one renders any
+        /// root to a value, or fails cleanly, and never panics.
+        #[test]
+        fn random_templates_never_panic(t in template(), p in template(), q in template(), root in root()) {
+            if let Some((tpl, parts)) = compiled(&t, &p, &q) {
+                if let Ok(out) = (Renderer { parts: &parts }).render(&tpl, &root) {
+                    let text = serde_json::to_string(&out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    let back: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                    prop_assert_eq!(back, out);
+                }
+            }
+        }
+
+        /// User text is data: whatever it holds, it comes out unchanged, as
+        /// a whole value and inside interpolated text, in valid JSON.
+        #[test]
+        fn hostile_text_renders_as_data(user in any::<String>(), syntax in text()) {
+            let hostile = format!("{syntax}{user}");
+            let t = super::compile(json!({
+                "whole": "{{a}}",
+                "inside": "<{{a}}>",
+                "each": {"$each": "{{items}}", "$do": {"v": "{{this}}", "i": "{{@index}}"}},
+                "json": "{{json a}}",
+            }));
+            let root = json!({"a": hostile, "items": [hostile, hostile]});
+            let out = (Renderer { parts: &[] }).render(&t, &root).map_err(|e| TestCaseError::fail(e.0))?;
+            let text = serde_json::to_string(&out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let back: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(&back, &out);
+            prop_assert_eq!(&out["whole"], &json!(hostile));
+            prop_assert_eq!(&out["inside"], &json!(format!("<{hostile}>")));
+            prop_assert_eq!(&out["each"][1]["v"], &json!(hostile));
+            prop_assert_eq!(&out["json"], &json!(json!(hostile).to_string()));
+        }
+    }
 }
