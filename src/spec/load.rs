@@ -182,7 +182,7 @@ fn load_one(r: &Resolver, i: usize, caches: &mut Caches) -> (Option<Spec>, Vec<u
                 });
             }
             // The rest of the file still compiles: its problems are reported too.
-            (problems.pruned, Some(problems.removed))
+            (problems.pruned.map(|b| *b), Some(problems.removed))
         }
     };
     let Some(raw) = raw else {

@@ -13,7 +13,7 @@ const MAX_PROBLEMS: usize = 32;
 /// the keys that had them, when what is left still types.
 pub(crate) struct Problems {
     pub(crate) list: Vec<(Vec<String>, String)>,
-    pub(crate) pruned: Option<RawSpec>,
+    pub(crate) pruned: Option<Box<RawSpec>>,
     /// The keys taken out (tables whose required key was missing too).
     pub(crate) removed: Vec<Vec<String>>,
 }
@@ -29,7 +29,7 @@ pub(crate) fn deserialize(mut table: toml::Table) -> Result<RawSpec, Problems> {
             Ok(raw) => {
                 return Err(Problems {
                     list,
-                    pruned: Some(raw),
+                    pruned: Some(Box::new(raw)),
                     removed,
                 });
             }

@@ -384,12 +384,12 @@ mod properties {
         /// root to a value, or fails cleanly, and never panics.
         #[test]
         fn random_templates_never_panic(t in template(), p in template(), q in template(), root in root()) {
-            if let Some((tpl, parts)) = compiled(&t, &p, &q) {
-                if let Ok(out) = (Renderer { parts: &parts }).render(&tpl, &root) {
-                    let text = serde_json::to_string(&out).map_err(|e| TestCaseError::fail(e.to_string()))?;
-                    let back: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
-                    prop_assert_eq!(back, out);
-                }
+            if let Some((tpl, parts)) = compiled(&t, &p, &q)
+                && let Ok(out) = (Renderer { parts: &parts }).render(&tpl, &root)
+            {
+                let text = serde_json::to_string(&out).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let back: Value = serde_json::from_str(&text).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(back, out);
             }
         }
 

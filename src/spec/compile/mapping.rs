@@ -102,7 +102,7 @@ impl Ctx<'_> {
     /// `[chat.response]`, after checking every named mapping where it is written.
     pub(super) fn response(&mut self, named: &Named) -> Mapping {
         for (name, m) in named.mappings {
-            let at = sub(&[named.endpoint.clone()], &["mappings", name]);
+            let at = sub(std::slice::from_ref(&named.endpoint), &["mappings", name]);
             if name == "response" {
                 self.push(
                     &at,
@@ -113,14 +113,14 @@ impl Ctx<'_> {
             }
             self.mapping(&at, m, named, &mut vec![name.clone()], None, Role::Named);
         }
-        let at = sub(&[named.endpoint.clone()], &["response"]);
+        let at = sub(std::slice::from_ref(&named.endpoint), &["response"]);
         let mut stack = vec!["response".to_string()];
         self.mapping(&at, named.response, named, &mut stack, None, Role::Response)
     }
 
     /// The stream rules, in order.
     pub(super) fn events(&mut self, named: &Named, rules: &RawRules<RawMapping>) -> Vec<EventRule> {
-        let at = sub(&[named.endpoint.clone()], &["stream", "events"]);
+        let at = sub(std::slice::from_ref(&named.endpoint), &["stream", "events"]);
         if rules.is_list() {
             self.warn(
                 &at,
