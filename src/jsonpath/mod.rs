@@ -64,6 +64,7 @@ impl JsonPath {
     }
 
     /// The first node the path selects, skipping JSON nulls.
+    #[inline]
     pub(crate) fn first<'v>(&self, root: &'v Value) -> Option<&'v Value> {
         match &self.kind {
             Kind::Direct(steps) => walk(steps, root).filter(|v| !v.is_null()),
@@ -81,6 +82,7 @@ impl JsonPath {
     }
 
     /// Every node the path selects (nulls skipped).
+    #[inline]
     pub(crate) fn all<'v>(&self, root: &'v Value) -> Vec<&'v Value> {
         match &self.kind {
             Kind::Direct(steps) => walk(steps, root)
@@ -164,6 +166,7 @@ pub(crate) struct Paths(pub(crate) Vec<JsonPath>);
 
 impl Paths {
     /// Sum of the numbers found (None when no path finds a number).
+    #[inline]
     pub(crate) fn sum(&self, root: &Value) -> Option<u64> {
         let mut total: Option<u64> = None;
         for p in &self.0 {
@@ -175,12 +178,14 @@ impl Paths {
     }
 
     /// First node found by any path, in order.
+    #[inline]
     pub(crate) fn first<'v>(&self, root: &'v Value) -> Option<&'v Value> {
         self.0.iter().find_map(|p| p.first(root))
     }
 
     /// Text of every node the first path that finds text selects, concatenated.
     /// (A list of paths is alternatives, e.g. two spellings of one field.)
+    #[inline]
     pub(crate) fn text(&self, root: &Value) -> Option<String> {
         self.0.iter().find_map(|p| {
             let mut out: Option<String> = None;

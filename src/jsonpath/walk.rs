@@ -164,14 +164,19 @@ fn parse_cond(term: &str) -> Option<Cond> {
 }
 
 /// The one node a path of names and indices selects (negative indices count from the end).
+#[inline]
 pub(super) fn walk<'v>(steps: &[Step], root: &'v Value) -> Option<&'v Value> {
     let mut v = root;
     for step in steps {
         v = match (step, v) {
             (Step::Key(k), Value::Object(m)) => m.get(k)?,
             (Step::Index(i), Value::Array(a)) => {
-                let len = i64::try_from(a.len()).ok()?;
-                let i = if *i < 0 { len.checked_add(*i)? } else { *i };
+                let i = if *i < 0 {
+                    // A list is never longer than i64::MAX items.
+                    (a.len() as i64).checked_add(*i)?
+                } else {
+                    *i
+                };
                 a.get(usize::try_from(i).ok()?)?
             }
             _ => return None,

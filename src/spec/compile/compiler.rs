@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
+use regex::Regex;
 use serde_json::Value;
 
 use super::{Auth, EmbedEndpoint, Endpoint, Param, RequestTemplate, Shape, Spec, StreamSpec};
@@ -29,6 +30,7 @@ pub(crate) struct Finding {
 pub(crate) struct Caches {
     templates: template::Cache,
     paths: HashMap<String, Result<JsonPath, String>>,
+    regexes: HashMap<String, Result<Regex, String>>,
 }
 
 const OPENAI_FINISH: &[&str] = &[
@@ -86,10 +88,12 @@ impl Ctx<'_> {
         parsed
     }
 
-    /// Compiles one path or list of paths; `prefix` is put before each (see `at`).
+    /// Compiles one path or list of paths, written at `at` + `keys` (the
+    /// place is built only for a finding); `prefix` is put before each (see `at`).
     pub(super) fn paths_at(
         &mut self,
         at: &[String],
+        keys: &[&str],
         raw: Option<&RawPaths>,
         prefix: Option<&str>,
     ) -> Option<Paths> {
@@ -97,18 +101,17 @@ impl Ctx<'_> {
         let many = matches!(raw, RawPaths::Many(_));
         let mut out = Vec::new();
         for (i, s) in raw.list().into_iter().enumerate() {
-            let joined = match prefix {
-                Some(p) => rooted(p, s),
-                None => s.clone(),
+            let parsed = match prefix {
+                Some(p) => self.path(&rooted(p, s)),
+                None => self.path(s),
             };
-            match self.path(&joined) {
+            match parsed {
                 Ok(p) => out.push(p),
                 Err(e) => {
-                    let loc = if many {
-                        sub(at, &[&i.to_string()])
-                    } else {
-                        at.to_vec()
-                    };
+                    let mut loc = sub(at, keys);
+                    if many {
+                        loc.push(i.to_string());
+                    }
                     self.push(&loc, "jsonpath", e);
                 }
             }
@@ -116,8 +119,25 @@ impl Ctx<'_> {
         Some(Paths(out))
     }
 
-    pub(super) fn paths(&mut self, at: &[String], raw: Option<&RawPaths>) -> Option<Paths> {
-        self.paths_at(at, raw, None)
+    pub(super) fn paths(
+        &mut self,
+        at: &[String],
+        keys: &[&str],
+        raw: Option<&RawPaths>,
+    ) -> Option<Paths> {
+        self.paths_at(at, keys, raw, None)
+    }
+
+    /// Compiles a regular expression (once per load).
+    pub(super) fn regex(&mut self, source: &str) -> Result<Regex, String> {
+        if let Some(hit) = self.caches.regexes.get(source) {
+            return hit.clone();
+        }
+        let compiled = Regex::new(source).map_err(|e| e.to_string());
+        self.caches
+            .regexes
+            .insert(source.to_string(), compiled.clone());
+        compiled
     }
 
     fn template(&mut self, at: &[String], parts: &HashMap<String, usize>, value: &Value) -> Tpl {
@@ -308,12 +328,12 @@ pub(crate) fn compile_all(
     let embeddings = raw.embeddings.as_ref().map(|e| {
         let (request, _) = cx.request("embeddings", &e.method, &e.path, &e.body, &e.parts);
         let response = at(&["embeddings", "response"]);
-        let vectors = cx.paths(&sub(&response, &["vectors"]), Some(&e.response.vectors));
+        let vectors = cx.paths(&response, &["vectors"], Some(&e.response.vectors));
         EmbedEndpoint {
             request,
             vectors: vectors.unwrap_or(Paths(Vec::new())),
-            model: cx.paths(&sub(&response, &["model"]), e.response.model.as_ref()),
-            usage: cx.usage(&sub(&response, &["usage"]), &e.response.usage, None),
+            model: cx.paths(&response, &["model"], e.response.model.as_ref()),
+            usage: cx.usage(&response, &e.response.usage, None),
         }
     });
     if raw.chat.is_none() && raw.embeddings.is_none() {

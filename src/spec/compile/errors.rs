@@ -1,8 +1,6 @@
 //! Compiles the error table: where the provider's message and code are,
 //! and the rules (named, in order) that decide an error's kind.
 
-use regex::Regex;
-
 use super::compiler::{Ctx, sub};
 use super::{ErrorRule, ErrorTable};
 use crate::spec::raw::{RawErrors, RawStatus};
@@ -22,7 +20,7 @@ impl Ctx<'_> {
             .into_iter()
             .map(|(key, r)| {
                 let rule_at = sub(&at, &[&key]);
-                let message = r.message.as_ref().and_then(|m| match Regex::new(m) {
+                let message = r.message.as_ref().and_then(|m| match self.regex(m) {
                     Ok(re) => Some(re),
                     Err(e) => {
                         let first = e
@@ -66,8 +64,8 @@ impl Ctx<'_> {
             .collect();
         let errors_at = vec!["errors".to_string()];
         ErrorTable {
-            message: self.paths(&sub(&errors_at, &["message"]), raw.message.as_ref()),
-            code: self.paths(&sub(&errors_at, &["code"]), raw.code.as_ref()),
+            message: self.paths(&errors_at, &["message"], raw.message.as_ref()),
+            code: self.paths(&errors_at, &["code"], raw.code.as_ref()),
             retry_after_header: raw
                 .retry_after_header
                 .clone()

@@ -293,10 +293,16 @@ impl Ctx<'_> {
     }
 
     /// A path read at the document root, or under the prefix of a used mapping.
-    fn field(&mut self, at: &At, raw: Option<&RawPaths>, prefix: Option<&Prefix>) -> Option<Paths> {
+    fn field(
+        &mut self,
+        at: &At,
+        keys: &[&str],
+        raw: Option<&RawPaths>,
+        prefix: Option<&Prefix>,
+    ) -> Option<Paths> {
         match prefix {
-            None => self.paths(at, raw),
-            Some(p) => self.paths_at(&p.at, raw, Some(&p.path)),
+            None => self.paths(at, keys, raw),
+            Some(p) => self.paths_at(&p.at, &[], raw, Some(&p.path)),
         }
     }
 
@@ -305,21 +311,17 @@ impl Ctx<'_> {
         let (tool_calls, tool_call) = self.tool_calls(at, raw, prefix);
         let (thinking_blocks, thinking_block) = self.thinking_blocks(at, raw, prefix);
         Mapping {
-            id: self.field(&sub(at, &["id"]), raw.id.as_ref(), prefix),
-            model: self.field(&sub(at, &["model"]), raw.model.as_ref(), prefix),
-            created: self.field(&sub(at, &["created"]), raw.created.as_ref(), prefix),
-            content: self.field(&sub(at, &["content"]), raw.content.as_ref(), prefix),
-            reasoning: self.field(&sub(at, &["reasoning"]), raw.reasoning.as_ref(), prefix),
+            id: self.field(at, &["id"], raw.id.as_ref(), prefix),
+            model: self.field(at, &["model"], raw.model.as_ref(), prefix),
+            created: self.field(at, &["created"], raw.created.as_ref(), prefix),
+            content: self.field(at, &["content"], raw.content.as_ref(), prefix),
+            reasoning: self.field(at, &["reasoning"], raw.reasoning.as_ref(), prefix),
             tool_calls,
             tool_call,
             thinking_blocks,
             thinking_block,
-            finish_reason: self.field(
-                &sub(at, &["finish-reason"]),
-                raw.finish_reason.as_ref(),
-                prefix,
-            ),
-            usage: self.usage(&sub(at, &["usage"]), &raw.usage, prefix),
+            finish_reason: self.field(at, &["finish-reason"], raw.finish_reason.as_ref(), prefix),
+            usage: self.usage(at, &raw.usage, prefix),
         }
     }
 
@@ -330,12 +332,15 @@ impl Ctx<'_> {
         raw: &RawMapping,
         prefix: Option<&Prefix>,
     ) -> (Option<Paths>, ToolCallMap) {
+        if raw.tool_calls.is_none() && raw.tool_call.is_none() {
+            return (None, ToolCallMap::default());
+        }
         let tc_at = sub(at, &["tool-calls"]);
         let mut fields = ToolCallMap::default();
         let each = match &raw.tool_calls {
             Some(RawToolCalls::Table(t)) => {
                 fields = self.tool_call_fields(&tc_at, t);
-                self.field(&sub(&tc_at, &["each"]), t.each.as_ref(), prefix)
+                self.field(&tc_at, &["each"], t.each.as_ref(), prefix)
             }
             Some(RawToolCalls::Nodes(p)) => {
                 self.warn(
@@ -344,7 +349,7 @@ impl Ctx<'_> {
                         "deprecated: `tool-calls` as a path beside `tool-call`; {TOOL_CALLS_FORM}"
                     ),
                 );
-                self.field(&tc_at, Some(p), prefix)
+                self.field(&tc_at, &[], Some(p), prefix)
             }
             None => None,
         };
@@ -378,11 +383,11 @@ impl Ctx<'_> {
 
     fn tool_call_fields(&mut self, at: &At, t: &crate::spec::raw::RawToolCall) -> ToolCallMap {
         ToolCallMap {
-            key: self.paths(&sub(at, &["key"]), t.key.as_ref()),
-            id: self.paths(&sub(at, &["id"]), t.id.as_ref()),
-            name: self.paths(&sub(at, &["name"]), t.name.as_ref()),
-            arguments: self.paths(&sub(at, &["arguments"]), t.arguments.as_ref()),
-            signature: self.paths(&sub(at, &["signature"]), t.signature.as_ref()),
+            key: self.paths(at, &["key"], t.key.as_ref()),
+            id: self.paths(at, &["id"], t.id.as_ref()),
+            name: self.paths(at, &["name"], t.name.as_ref()),
+            arguments: self.paths(at, &["arguments"], t.arguments.as_ref()),
+            signature: self.paths(at, &["signature"], t.signature.as_ref()),
         }
     }
 
@@ -393,25 +398,28 @@ impl Ctx<'_> {
         raw: &RawMapping,
         prefix: Option<&Prefix>,
     ) -> (Option<Paths>, ThinkingBlockMap) {
+        if raw.thinking_blocks.is_none() && raw.thinking_block.is_none() {
+            return (None, ThinkingBlockMap::default());
+        }
         let tb_at = sub(at, &["thinking-blocks"]);
         let fields_of =
             |cx: &mut Self, at: &At, t: &crate::spec::raw::RawThinkingBlock| ThinkingBlockMap {
-                thinking: cx.paths(&sub(at, &["thinking"]), t.thinking.as_ref()),
-                signature: cx.paths(&sub(at, &["signature"]), t.signature.as_ref()),
-                data: cx.paths(&sub(at, &["data"]), t.data.as_ref()),
+                thinking: cx.paths(at, &["thinking"], t.thinking.as_ref()),
+                signature: cx.paths(at, &["signature"], t.signature.as_ref()),
+                data: cx.paths(at, &["data"], t.data.as_ref()),
             };
         let mut fields = ThinkingBlockMap::default();
         let each = match &raw.thinking_blocks {
             Some(RawThinkingBlocks::Table(t)) => {
                 fields = fields_of(self, &tb_at, t);
-                self.field(&sub(&tb_at, &["each"]), t.each.as_ref(), prefix)
+                self.field(&tb_at, &["each"], t.each.as_ref(), prefix)
             }
             Some(RawThinkingBlocks::Nodes(p)) => {
                 self.warn(
                     &tb_at,
                     format!("deprecated: `thinking-blocks` as a path beside `thinking-block`; {THINKING_FORM}"),
                 );
-                self.field(&tb_at, Some(p), prefix)
+                self.field(&tb_at, &[], Some(p), prefix)
             }
             None => None,
         };
@@ -487,9 +495,11 @@ impl Ctx<'_> {
         }
     }
 
+    /// The `usage` table of the mapping at `at`.
     pub(super) fn usage(&mut self, at: &At, u: &RawUsage, prefix: Option<&Prefix>) -> UsageMap {
-        let mut f =
-            |key: &str, raw: &Option<RawPaths>| self.field(&sub(at, &[key]), raw.as_ref(), prefix);
+        let mut f = |key: &str, raw: &Option<RawPaths>| {
+            self.field(at, &["usage", key], raw.as_ref(), prefix)
+        };
         UsageMap {
             prompt_tokens: f("prompt-tokens", &u.prompt_tokens),
             completion_tokens: f("completion-tokens", &u.completion_tokens),
