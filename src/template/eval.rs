@@ -233,8 +233,17 @@ fn shown_key(key: &str) -> String {
 /// About the size of `v` as JSON text, counted up to `limit`: text by its
 /// bytes, everything else 8 bytes a node. Walks without recursion.
 fn weight(v: &Value, limit: usize) -> usize {
+    // Most values are text or a number: no walk.
+    match v {
+        Value::String(s) => return s.len() + 2,
+        Value::Array(a) if a.is_empty() => return 8,
+        Value::Object(m) if m.is_empty() => return 8,
+        Value::Array(_) | Value::Object(_) => {}
+        _ => return 8,
+    }
     let mut total = 0usize;
-    let mut stack = vec![v];
+    let mut stack = Vec::with_capacity(32);
+    stack.push(v);
     while let Some(v) = stack.pop() {
         total = total.saturating_add(match v {
             Value::String(s) => s.len() + 2,
