@@ -110,6 +110,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entry<T> {
 /// or the deprecated array.
 #[derive(JsonSchema)]
 #[serde(untagged)]
+#[schemars(rename = "Rules_of_{T}")]
 #[allow(dead_code)]
 pub(crate) enum RulesSchema<T> {
     Named(IndexMap<String, EntrySchema<T>>),
@@ -118,6 +119,7 @@ pub(crate) enum RulesSchema<T> {
 
 #[derive(JsonSchema)]
 #[serde(untagged)]
+#[schemars(rename = "NamedRule_of_{T}")]
 #[allow(dead_code)]
 pub(crate) enum EntrySchema<T> {
     Rule(T),
