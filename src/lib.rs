@@ -26,12 +26,18 @@ pub mod cost;
 pub mod duration;
 pub(crate) mod engine;
 mod error;
+pub(crate) mod jsonpath;
+// Only the `lint` command reads it.
+#[cfg(feature = "cli")]
+pub(crate) mod lint;
 pub mod pure;
 pub mod redact;
 pub mod router;
 #[cfg(feature = "server")]
 pub mod server;
 pub mod spec;
+mod suggest;
+pub(crate) mod template;
 pub(crate) mod transport;
 pub mod types;
 

@@ -7,11 +7,10 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::engine::canonical::{Shape, canonical};
 use crate::engine::classify::classify;
 use crate::engine::events::ChunkMapper;
 use crate::engine::map::{MapCtx, map_response};
-use crate::engine::render::{no_endpoint, render_chat};
+use crate::engine::render::{no_endpoint, prepare_chat};
 use crate::engine::stream::Decoder;
 use crate::error::{Error, Result};
 use crate::spec::Spec;
@@ -34,25 +33,13 @@ pub fn render(
     model: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<RenderedRequest> {
-    let chat = spec
-        .chat
-        .as_ref()
-        .ok_or_else(|| no_endpoint(spec, "chat"))?;
     let mut p = Map::new();
     for param in &spec.params {
         if let Some(v) = params.get(&param.name).or(param.default.as_ref()) {
             p.insert(param.name.clone(), Value::String(v.clone()));
         }
     }
-    let shape = Shape {
-        request: chat.uses_request,
-        roles: &chat.roles,
-        merge_roles: chat.merge_roles,
-        reasoning_blocks: chat.reasoning_blocks,
-    };
-    let stream = req.is_stream();
-    let canon = canonical(req, model, stream, p, &shape)?;
-    let prepared = render_chat(spec, &canon, stream)?;
+    let prepared = prepare_chat(spec, req, model, p, req.is_stream())?;
     Ok(RenderedRequest {
         method: prepared.method.to_string(),
         path: prepared.path,

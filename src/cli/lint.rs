@@ -1,10 +1,11 @@
-//! `switchboard lint`: every finding in the given spec files, one per line.
+//! `switchboard lint`: every finding in the given spec and pricing files,
+//! one per line (or as JSON). The checks are the lint room's.
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::spec::{Diagnostic, Severity, Source, check, registry};
+use crate::lint::lint_paths;
+use crate::spec::Severity;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -22,90 +23,35 @@ enum Format {
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
-    let mut sources = registry::builtin_sources();
-    let builtin = sources.len();
-    let mut paths = args.paths.clone();
-    if paths.is_empty() {
-        paths.extend(
-            ["providers", "pricing"]
-                .map(PathBuf::from)
-                .into_iter()
-                .filter(|p| p.is_dir()),
-        );
-    }
-    let mut findings = Vec::new();
-    let mut pricing = Vec::new();
-    for p in &paths {
-        let read = if p.is_dir() {
-            registry::read_dir_sources(p).map_err(|e| e.message().to_string())
-        } else {
-            std::fs::read_to_string(p)
-                .map(|text| {
-                    vec![Source {
-                        name: p.display().to_string(),
-                        text,
-                    }]
-                })
-                .map_err(|e| e.to_string())
-        };
-        match read {
-            // A file in a directory named `pricing` is a price list; anything else a spec.
-            Ok(list) if is_pricing(p) => pricing.extend(list),
-            Ok(list) => sources.extend(list),
-            Err(e) => findings.push(io_finding(p, &e)),
-        }
-    }
-    // The built-in specs are there to be extended; only the given files are checked.
-    let check_set: Option<HashSet<usize>> =
-        (!paths.is_empty()).then(|| (builtin..sources.len()).collect());
-    if sources.len() > builtin || pricing.is_empty() {
-        findings.extend(check::lint(&sources, check_set.as_ref()));
-    }
-    if !pricing.is_empty() {
-        let ids = sources
-            .iter()
-            .map(Source::id_of)
-            .collect::<HashSet<String>>();
-        findings.extend(crate::cost::lint_pricing(&pricing, &ids));
-    }
-    let checked = check_set.as_ref().map_or(builtin, HashSet::len) + pricing.len();
+    let report = lint_paths(&args.paths);
     match args.format {
         Format::Text => {
-            for d in &findings {
+            for d in &report.findings {
                 println!("{d}");
             }
-            eprintln!("{} finding(s) in {checked} file(s)", findings.len());
+            let unreadable = match report.unreadable {
+                0 => String::new(),
+                1 => "; 1 path could not be read".to_string(),
+                n => format!("; {n} paths could not be read"),
+            };
+            eprintln!(
+                "{} finding(s) in {} file(s){unreadable}",
+                report.findings.len(),
+                report.files
+            );
         }
         Format::Json => {
-            let list = serde_json::to_string_pretty(&findings).unwrap_or_default();
+            let list = serde_json::to_string_pretty(&report.findings).unwrap_or_default();
             println!("{list}");
         }
     }
-    let errors = findings.iter().any(|d| d.severity == Severity::Error);
+    let errors = report
+        .findings
+        .iter()
+        .any(|d| d.severity == Severity::Error);
     if errors {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn io_finding(path: &Path, reason: &str) -> Diagnostic {
-    Diagnostic {
-        file: path.display().to_string(),
-        line: 1,
-        col: 1,
-        severity: Severity::Error,
-        code: "io".into(),
-        message: reason.to_string(),
-    }
-}
-
-fn is_pricing(path: &Path) -> bool {
-    let dir = if path.is_dir() {
-        Some(path)
-    } else {
-        path.parent()
-    };
-    dir.and_then(|d| d.file_name())
-        .is_some_and(|n| n == "pricing")
 }

@@ -29,12 +29,11 @@ pub use stream::ChatStream;
 
 use crate::cost::{Catalog, ModelInfo};
 use crate::duration;
-use crate::engine::canonical::{Shape, canonical};
 use crate::engine::classify::classify;
 use crate::engine::embed::{canonical_embedding, map_embeddings};
 use crate::engine::events::ChunkMapper;
 use crate::engine::map::{MapCtx, map_response};
-use crate::engine::render::{Prepared, no_endpoint, render_chat, render_request};
+use crate::engine::render::{Prepared, no_endpoint, prepare_chat, render_request};
 use crate::engine::stream::Decoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::{Redactor, display_url};
@@ -394,17 +393,7 @@ impl Client {
         let at = |e: Error| e.at(&spec.id, &model);
         let params = resolve_params(&spec, &opts.params).map_err(at)?;
         let api_key = api_key(&spec, opts).map_err(at)?;
-        let Some(chat) = spec.chat.as_ref() else {
-            return Err(no_endpoint(&spec, "chat"));
-        };
-        let shape = Shape {
-            request: chat.uses_request,
-            roles: &chat.roles,
-            merge_roles: chat.merge_roles,
-            reasoning_blocks: chat.reasoning_blocks,
-        };
-        let canon = canonical(req, &model, stream, params, &shape).map_err(at)?;
-        let prepared = render_chat(&spec, &canon, stream)?;
+        let prepared = prepare_chat(&spec, req, &model, params, stream)?;
         let base_url = opts
             .api_base
             .clone()

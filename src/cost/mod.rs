@@ -4,14 +4,12 @@
 //! apart when priced apart, long prompts at their tier, per-request fees.
 
 mod catalog;
-mod check;
 mod tokens;
 
 use std::sync::OnceLock;
 
 pub(crate) use catalog::RawPricing;
 pub use catalog::{Catalog, ModelInfo, Tier};
-pub use check::lint_pricing;
 pub use tokens::{TokenCount, estimate_input_tokens, estimate_tokens, token_counter};
 
 use crate::error::{Error, ErrorKind, Result};

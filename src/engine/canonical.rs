@@ -29,21 +29,10 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
+use crate::spec::Shape;
 use crate::types::{
     ChatRequest, Content, ContentPart, ResponseFormat, Role, Stop, ThinkingBlock, ToolChoice,
 };
-
-/// Options a spec sets for the canonical form.
-pub(crate) struct Shape<'a> {
-    /// Whether templates read `request` (the whole OpenAI request), so it is built.
-    pub(crate) request: bool,
-    /// Renames of `user`, `assistant`, `tool`; a `system` entry (the spec's
-    /// `system-role`) keeps system messages in `messages` under that role.
-    pub(crate) roles: &'a HashMap<String, String>,
-    pub(crate) merge_roles: bool,
-    /// Whether assistant `thinking_blocks` become content blocks (`reasoning-blocks`).
-    pub(crate) reasoning_blocks: bool,
-}
 
 /// Builds the canonical request value.
 pub(crate) fn canonical(
@@ -51,7 +40,7 @@ pub(crate) fn canonical(
     model: &str,
     stream: bool,
     params: Map<String, Value>,
-    shape: &Shape<'_>,
+    shape: &Shape,
 ) -> Result<Value> {
     let mut system: Vec<String> = Vec::new();
     let mut system_blocks: Vec<Value> = Vec::new();
@@ -380,7 +369,7 @@ mod tests {
     fn build(req: &ChatRequest, roles: &HashMap<String, String>, merge_roles: bool) -> Value {
         let shape = Shape {
             request: true,
-            roles,
+            roles: roles.clone(),
             merge_roles,
             reasoning_blocks: false,
         };
@@ -468,7 +457,7 @@ mod tests {
         let r = roles(&[]);
         let shape = |reasoning_blocks| Shape {
             request: true,
-            roles: &r,
+            roles: r.clone(),
             merge_roles: false,
             reasoning_blocks,
         };

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::jsonpath::Paths;
 use crate::spec::compile::{Endpoint, Mapping, ToolCallMap, UsageMap};
-use crate::spec::jsonpath::Paths;
 use crate::types::{
     ChatResponse, Choice, CompletionTokensDetails, PromptTokensDetails, ResponseFunction,
     ResponseMessage, ResponseToolCall, ThinkingBlock, Usage,

@@ -1,13 +1,18 @@
 //! Renders the HTTP request for a call: method, path (with query), extra
-//! headers and the JSON body, from a spec and the canonical request. Pure.
+//! headers and the JSON body, from a compiled spec. [`prepare_chat`] is the
+//! one way a chat request becomes one (the client, the pure functions and
+//! lint all use it): the canonical request, shaped as the spec's endpoint
+//! asks, rendered through its templates. Pure.
 
 use reqwest::Method;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use super::canonical::canonical;
 use crate::error::{Error, Result};
 use crate::spec::Spec;
 use crate::spec::compile::RequestTemplate;
-use crate::spec::template::{RenderError, Renderer, Tpl};
+use crate::template::{RenderError, Renderer, Tpl};
+use crate::types::ChatRequest;
 
 /// A request ready for the transport (auth not yet applied).
 #[derive(Debug, Clone, PartialEq)]
@@ -23,16 +28,26 @@ pub(crate) struct Prepared {
     pub(crate) auth_region: Option<String>,
 }
 
-/// Renders the chat request; `canonical` comes from `engine::canonical`.
-pub(crate) fn render_chat(spec: &Spec, canonical: &Value, stream: bool) -> Result<Prepared> {
+/// Prepares a chat call to `spec` for the provider-side `model`: builds the
+/// canonical request from `req` (with the call's `params`) and renders the
+/// endpoint's path (the stream path when `stream`), headers and body.
+pub(crate) fn prepare_chat(
+    spec: &Spec,
+    req: &ChatRequest,
+    model: &str,
+    params: Map<String, Value>,
+    stream: bool,
+) -> Result<Prepared> {
     let Some(ep) = spec.chat.as_ref() else {
         return Err(no_endpoint(spec, "chat"));
     };
+    let canon =
+        canonical(req, model, stream, params, &ep.shape).map_err(|e| e.at(&spec.id, model))?;
     let path = match (&ep.stream_path, stream) {
         (Some(p), true) => Some(p),
         _ => None,
     };
-    render_request(spec, &ep.request, path, canonical)
+    render_request(spec, &ep.request, path, &canon)
 }
 
 /// Renders any endpoint's request; `path` replaces the endpoint's path template.

@@ -153,6 +153,7 @@ impl AppState {
 
     /// The secrets this server keeps out of what it sends and logs (the
     /// master key, the deployments' keys), with credential-looking text.
+    #[cfg_attr(not(feature = "cli"), allow(dead_code))]
     pub(crate) fn redactor(&self) -> &Redactor {
         &self.redactor
     }

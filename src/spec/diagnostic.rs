@@ -2,18 +2,23 @@
 //! found by key path (after `extends` merged files) is located in the first
 //! file of the chain that writes that key, using toml_edit's spans.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
+
+use super::Source;
 
 /// One lint finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub file: String,
+    /// 1-based; 0 when the finding is about the whole file (it cannot be read).
     pub line: usize,
     pub col: usize,
     pub severity: Severity,
-    /// A short class: toml, schema, template, jsonpath, regex, extends, render, spec.
+    /// A short class: toml, schema, template, jsonpath, regex, extends,
+    /// render, spec, deprecated, pricing, io.
     pub code: String,
     pub message: String,
 }
@@ -31,38 +36,15 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
+        if self.line == 0 {
+            return write!(f, "{}: {sev}[{}]: {}", self.file, self.code, self.message);
+        }
         write!(
             f,
             "{}:{}:{}: {sev}[{}]: {}",
             self.file, self.line, self.col, self.code, self.message
         )
     }
-}
-
-/// The candidate within two edits of `word`, if one is closest.
-pub(crate) fn closest<'a>(
-    word: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    candidates
-        .map(|c| (edit_distance(word, c), c))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// 1-based line and column of a byte offset.
@@ -77,6 +59,10 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// Byte offset where `path` is written in a TOML text, if it is.
 pub fn locate(text: &str, path: &[String]) -> Option<usize> {
     let doc = toml_edit::Document::parse(text).ok()?;
+    locate_in(&doc, path)
+}
+
+fn locate_in(doc: &toml_edit::Document<&str>, path: &[String]) -> Option<usize> {
     let mut node = Node::Item(doc.as_item());
     let mut at = None;
     for seg in path {
@@ -85,6 +71,60 @@ pub fn locate(text: &str, path: &[String]) -> Option<usize> {
         node = next;
     }
     at.or(Some(0))
+}
+
+/// Places key paths in the files of a load, parsing each file once.
+#[derive(Default)]
+pub(crate) struct Places {
+    docs: HashMap<usize, Option<toml_edit::Document<String>>>,
+}
+
+impl Places {
+    /// Where a key path is written: the first file of the chain that has it,
+    /// at the deepest key found.
+    pub(crate) fn place(
+        &mut self,
+        sources: &[Source],
+        chain: &[usize],
+        at: &[String],
+    ) -> (String, usize, usize) {
+        let Some(&own) = chain.first() else {
+            return (String::new(), 1, 1);
+        };
+        for depth in (0..=at.len()).rev() {
+            for &i in chain {
+                if depth == 0 && i != own {
+                    continue;
+                }
+                let Some(src) = sources.get(i) else { continue };
+                let doc = self
+                    .docs
+                    .entry(i)
+                    .or_insert_with(|| toml_edit::Document::parse(src.text.clone()).ok());
+                let Some(doc) = doc.as_ref() else { continue };
+                let mut node = Node::Item(doc.as_item());
+                let mut found = Some(None);
+                for seg in &at[..depth] {
+                    match node.child(seg) {
+                        Some((next, span)) => {
+                            found = found.map(|f: Option<usize>| span.or(f));
+                            node = next;
+                        }
+                        None => {
+                            found = None;
+                            break;
+                        }
+                    }
+                }
+                if let Some(off) = found {
+                    let (line, col) = line_col(&src.text, off.unwrap_or(0));
+                    return (src.name.clone(), line, col);
+                }
+            }
+        }
+        let name = sources.get(own).map_or(String::new(), |s| s.name.clone());
+        (name, 1, 1)
+    }
 }
 
 /// A place in a parsed TOML document that may have children.
@@ -129,15 +169,6 @@ impl<'a> Node<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn suggests_the_closest_name() {
-        assert_eq!(
-            closest("pathh", ["path", "parts", "method"].into_iter()),
-            Some("path")
-        );
-        assert_eq!(closest("zzzz", ["path"].into_iter()), None);
-    }
 
     #[test]
     fn locates_nested_keys_and_array_tables() {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{Diagnostic, Source, Spec, load};
+use super::{Diagnostic, Severity, Source, Spec, load};
 use crate::error::{Error, ErrorKind, Result};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_specs.rs"));
@@ -16,6 +16,7 @@ include!(concat!(env!("OUT_DIR"), "/builtin_specs.rs"));
 pub struct Registry {
     specs: Vec<Arc<Spec>>,
     index: HashMap<String, usize>,
+    warnings: Vec<Diagnostic>,
 }
 
 impl Registry {
@@ -31,19 +32,37 @@ impl Registry {
         Self::from_sources(sources)
     }
 
-    /// Compiles `sources`; any finding fails the whole load with every finding listed.
+    /// Compiles `sources`; any error fails the whole load with every
+    /// finding listed in the message (see [`Registry::try_from_sources`]
+    /// for them as a list).
     pub fn from_sources(sources: Vec<Source>) -> Result<Self> {
-        let loaded = load(&sources, None);
-        if !loaded.diagnostics.is_empty() {
-            let list: Vec<String> = loaded
-                .diagnostics
-                .iter()
-                .map(Diagnostic::to_string)
-                .collect();
-            return Err(Error::new(
+        Self::try_from_sources(sources).map_err(|found| {
+            let list: Vec<String> = found.iter().map(Diagnostic::to_string).collect();
+            Error::new(
                 ErrorKind::BadRequest,
                 format!("invalid provider specs:\n{}", list.join("\n")),
-            ));
+            )
+        })
+    }
+
+    /// Compiles `sources` (later ones replace earlier ones with the same
+    /// id). When any finding is an error, every finding, errors and
+    /// warnings, sorted by file and line.
+    ///
+    /// ```
+    /// use switchboard::{Registry, Severity, Source};
+    ///
+    /// let broken = Source { name: "acme.toml".into(), text: "extends = \"nope\"".into() };
+    /// let found = Registry::try_from_sources(vec![broken]).unwrap_err();
+    /// assert_eq!(found[0].severity, Severity::Error);
+    /// assert_eq!(found[0].code, "extends");
+    /// ```
+    pub fn try_from_sources(sources: Vec<Source>) -> std::result::Result<Self, Vec<Diagnostic>> {
+        let loaded = load(&sources, None);
+        let mut found = loaded.diagnostics;
+        found.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
+        if found.iter().any(|d| d.severity == Severity::Error) {
+            return Err(found);
         }
         let mut specs: Vec<Arc<Spec>> = loaded.specs.into_iter().map(Arc::new).collect();
         specs.sort_by(|a, b| a.id.cmp(&b.id));
@@ -52,7 +71,17 @@ impl Registry {
             .enumerate()
             .map(|(i, s)| (s.id.clone(), i))
             .collect();
-        Ok(Registry { specs, index })
+        Ok(Registry {
+            specs,
+            index,
+            warnings: found,
+        })
+    }
+
+    /// What loading found that did not stop it (deprecated forms), each
+    /// with its file and line.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.warnings
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Spec>> {

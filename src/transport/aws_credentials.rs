@@ -225,7 +225,7 @@ mod tests {
             .as_ref()
             .unwrap_or_else(|| panic!("a region"));
         let root = serde_json::json!({ "params": { "aws_region": "eu-central-1" } });
-        let region = crate::spec::template::Renderer { parts: &[] }.render(tpl, &root);
+        let region = crate::template::Renderer { parts: &[] }.render(tpl, &root);
         assert_eq!(region.ok(), Some(serde_json::json!("eu-central-1")));
     }
 

@@ -18,7 +18,7 @@ use serde_json::Value;
 use super::{Limits, read_body, transport_error};
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::display_url;
-use crate::spec::helpers::url_encode;
+use crate::template::helpers::url_encode;
 
 /// The OAuth scope asked for: the whole of Google Cloud, which the
 /// service account's IAM roles then narrow.

@@ -8,7 +8,7 @@ use reqwest::{Method, Url};
 
 use crate::error::{Error, Result};
 use crate::redact::display_url;
-use crate::spec::helpers::url_encode;
+use crate::template::helpers::url_encode;
 
 /// A request about to be sent.
 #[derive(Debug, Clone)]

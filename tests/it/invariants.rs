@@ -91,6 +91,9 @@ fn contains_string(v: &Value, needle: &str) -> bool {
     }
 }
 
+static BUILTIN: std::sync::LazyLock<Registry> =
+    std::sync::LazyLock::new(|| Registry::builtin().expect("built-in specs"));
+
 fn hostile_text() -> impl Strategy<Value = String> {
     prop_oneof![
         any::<String>(),
@@ -114,14 +117,23 @@ fn hostile_text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// 64 cases by default; `PROPTEST_CASES` raises it (scripts/fuzz.sh).
+fn config() -> ProptestConfig {
+    let mut c = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        c.cases = 64;
+    }
+    c
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(config())]
 
     /// Invariant 2: for any user text, every spec renders a body that is
     /// valid JSON and carries the text as data, unchanged.
     #[test]
     fn rendered_bodies_are_valid_json_for_any_text(system in hostile_text(), user in hostile_text(), tool_out in hostile_text()) {
-        let registry = Registry::builtin().expect("built-in specs");
+        let registry = &*BUILTIN;
         let req: ChatRequest = serde_json::from_value(json!({
             "model": "m",
             "messages": [
@@ -226,4 +238,29 @@ fn every_helper_is_documented() {
             "helper `{name}` is missing from the helpers table in providers/README.md"
         );
     }
+}
+
+/// No shipped spec has a line longer than 170 characters: long shapes are
+/// written as sub-tables, not one-line inline tables.
+#[test]
+fn shipped_specs_have_no_overlong_lines() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("providers");
+    let mut long = Vec::new();
+    for id in provider_ids() {
+        let text = std::fs::read_to_string(dir.join(format!("{id}.toml"))).expect("read spec");
+        for (n, line) in text.lines().enumerate() {
+            if line.chars().count() > 170 {
+                long.push(format!(
+                    "providers/{id}.toml:{}: {} characters",
+                    n + 1,
+                    line.chars().count()
+                ));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "write these as sub-tables:\n{}",
+        long.join("\n")
+    );
 }

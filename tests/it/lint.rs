@@ -41,6 +41,11 @@ fn text(bytes: &[u8]) -> String {
 
 /// Lints one case and checks stdout against its `.expected` file, and exit code 1.
 fn check_case(name: &str) {
+    check_case_exits(name, 1);
+}
+
+/// Lints one case and checks stdout against its `.expected` file, and the exit code.
+fn check_case_exits(name: &str, code: i32) {
     let path = case_path(name);
     let out = switchboard_lint(crate_root(), &[&path]);
     assert_eq!(
@@ -49,7 +54,7 @@ fn check_case(name: &str) {
         "stdout of `switchboard lint {path}` differs from tests/lint/{name}.expected\nstderr:\n{}",
         text(&out.stderr)
     );
-    assert_eq!(out.status.code(), Some(1), "exit code of lint {path}");
+    assert_eq!(out.status.code(), Some(code), "exit code of lint {path}");
 }
 
 #[test]
@@ -238,6 +243,141 @@ fn reasoning_blocks_without_a_case_for_them() {
 }
 
 #[test]
-fn thinking_block_without_thinking_blocks() {
-    check_case("thinking_block_without_blocks");
+fn thinking_blocks_without_each() {
+    check_case("thinking_blocks_without_each");
+}
+
+// Specs that would crash or exhaust a loader that trusted them (issue 10):
+// each is a finding with its place, and lint exits 1.
+
+#[test]
+fn a_part_that_includes_itself_is_a_cycle() {
+    check_case("part_includes_itself");
+}
+
+#[test]
+fn parts_that_include_each_other_are_a_cycle_naming_both() {
+    check_case("parts_include_each_other");
+}
+
+#[test]
+fn a_part_that_includes_itself_inside_each_is_a_cycle() {
+    check_case("part_includes_itself_in_each");
+}
+
+#[test]
+fn five_thousand_nested_subexpressions_are_refused_with_the_limit() {
+    check_case("nested_subexpressions");
+}
+
+#[test]
+fn parts_that_double_at_each_of_40_levels_stop_at_the_expansion_limit() {
+    check_case("parts_double_at_each_level");
+}
+
+#[test]
+fn arrays_nested_a_thousand_deep_are_a_toml_finding() {
+    check_case("deeply_nested_arrays");
+}
+
+#[test]
+fn tables_nested_a_thousand_deep_are_a_toml_finding() {
+    check_case("deeply_nested_tables");
+}
+
+#[test]
+fn a_template_nested_past_the_depth_limit_is_refused() {
+    check_case("template_nested_too_deep");
+}
+
+#[test]
+fn a_jsonpath_nested_past_the_limit_is_refused() {
+    check_case("jsonpath_nested_too_deep");
+}
+
+#[test]
+fn an_extends_chain_longer_than_the_limit_is_refused() {
+    check_case("extends_chain");
+}
+
+#[test]
+fn named_mappings_that_use_each_other_are_a_cycle() {
+    check_case("map_cycle");
+}
+
+#[test]
+fn a_part_taken_from_another_provider_must_exist_there() {
+    check_case("borrowed_part");
+}
+
+#[test]
+fn a_typo_in_a_value_does_not_hide_the_next_schema_problem() {
+    check_case("scheme_typo_and_unknown_key");
+}
+
+#[test]
+fn deprecated_forms_still_load_with_a_warning_each() {
+    check_case_exits("deprecated_forms", 0);
+}
+
+#[test]
+fn a_missing_file_is_reported_as_missing() {
+    check_case("no_such_file");
+    let out = switchboard_lint(crate_root(), &["tests/lint/no_such_file.toml"]);
+    assert!(
+        text(&out.stderr).contains("1 finding(s) in 0 file(s); 1 path could not be read"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// The hostile cases above, loaded as a library user would, on a thread with
+/// a small stack: each is an error naming its problem, never a crash.
+#[test]
+fn hostile_specs_fail_to_load_without_overflowing_a_small_stack() {
+    let cases = [
+        ("part_includes_itself", "includes itself"),
+        ("parts_include_each_other", "cycle"),
+        ("part_includes_itself_in_each", "includes itself"),
+        ("nested_subexpressions", "nest more than 16 deep"),
+        ("parts_double_at_each_level", "the limit is 100000"),
+        ("deeply_nested_arrays", "nest too deep"),
+        ("deeply_nested_tables", "nest too deep"),
+        ("template_nested_too_deep", "more than 64"),
+        ("jsonpath_nested_too_deep", "more than 16 deep"),
+        ("map_cycle", "cycle"),
+        ("extends_chain", "longer than 16"),
+    ];
+    let worker = std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn(move || {
+            for (name, why) in cases {
+                let path = crate_root().join(case_path(name));
+                let message = if path.is_dir() {
+                    switchboard::Registry::with_dir(&path)
+                        .map(|_| ())
+                        .map_err(|e| e.message().to_string())
+                } else {
+                    let source = switchboard::Source {
+                        name: name.to_string(),
+                        text: std::fs::read_to_string(&path).expect("read case"),
+                    };
+                    switchboard::Registry::try_from_sources(vec![source])
+                        .map(|_| ())
+                        .map_err(|found| {
+                            found
+                                .iter()
+                                .map(|d| d.to_string())
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        })
+                };
+                match message {
+                    Ok(()) => panic!("{name} loaded"),
+                    Err(m) => assert!(m.contains(why), "{name}: {m}"),
+                }
+            }
+        })
+        .expect("spawn");
+    worker.join().expect("no case crashes the loader");
 }

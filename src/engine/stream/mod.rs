@@ -22,20 +22,7 @@ pub(crate) struct Frame {
     pub(crate) data: String,
 }
 
-/// How a streamed body is cut into frames, as named in a provider spec.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Framing {
-    /// Server-sent events (`text/event-stream`): one frame per dispatched event.
-    Sse,
-    /// Newline-delimited JSON: one frame per non-blank line.
-    Ndjson,
-    /// One JSON array whose elements arrive over time: one frame per element.
-    JsonArray,
-    /// The AWS binary event stream (`application/vnd.amazon.eventstream`):
-    /// one frame per message, named by its event or exception type.
-    AwsEventStream,
-}
+pub(crate) use crate::spec::Framing;
 
 /// An incremental decoder for one response body. A frame (or the part of
 /// one held while it is incomplete) larger than its limit is an error, so

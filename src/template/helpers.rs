@@ -364,9 +364,10 @@ mod tests {
 
     #[test]
     fn when_builds_a_host_prefix_in_a_template() {
-        use crate::spec::template::{Compiler, Renderer};
+        use crate::template::{Cache, Compiler, Renderer};
         let parts = std::collections::HashMap::new();
-        let mut compiler = Compiler::new(&parts);
+        let mut cache = Cache::default();
+        let mut compiler = Compiler::new(&parts, &mut cache);
         let tpl = compiler.compile(&json!(
             "https://{{when (ne params.loc \"global\") (concat params.loc \"-\")}}api.example.com"
         ));

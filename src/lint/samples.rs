@@ -1,25 +1,35 @@
-//! Lint beyond compiling: renders every spec's request for sample requests
-//! (plain, system + multi-turn, tools and tool results, images, JSON
-//! schema, stream) and reports any that fail, located at the body.
-
-use std::collections::HashSet;
+//! Lint beyond compiling: renders every loaded spec's request for sample
+//! requests (plain, system + multi-turn, tools and tool results, images,
+//! JSON schema, stream; embeddings) through the engine, as a call would,
+//! and reports any that fail, located at the endpoint's body. Rendering is
+//! bounded (see `template`), so no sample can hang or exhaust lint.
 
 use serde_json::{Map, Value, json};
 
-use super::{Diagnostic, Severity, Source, load, place};
-use crate::engine::canonical::{Shape, canonical};
 use crate::engine::embed::canonical_embedding;
-use crate::engine::render::{render_chat, render_request};
+use crate::engine::render::{prepare_chat, render_request};
+use crate::spec::{Diagnostic, Loaded, Severity, Source};
 use crate::types::{ChatRequest, EmbeddingRequest};
 
-/// Every finding for the sources at the `check` indices (all when `None`);
-/// other sources are there only to be extended.
-pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnostic> {
-    let loaded = load(sources, check);
-    let mut out = loaded.diagnostics;
+/// A finding for every sample request a loaded spec cannot render.
+pub(super) fn render_all(sources: &[Source], loaded: &mut Loaded) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let chats = samples();
     for spec in &loaded.specs {
         let Some(chain) = loaded.chains.get(&spec.id) else {
             continue;
+        };
+        let mut finding = |endpoint: &str, message: String| {
+            let at = [endpoint.to_string(), "body".to_string()];
+            let (file, line, col) = loaded.places.place(sources, chain, &at);
+            out.push(Diagnostic {
+                file,
+                line,
+                col,
+                severity: Severity::Error,
+                code: "render".into(),
+                message,
+            });
         };
         let params: Map<String, Value> = spec
             .params
@@ -37,52 +47,29 @@ pub fn lint(sources: &[Source], check: Option<&HashSet<usize>>) -> Vec<Diagnosti
             let result = canonical_embedding(&req, "sample-model", params.clone())
                 .and_then(|c| render_request(spec, &ep.request, None, &c));
             if let Err(e) = result {
-                let what = format!(
-                    "the sample embeddings request does not render: {}",
-                    e.message()
+                finding(
+                    "embeddings",
+                    format!(
+                        "the sample embeddings request does not render: {}",
+                        e.message()
+                    ),
                 );
-                out.push(render_finding(sources, chain, "embeddings", what));
             }
         }
-        let Some(chat) = spec.chat.as_ref() else {
+        if spec.chat.is_none() {
             continue;
-        };
-        let shape = Shape {
-            request: chat.uses_request,
-            roles: &chat.roles,
-            merge_roles: chat.merge_roles,
-            reasoning_blocks: chat.reasoning_blocks,
-        };
-        for (name, req) in samples() {
-            let stream = req.is_stream();
-            let result = canonical(&req, "sample-model", stream, params.clone(), &shape)
-                .and_then(|c| render_chat(spec, &c, stream));
+        }
+        for (name, req) in &chats {
+            let result = prepare_chat(spec, req, "sample-model", params.clone(), req.is_stream());
             if let Err(e) = result {
-                let what = format!("the {name} sample request does not render: {}", e.message());
-                out.push(render_finding(sources, chain, "chat", what));
+                finding(
+                    "chat",
+                    format!("the {name} sample request does not render: {}", e.message()),
+                );
             }
         }
     }
-    out.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
     out
-}
-
-/// A render failure, located at the endpoint's body.
-fn render_finding(
-    sources: &[Source],
-    chain: &[usize],
-    endpoint: &str,
-    message: String,
-) -> Diagnostic {
-    let (file, line, col) = place(sources, chain, &[endpoint.to_string(), "body".to_string()]);
-    Diagnostic {
-        file,
-        line,
-        col,
-        severity: Severity::Error,
-        code: "render".into(),
-        message,
-    }
 }
 
 /// Named sample requests every spec must render.

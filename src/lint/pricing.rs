@@ -4,10 +4,9 @@
 
 use std::collections::HashSet;
 
+use crate::cost::RawPricing;
 use crate::spec::diagnostic::{line_col, locate};
 use crate::spec::{Diagnostic, Severity, Source};
-
-use super::RawPricing;
 
 /// The most a token price (USD per million) can plausibly be.
 const MAX_PER_MILLION: f64 = 1_000.0;
@@ -15,7 +14,7 @@ const MAX_PER_MILLION: f64 = 1_000.0;
 const MAX_FEE: f64 = 100.0;
 
 /// Every finding in the pricing `sources`; `providers` are the known spec ids.
-pub fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> Vec<Diagnostic> {
+pub(crate) fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for src in sources {
         let finding = |at: &[&str], severity: Severity, code: &str, message: String| {

@@ -1,13 +1,21 @@
 //! A provider file as written: serde types with `deny_unknown_fields`, and the
 //! JSON Schema `switchboard schema` prints. Nothing here is validated beyond
-//! shape; `compile` turns it into a `Spec`.
+//! shape; `compile` turns it into a `Spec`. Mappings are in `mapping`, rule
+//! lists that merge by name in `rules`.
+
+mod mapping;
+mod rules;
 
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::engine::stream::Framing;
+pub(crate) use mapping::*;
+pub(crate) use rules::RawRules;
+use rules::RulesSchema;
+
+use super::Framing;
 use crate::error::ErrorKind;
 
 /// A provider spec file (`providers/<id>.toml`).
@@ -136,10 +144,14 @@ pub(crate) struct RawEndpoint {
     /// The request body: a value template (see providers/README.md).
     #[schemars(with = "Value")]
     pub body: Value,
-    /// Named sub-templates, used as `"{{> name}}"`.
+    /// Named sub-templates, used as `"{{> name}}"`; `{ "$from" = "<provider>" }`
+    /// takes that provider's part of the same name.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, Value>")]
     pub parts: IndexMap<String, Value>,
+    /// Named mappings, reused by `map = "<name>"` in the response and in stream rules.
+    #[serde(default)]
+    pub mappings: IndexMap<String, RawMapping>,
     /// How a non-streamed response maps to a chat.completion.
     pub response: RawMapping,
     /// Provider finish reasons → OpenAI ones (stop, length, tool_calls, content_filter).
@@ -175,97 +187,6 @@ pub(crate) struct RawEmbeddingMapping {
     pub usage: RawUsage,
 }
 
-/// One JSONPath, or several: counts are summed, text is concatenated, else the first found wins.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(untagged)]
-pub(crate) enum RawPaths {
-    One(String),
-    Many(Vec<String>),
-}
-
-/// Where each OpenAI field is found in a provider's response (or stream event).
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct RawMapping {
-    /// Stream events only: which events this rule applies to.
-    pub on: Option<RawMatch>,
-    /// Stream events only: this event is an error body, classified by `[errors]`.
-    #[serde(default)]
-    pub error: bool,
-    /// Stream events only: this event ends the stream normally.
-    #[serde(default)]
-    pub end: bool,
-    pub id: Option<RawPaths>,
-    pub model: Option<RawPaths>,
-    pub created: Option<RawPaths>,
-    /// Text content; every match is concatenated.
-    pub content: Option<RawPaths>,
-    /// Reasoning / thinking text; every match is concatenated.
-    pub reasoning: Option<RawPaths>,
-    /// The tool-call nodes; each is read with `tool-call`.
-    pub tool_calls: Option<RawPaths>,
-    #[serde(default)]
-    pub tool_call: RawToolCall,
-    /// The reasoning-block nodes, in order; each is read with `thinking-block`.
-    pub thinking_blocks: Option<RawPaths>,
-    #[serde(default)]
-    pub thinking_block: RawThinkingBlock,
-    pub finish_reason: Option<RawPaths>,
-    #[serde(default)]
-    pub usage: RawUsage,
-}
-
-/// Selects stream events: `event` is the SSE event name, `present` lists
-/// paths that must hold a value, every other key is a JSONPath whose value
-/// must equal the given one.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) struct RawMatch {
-    pub event: Option<String>,
-    #[serde(default)]
-    pub present: Vec<String>,
-    #[serde(flatten)]
-    #[schemars(with = "IndexMap<String, Value>")]
-    pub equals: IndexMap<String, Value>,
-}
-
-/// Paths relative to one tool-call node.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct RawToolCall {
-    /// Stream only: identifies the call across events (e.g. `$.index`); fragments with one key join.
-    pub key: Option<RawPaths>,
-    pub id: Option<RawPaths>,
-    pub name: Option<RawPaths>,
-    /// Argument text (a fragment when streaming), or an object that is serialized.
-    pub arguments: Option<RawPaths>,
-    /// An opaque signature of the call, returned as
-    /// `provider_specific_fields.thought_signature`.
-    pub signature: Option<RawPaths>,
-}
-
-/// Paths relative to one reasoning-block node: a node where `data` finds a
-/// value is a `redacted_thinking` block; else a `thinking` block of its
-/// `thinking` text (or "") and `signature`. A node with none is skipped.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct RawThinkingBlock {
-    pub thinking: Option<RawPaths>,
-    pub signature: Option<RawPaths>,
-    pub data: Option<RawPaths>,
-}
-
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub(crate) struct RawUsage {
-    pub prompt_tokens: Option<RawPaths>,
-    pub completion_tokens: Option<RawPaths>,
-    pub total_tokens: Option<RawPaths>,
-    pub cached_tokens: Option<RawPaths>,
-    pub cache_write_tokens: Option<RawPaths>,
-    pub reasoning_tokens: Option<RawPaths>,
-}
-
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(crate) struct RawStream {
@@ -276,9 +197,10 @@ pub(crate) struct RawStream {
     /// The stream is complete once a finish reason arrived (no end event).
     #[serde(default)]
     pub end_on_finish: bool,
-    /// Rules applied to every event; every matching rule contributes.
+    /// Named rules applied to every event, in order; every matching rule contributes.
     #[serde(default)]
-    pub events: Vec<RawMapping>,
+    #[schemars(with = "RulesSchema<RawMapping>")]
+    pub events: RawRules<RawMapping>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -290,9 +212,11 @@ pub(crate) struct RawErrors {
     pub code: Option<RawPaths>,
     /// Header carrying seconds to wait; `retry-after` by default.
     pub retry_after_header: Option<String>,
-    /// Checked in order; the first that matches decides the kind. Unmatched errors map by status.
+    /// Named rules, checked in order; the first that matches decides the
+    /// kind. Unmatched errors map by status.
     #[serde(default)]
-    pub rules: Vec<RawErrorRule>,
+    #[schemars(with = "RulesSchema<RawErrorRule>")]
+    pub rules: RawRules<RawErrorRule>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
