@@ -35,8 +35,8 @@ pub mod spec;
 pub(crate) mod transport;
 pub mod types;
 
-pub use client::{CallOptions, ChatStream, Client, KeyCheck};
-pub use cost::{Catalog, ModelInfo, token_counter};
+pub use client::{CallOptions, ChatStream, Client, Fallback, KeyCheck, MockResponse};
+pub use cost::{Catalog, ModelInfo, PriceBook, token_counter};
 pub use error::{Attempt, Error, ErrorDetails, ErrorKind, Result};
 pub use router::{RouteOptions, Router, RouterConfig};
 pub use spec::{Diagnostic, Registry, Severity, Source, Spec};

@@ -8,11 +8,7 @@ use crate::spec::diagnostic::{line_col, locate};
 use crate::spec::{Diagnostic, Severity, Source};
 
 use super::RawPricing;
-
-/// The most a token price (USD per million) can plausibly be.
-const MAX_PER_MILLION: f64 = 1_000.0;
-/// The most a per-request or per-image fee (USD) can plausibly be.
-const MAX_FEE: f64 = 100.0;
+use super::book::{MAX_FEE, MAX_PER_MILLION};
 
 /// Every finding in the pricing `sources`; `providers` are the known spec ids.
 pub fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> Vec<Diagnostic> {

@@ -3,12 +3,14 @@
 //! bill them: cached reads and cache writes at their own rates, reasoning
 //! apart when priced apart, long prompts at their tier, per-request fees.
 
+mod book;
 mod catalog;
 mod check;
 mod tokens;
 
 use std::sync::OnceLock;
 
+pub use book::PriceBook;
 pub(crate) use catalog::RawPricing;
 pub use catalog::{Catalog, ModelInfo, Tier};
 pub use check::lint_pricing;
