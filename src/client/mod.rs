@@ -361,6 +361,12 @@ impl Client {
                 };
             }
         };
+        if let Err(e) = api_key(&spec, opts) {
+            return KeyCheck {
+                valid: None,
+                reason: format!("no key to check: {}", e.message()),
+            };
+        }
         let result = if spec.chats() {
             let mut req = ChatRequest::new(model).user("hi");
             req.max_tokens = Some(1);
