@@ -1,6 +1,7 @@
 //! All integration tests, in one binary.
 
 mod cli;
+mod cli_litellm;
 mod cost;
 mod faults;
 mod fixtures;
