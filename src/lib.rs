@@ -42,3 +42,8 @@ pub use router::{RouteOptions, Router, RouterConfig};
 pub use spec::{Diagnostic, Registry, Severity, Source, Spec};
 pub use transport::Limits;
 pub use types::*;
+
+/// The README's Rust examples, compiled as doc tests so they cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -72,11 +72,14 @@ pub struct Settings {
     pub max_retry_wait_secs: Seconds,
     /// Skip deployments whose context window cannot hold the request.
     pub pre_call_checks: bool,
-    /// Group → groups to try when it fails (any error that survives retries).
+    /// Group → groups (or plain models) to try when it fails with an error
+    /// that survives retries.
     pub fallbacks: IndexMap<String, Vec<String>>,
-    /// Group → larger-context groups, on context_window_exceeded.
+    /// Group → larger-context groups (or plain models), on
+    /// context_window_exceeded; a group with none takes its general fallbacks.
     pub context_window_fallbacks: IndexMap<String, Vec<String>>,
-    /// Group → groups to try on content_policy.
+    /// Group → groups (or plain models) to try on content_policy; a group
+    /// with none takes its general fallbacks.
     pub content_policy_fallbacks: IndexMap<String, Vec<String>>,
 }
 

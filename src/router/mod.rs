@@ -38,7 +38,7 @@ pub(crate) use config::{parse_toml, resolve_secret};
 pub use shared::SharedCooldowns;
 pub use strategy::{Strategy, View, pick};
 
-use crate::client::{CallOptions, ChatStream, Client};
+use crate::client::{CallOptions, ChatStream, Client, MockResponse};
 use crate::cost::ModelInfo;
 use crate::duration::Seconds;
 use crate::error::{Attempt, Error, ErrorKind, Result};
@@ -58,6 +58,9 @@ pub struct RouteOptions {
     /// The deadline of this call: every attempt, wait and fallback fits in
     /// it (replaces `[router] timeout-secs`; for a stream, up to its first chunk).
     pub timeout: Option<Duration>,
+    /// Every attempt answers as this mock instead of calling (a proxy
+    /// request's `mock_response`, read by `CallOptions::take_litellm_args`).
+    pub mock_response: Option<MockResponse>,
 }
 
 /// A response and who served it.
@@ -158,7 +161,7 @@ impl Router {
         route: &RouteOptions,
     ) -> Result<Routed<ChatResponse>> {
         self.route(req, route, |d, req, left| async move {
-            let opts = attempt_options(&d.options, left);
+            let opts = attempt_options(&d.options, left, route);
             let resp = self.client.completion_once(&req, &opts).await?;
             let tokens = resp.usage.as_ref().map_or(0, |u| u.completion_tokens);
             Ok((resp, tokens))
@@ -173,7 +176,7 @@ impl Router {
         route: &RouteOptions,
     ) -> Result<Routed<EmbeddingResponse>> {
         self.route(req, route, |d, req, left| async move {
-            let opts = attempt_options(&d.options, left);
+            let opts = attempt_options(&d.options, left, route);
             Ok((self.client.embedding_once(&req, &opts).await?, 0))
         })
         .await
@@ -189,7 +192,7 @@ impl Router {
     ) -> Result<Routed<ChatStream>> {
         let first_token = self.settings.first_token_timeout_secs.map(Seconds::get);
         self.route(req, route, |d, req, left| async move {
-            let opts = attempt_options(&d.options, left);
+            let opts = attempt_options(&d.options, left, route);
             let mut stream = self.client.stream_once(&req, &opts).await?;
             let limit = match (first_token, left) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -223,14 +226,23 @@ impl Router {
 }
 
 /// A deployment's call options for one attempt: its own timeout, cut to
-/// what is `left` of the call's deadline (copied only when that cuts it).
-fn attempt_options(options: &CallOptions, left: Option<Duration>) -> Cow<'_, CallOptions> {
-    match left {
-        Some(left) if options.timeout.is_none_or(|t| t > left) => {
-            let mut o = options.clone();
-            o.timeout = Some(left);
-            Cow::Owned(o)
-        }
-        _ => Cow::Borrowed(options),
+/// what is `left` of the call's deadline, and the call's mock answer if it
+/// has one (copied only when one of those changes them).
+fn attempt_options<'a>(
+    options: &'a CallOptions,
+    left: Option<Duration>,
+    route: &RouteOptions,
+) -> Cow<'a, CallOptions> {
+    let cut = left.filter(|&left| options.timeout.is_none_or(|t| t > left));
+    if cut.is_none() && route.mock_response.is_none() {
+        return Cow::Borrowed(options);
     }
+    let mut o = options.clone();
+    if cut.is_some() {
+        o.timeout = cut;
+    }
+    if let Some(mock) = &route.mock_response {
+        o.mock_response = Some(mock.clone());
+    }
+    Cow::Owned(o)
 }

@@ -25,13 +25,25 @@ async fn complete_falls_back_to_a_model_given_in_litellms_json_form() {
     let base = format!("{}/v1", down.url);
     let fb = fallback_json("openai/gpt-4o-mini", &up, "fallback-key");
     let out = run(&[
-        "complete", "--model", "openai/gpt-4o", "--api-key", "k", "--api-base", &base,
-        "--fallback", &fb, "--json", "hi",
+        "complete",
+        "--model",
+        "openai/gpt-4o",
+        "--api-key",
+        "k",
+        "--api-base",
+        &base,
+        "--fallback",
+        &fb,
+        "--json",
+        "hi",
     ])
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let resp = last_line_json(&out);
-    assert_eq!(resp["choices"][0]["message"]["content"], "from the fallback");
+    assert_eq!(
+        resp["choices"][0]["message"]["content"],
+        "from the fallback"
+    );
     assert_eq!(
         up.requests()[0].header("authorization"),
         Some("Bearer fallback-key")
@@ -43,11 +55,23 @@ async fn num_retries_and_a_context_window_fallback_from_the_command_line() {
     let flaky = Mock::start(vec![rate_limited(0), ok("second try")]).await;
     let base = format!("{}/v1", flaky.url);
     let out = run(&[
-        "complete", "-m", "openai/gpt-4o", "--api-key", "k", "--api-base", &base,
-        "--num-retries", "1", "--json", "hi",
+        "complete",
+        "-m",
+        "openai/gpt-4o",
+        "--api-key",
+        "k",
+        "--api-base",
+        &base,
+        "--num-retries",
+        "1",
+        "--json",
+        "hi",
     ])
     .await;
-    assert_eq!(last_line_json(&out)["choices"][0]["message"]["content"], "second try");
+    assert_eq!(
+        last_line_json(&out)["choices"][0]["message"]["content"],
+        "second try"
+    );
     assert_eq!(flaky.requests().len(), 2);
 
     let small = Mock::start(vec![Reply::json(
@@ -60,13 +84,38 @@ async fn num_retries_and_a_context_window_fallback_from_the_command_line() {
     let base = format!("{}/v1", small.url);
     let fb = fallback_json("openai/gpt-4.1", &large, "k2");
     let out = run(&[
-        "complete", "-m", "openai/gpt-4", "--api-key", "k", "--api-base", &base,
-        "--context-window-fallback", &fb, "--json", "hi",
+        "complete",
+        "-m",
+        "openai/gpt-4",
+        "--api-key",
+        "k",
+        "--api-base",
+        &base,
+        "--context-window-fallback",
+        &fb,
+        "--json",
+        "hi",
     ])
     .await;
-    assert_eq!(last_line_json(&out)["choices"][0]["message"]["content"], "large");
-    let out = run(&["complete", "-m", "openai/gpt-4o", "--num-retries", "11", "hi"]).await;
-    assert_eq!(out.status.code(), Some(2), "a usage error: {}", stderr(&out));
+    assert_eq!(
+        last_line_json(&out)["choices"][0]["message"]["content"],
+        "large"
+    );
+    let out = run(&[
+        "complete",
+        "-m",
+        "openai/gpt-4o",
+        "--num-retries",
+        "11",
+        "hi",
+    ])
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a usage error: {}",
+        stderr(&out)
+    );
 }
 
 #[tokio::test]
@@ -75,25 +124,57 @@ async fn a_mocked_error_falls_back_to_a_mocked_answer_offline() {
         "api_base": "http://127.0.0.1:9"})
     .to_string();
     let out = run(&[
-        "complete", "-m", "openai/gpt-4o", "--mock-error", "litellm.RateLimitError",
-        "--fallback", &fb, "--json", "hi",
+        "complete",
+        "-m",
+        "openai/gpt-4o",
+        "--mock-error",
+        "litellm.RateLimitError",
+        "--fallback",
+        &fb,
+        "--json",
+        "hi",
     ])
     .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(last_line_json(&out)["choices"][0]["message"]["content"], "offline answer");
+    assert_eq!(
+        last_line_json(&out)["choices"][0]["message"]["content"],
+        "offline answer"
+    );
     // Alone, the mocked error is the call's error, typed.
-    let out = run(&["complete", "-m", "openai/gpt-4o", "--mock-error", "timeout", "--json", "hi"]).await;
+    let out = run(&[
+        "complete",
+        "-m",
+        "openai/gpt-4o",
+        "--mock-error",
+        "timeout",
+        "--json",
+        "hi",
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(last_line_json(&out)["error"]["kind"], "timeout");
-    let out = run(&["complete", "-m", "openai/gpt-4o", "--mock-error", "slow", "hi"]).await;
+    let out = run(&[
+        "complete",
+        "-m",
+        "openai/gpt-4o",
+        "--mock-error",
+        "slow",
+        "hi",
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
 
 #[tokio::test]
 async fn a_mocked_tool_call_prints_as_openai_would() {
     let out = run(&[
-        "complete", "-m", "openai/gpt-4o", "--mock-tool-call",
-        "get_weather={\"city\":\"Paris\"}", "--json", "weather?",
+        "complete",
+        "-m",
+        "openai/gpt-4o",
+        "--mock-tool-call",
+        "get_weather={\"city\":\"Paris\"}",
+        "--json",
+        "weather?",
     ])
     .await;
     let resp = last_line_json(&out);
@@ -106,7 +187,16 @@ async fn a_mocked_tool_call_prints_as_openai_would() {
 #[tokio::test]
 async fn a_bad_fallback_is_refused_without_repeating_its_key() {
     let fb = r#"{"model": 5, "api_key": "sk-live-very-secret-123"}"#;
-    let out = run(&["complete", "-m", "openai/gpt-4o", "--fallback", fb, "--json", "hi"]).await;
+    let out = run(&[
+        "complete",
+        "-m",
+        "openai/gpt-4o",
+        "--fallback",
+        fb,
+        "--json",
+        "hi",
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(1));
     let shown = format!("{}{}", stdout(&out), stderr(&out));
     assert!(!shown.contains("very-secret"), "{shown}");
@@ -118,9 +208,20 @@ async fn a_bad_fallback_is_refused_without_repeating_its_key() {
         "{shown}"
     );
     let broken = r#"{"model": "m", "api_key": "sk-live-very-secret-123""#;
-    let out = run(&["complete", "-m", "openai/gpt-4o", "--fallback", broken, "hi"]).await;
+    let out = run(&[
+        "complete",
+        "-m",
+        "openai/gpt-4o",
+        "--fallback",
+        broken,
+        "hi",
+    ])
+    .await;
     let shown = format!("{}{}", stdout(&out), stderr(&out));
-    assert!(!shown.contains("very-secret") && shown.contains("not JSON"), "{shown}");
+    assert!(
+        !shown.contains("very-secret") && shown.contains("not JSON"),
+        "{shown}"
+    );
 }
 
 #[tokio::test]

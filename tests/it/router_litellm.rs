@@ -264,3 +264,36 @@ async fn register_model_prices_a_model_the_catalog_lacks_for_calls_and_routers()
     );
     assert_eq!(plain.deployment_prices("tuned").unwrap()[0].1, None);
 }
+
+#[tokio::test]
+async fn a_calls_mock_answers_every_attempt_without_calling_any_upstream() {
+    let m = Mock::start(vec![ok("never")]).await;
+    let (r, _) = router(
+        vec![dep("chat", "openai/gpt-4o", &m, "d")],
+        Settings {
+            retries: 1,
+            ..Settings::default()
+        },
+    );
+    // The proxy's per-request form: litellm's fields taken out of the body, then routed.
+    let mut body = req("chat");
+    body.extra
+        .insert("mock_response".into(), json!("a mocked answer"));
+    let mut taken = CallOptions::default();
+    taken.take_litellm_args(&mut body.extra).unwrap();
+    assert!(body.extra.is_empty());
+    let route = RouteOptions {
+        mock_response: taken.mock_response,
+        ..Default::default()
+    };
+    let s = r.completion(&body, &route).await.unwrap();
+    assert_eq!(s.response.text(), Some("a mocked answer"));
+    let failing = RouteOptions {
+        mock_response: Some("litellm.InternalServerError".into()),
+        ..Default::default()
+    };
+    let e = r.completion(&body, &failing).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Internal);
+    assert_eq!(e.attempts().len(), 2, "retried like a real failure");
+    assert_eq!(m.requests().len(), 0);
+}
