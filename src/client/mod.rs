@@ -9,12 +9,13 @@
 //! `router/plain.rs`.
 //!
 //! Rooms: `options` (per-call settings), `fallback` (a model to fall back
-//! to), `litellm_args` (litellm's arguments found in a request body),
+//! to), `key_check` (does a key work), `litellm_args` (litellm's arguments found in a request body),
 //! `lookup` (key and provider parameters from outside the request), `pump`
 //! (a streamed body to chunks), `stream` (the stream handed to the caller),
 //! `mock` (answers without a network).
 
 mod fallback;
+mod key_check;
 mod litellm_args;
 mod lookup;
 mod mock;
@@ -32,6 +33,7 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 pub use fallback::Fallback;
+pub use key_check::KeyCheck;
 pub(crate) use litellm_args::has_litellm_args;
 pub use mock::MockResponse;
 pub use options::CallOptions;
@@ -54,13 +56,6 @@ use crate::types::*;
 use lookup::{api_key, resolve_params};
 use mock::{mock_chunks, mock_completion, mock_error, mock_usage};
 use pump::{Pricing, Pump};
-
-/// What [`Client::check_key`] found: `valid` is None when it could not tell.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct KeyCheck {
-    pub valid: Option<bool>,
-    pub reason: String,
-}
 
 /// Calls providers through their specs.
 ///
@@ -340,75 +335,6 @@ impl Client {
             }
         });
         Ok(ChatStream::new(inner, final_usage))
-    }
-
-    /// Whether a key works, with the cheapest call the provider allows (a
-    /// one-token chat, or a one-word embedding) — litellm's `check_valid_key`.
-    /// One attempt of the model itself: no retries, no fallbacks, no mock.
-    pub async fn check_key(&self, model: &str, opts: &CallOptions) -> KeyCheck {
-        if opts.mock_response.is_some() {
-            return KeyCheck {
-                valid: None,
-                reason: "could not tell: a mock answer checks no key".into(),
-            };
-        }
-        let (spec, _) = match self.registry.resolve(model) {
-            Ok(found) => found,
-            Err(e) => {
-                return KeyCheck {
-                    valid: None,
-                    reason: e.to_string(),
-                };
-            }
-        };
-        if let Err(e) = api_key(&spec, opts) {
-            return KeyCheck {
-                valid: None,
-                reason: format!("no key to check: {}", e.message()),
-            };
-        }
-        let result = if spec.chats() {
-            let mut req = ChatRequest::new(model).user("hi");
-            req.max_tokens = Some(1);
-            self.completion_once(&req, opts).await.map(|_| ())
-        } else {
-            let req = EmbeddingRequest {
-                model: model.to_string(),
-                input: EmbeddingInput::One("hi".into()),
-                ..Default::default()
-            };
-            self.embedding_once(&req, opts).await.map(|_| ())
-        };
-        match result {
-            Ok(()) => KeyCheck {
-                valid: Some(true),
-                reason: format!("{} accepted the key", spec.name()),
-            },
-            Err(e) => match e.kind() {
-                ErrorKind::Authentication | ErrorKind::PermissionDenied => KeyCheck {
-                    valid: Some(false),
-                    reason: e.to_string(),
-                },
-                // A 404 may be a wrong base URL that never saw the key.
-                ErrorKind::NotFound => KeyCheck {
-                    valid: None,
-                    reason: format!(
-                        "could not tell: the endpoint or model was not found (check the base URL and the model): {e}"
-                    ),
-                },
-                ErrorKind::RateLimit
-                | ErrorKind::BadRequest
-                | ErrorKind::ContextWindowExceeded
-                | ErrorKind::ContentPolicy => KeyCheck {
-                    valid: Some(true),
-                    reason: format!("the key was accepted; the test call itself failed: {e}"),
-                },
-                _ => KeyCheck {
-                    valid: None,
-                    reason: format!("could not tell: {e}"),
-                },
-            },
-        }
     }
 
     /// One attempt of embeddings for one text or a list of texts.

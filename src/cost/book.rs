@@ -110,9 +110,8 @@ impl ModelInfo {
         Ok(self)
     }
 
-    /// Whether every price is a plausible number: per-million rates within
-    /// 0 to [`MAX_PER_MILLION`], fees within 0 to [`MAX_FEE`].
-    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+    /// Every per-million rate, named as in a pricing file (`tiers.input` for a tier's).
+    pub(crate) fn rates(&self) -> Vec<(&'static str, Option<f64>)> {
         let mut rates = vec![
             ("input", self.input),
             ("output", self.output),
@@ -132,18 +131,29 @@ impl ModelInfo {
                 ("tiers.cache-write", t.cache_write),
             ]);
         }
-        for (name, value) in rates {
+        rates
+    }
+
+    /// Every fee in USD, named as in a pricing file.
+    pub(crate) fn fees(&self) -> [(&'static str, Option<f64>); 3] {
+        [
+            ("per-request", self.per_request),
+            ("per-input-image", self.per_input_image),
+            ("per-output-image", self.per_output_image),
+        ]
+    }
+
+    /// Whether every price is a plausible number: per-million rates within
+    /// 0 to [`MAX_PER_MILLION`], fees within 0 to [`MAX_FEE`].
+    pub(crate) fn check(&self) -> std::result::Result<(), String> {
+        for (name, value) in self.rates() {
             if let Some(v) = value.filter(|v| !(0.0..=MAX_PER_MILLION).contains(v)) {
                 return Err(format!(
                     "{name} = {v} USD per million tokens is not plausible (0 to {MAX_PER_MILLION})"
                 ));
             }
         }
-        for (name, value) in [
-            ("per-request", self.per_request),
-            ("per-input-image", self.per_input_image),
-            ("per-output-image", self.per_output_image),
-        ] {
+        for (name, value) in self.fees() {
             if let Some(v) = value.filter(|v| !(0.0..=MAX_FEE).contains(v)) {
                 return Err(format!(
                     "{name} = {v} USD is not plausible (0 to {MAX_FEE})"

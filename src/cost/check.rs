@@ -77,26 +77,7 @@ pub fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> Vec<Diag
                     format!("model {model:?} has no price"),
                 ));
             }
-            let mut rates = vec![
-                ("input", info.input),
-                ("output", info.output),
-                ("cached-input", info.cached_input),
-                ("cache-write", info.cache_write),
-                ("reasoning", info.reasoning),
-                ("input-audio", info.input_audio),
-                ("output-audio", info.output_audio),
-                ("input-image", info.input_image),
-                ("output-image", info.output_image),
-            ];
-            for t in &info.tiers {
-                rates.extend([
-                    ("tiers.input", t.input),
-                    ("tiers.output", t.output),
-                    ("tiers.cached-input", t.cached_input),
-                    ("tiers.cache-write", t.cache_write),
-                ]);
-            }
-            for (name, value) in rates {
+            for (name, value) in info.rates() {
                 if let Some(v) = value
                     && (!(0.0..=MAX_PER_MILLION).contains(&v) || v.is_nan())
                 {
@@ -106,11 +87,7 @@ pub fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> Vec<Diag
                     out.push(finding(&path, Severity::Error, "pricing", format!("{model}: {name} = {v} USD per million tokens is not plausible (0 to {MAX_PER_MILLION})")));
                 }
             }
-            for (name, value) in [
-                ("per-request", info.per_request),
-                ("per-input-image", info.per_input_image),
-                ("per-output-image", info.per_output_image),
-            ] {
+            for (name, value) in info.fees() {
                 if let Some(v) = value
                     && (!(0.0..=MAX_FEE).contains(&v) || v.is_nan())
                 {

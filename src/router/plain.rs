@@ -150,7 +150,7 @@ fn fallback_options(f: &Fallback, call: &CallOptions) -> CallOptions {
         api_key: f.api_key.clone(),
         api_base: f.api_base.clone(),
         timeout: call.timeout,
-        limits: call.limits.clone(),
+        limits: call.limits,
         mock_response: f.mock_response.clone(),
         ..CallOptions::default()
     }

@@ -7,7 +7,9 @@
 
 use futures::StreamExt;
 use serde_json::json;
-use switchboard::{CallOptions, ChatRequest, Client, ErrorKind, Fallback, MockResponse};
+use switchboard::{
+    CallOptions, ChatRequest, ChatResponse, Client, ErrorKind, Fallback, MockResponse,
+};
 
 use crate::router::{ok, rate_limited};
 use crate::support::{Mock, Reply};
@@ -51,6 +53,21 @@ fn req() -> ChatRequest {
     ChatRequest::new("openai/gpt-4o").user("Summarize this.")
 }
 
+/// The text of a whole stream (every chunk must be Ok).
+async fn streamed_text(mut stream: switchboard::ChatStream) -> String {
+    let mut text = String::new();
+    while let Some(c) = stream.next().await {
+        let c = c.unwrap();
+        text.push_str(c.choices[0].delta.content.as_deref().unwrap_or_default());
+    }
+    text
+}
+
+/// `req()` through a fresh client with `opts`.
+async fn call(opts: &CallOptions) -> switchboard::Result<ChatResponse> {
+    Client::new().unwrap().completion(&req(), opts).await
+}
+
 #[tokio::test]
 async fn a_failing_model_falls_back_to_the_next_with_the_fallbacks_own_key() {
     let down = Mock::start(vec![unavailable()]).await;
@@ -63,11 +80,7 @@ async fn a_failing_model_falls_back_to_the_next_with_the_fallbacks_own_key() {
         ],
         ..primary(&down)
     };
-    let resp = Client::new()
-        .unwrap()
-        .completion(&req(), &opts)
-        .await
-        .unwrap();
+    let resp = call(&opts).await.unwrap();
     assert_eq!(resp.text(), Some("from the fallback"));
     // No retries unless asked (litellm's default): one try each, in order.
     assert_eq!(
@@ -96,11 +109,7 @@ async fn when_every_model_fails_the_error_reports_every_attempt() {
         num_retries: Some(1),
         ..primary(&down)
     };
-    let e = Client::new()
-        .unwrap()
-        .completion(&req(), &opts)
-        .await
-        .unwrap_err();
+    let e = call(&opts).await.unwrap_err();
     let trail: Vec<_> = e
         .attempts()
         .iter()
@@ -127,11 +136,7 @@ async fn num_retries_retries_the_same_model_as_retry_after_says() {
         num_retries: Some(2),
         ..primary(&m)
     };
-    let resp = Client::new()
-        .unwrap()
-        .completion(&req(), &opts)
-        .await
-        .unwrap();
+    let resp = call(&opts).await.unwrap();
     assert_eq!(resp.text(), Some("third time"));
     assert_eq!(m.requests().len(), 3);
 }
@@ -149,20 +154,12 @@ async fn a_context_window_error_goes_to_the_context_window_fallback_not_the_gene
         "openai/gpt-4o".into(),
         vec![to("openai/gpt-4.1", &large, "l")],
     );
-    let resp = Client::new()
-        .unwrap()
-        .completion(&req(), &opts)
-        .await
-        .unwrap();
+    let resp = call(&opts).await.unwrap();
     assert_eq!(resp.text(), Some("large"));
     assert_eq!(general.requests().len(), 0);
     // Without a context-window fallback, the general one takes it (litellm's plain call).
     opts.context_window_fallbacks.clear();
-    let resp = Client::new()
-        .unwrap()
-        .completion(&req(), &opts)
-        .await
-        .unwrap();
+    let resp = call(&opts).await.unwrap();
     assert_eq!(resp.text(), Some("general"));
 }
 
@@ -180,11 +177,7 @@ async fn a_content_policy_refusal_goes_to_the_content_policy_fallback() {
         "openai/gpt-4o".into(),
         vec![to("openai/gpt-4o-mini", &other, "k")],
     );
-    let resp = Client::new()
-        .unwrap()
-        .completion(&req(), &opts)
-        .await
-        .unwrap();
+    let resp = call(&opts).await.unwrap();
     assert_eq!(resp.text(), Some("answered"));
     assert_eq!(strict.requests().len(), 1);
 }
@@ -233,11 +226,7 @@ async fn absurd_routing_arguments_are_refused_before_any_request() {
         fallbacks: vec![Fallback::from("openai/gpt-4o-mini"); 40],
         ..primary(&m)
     };
-    let e = Client::new()
-        .unwrap()
-        .completion(&req(), &opts)
-        .await
-        .unwrap_err();
+    let e = call(&opts).await.unwrap_err();
     assert!(e.message().contains("fallbacks"), "{e}");
     assert_eq!(m.requests().len(), 0);
 }
@@ -260,17 +249,7 @@ async fn a_mocked_rate_limit_falls_back_with_no_network_at_all() {
     // The same, streamed.
     let mut r = req();
     r.stream = Some(true);
-    let mut stream = client.stream(&r, &opts).await.unwrap();
-    let mut text = String::new();
-    while let Some(c) = stream.next().await {
-        text.push_str(
-            c.unwrap().choices[0]
-                .delta
-                .content
-                .as_deref()
-                .unwrap_or_default(),
-        );
-    }
+    let text = streamed_text(client.stream(&r, &opts).await.unwrap()).await;
     assert_eq!(text, "from the fallback");
     // A mocked failure alone is that failure, typed.
     let only = CallOptions {
@@ -334,17 +313,8 @@ async fn a_stream_that_fails_before_its_first_chunk_falls_back() {
     };
     let mut r = req();
     r.stream = Some(true);
-    let mut stream = Client::new().unwrap().stream(&r, &opts).await.unwrap();
-    let mut text = String::new();
-    while let Some(c) = stream.next().await {
-        text.push_str(
-            c.unwrap().choices[0]
-                .delta
-                .content
-                .as_deref()
-                .unwrap_or_default(),
-        );
-    }
+    let stream = Client::new().unwrap().stream(&r, &opts).await.unwrap();
+    let text = streamed_text(stream).await;
     assert_eq!(text, "streamed");
     assert_eq!(up.requests()[0].json()["stream"], true);
 }
