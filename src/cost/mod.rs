@@ -1,5 +1,6 @@
-//! Cost tracking: the model catalog (`pricing/*.toml`), the cost of a call
-//! from its usage, and token counting. Prices are applied as providers
+//! Cost tracking: the model catalog (`pricing/*.toml`), the price book a
+//! client charges by (the catalog under entries set at run time), the cost
+//! of a call from its usage, and token counting. Prices are applied as providers
 //! bill them: cached reads and cache writes at their own rates, reasoning
 //! apart when priced apart, long prompts at their tier, per-request fees.
 

@@ -17,7 +17,7 @@ use super::build::Member;
 use super::config::Settings;
 use super::{Rng, RouteOptions, Routed, Router, TokioClock};
 use crate::client::{CallOptions, ChatStream, Client, Fallback, has_litellm_args};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 
 impl Client {
@@ -124,6 +124,15 @@ impl Router {
                 .map(|(from, list)| (from.clone(), named(list, groups)))
                 .collect::<IndexMap<_, _>>()
         };
+        for m in groups.members.iter().skip(1) {
+            if let Err(e) = client.registry().resolve(&m.model) {
+                return Err(Error::bad_request(format!(
+                    "fallback {:?}: {}",
+                    m.model,
+                    e.message()
+                )));
+            }
+        }
         let settings = Settings {
             retries: opts.num_retries.unwrap_or(0),
             pre_call_checks: false,

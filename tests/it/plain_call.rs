@@ -228,6 +228,15 @@ async fn absurd_routing_arguments_are_refused_before_any_request() {
     };
     let e = call(&opts).await.unwrap_err();
     assert!(e.message().contains("fallbacks"), "{e}");
+    let opts = CallOptions {
+        fallbacks: vec![Fallback::from("nosuch/model-x")],
+        ..primary(&m)
+    };
+    let e = call(&opts).await.unwrap_err();
+    assert!(
+        e.message().starts_with("fallback \"nosuch/model-x\": "),
+        "{e}"
+    );
     assert_eq!(m.requests().len(), 0);
 }
 
