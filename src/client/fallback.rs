@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn litellm_forms_are_read() {
-        let list = Fallback::list_from_json(&json!(["gpt-4o-mini", {"model": "anthropic/claude-haiku-4-5",
+        let list = Fallback::list_from_json(&json!(["gpt-4o-mini", {"model": "acme/m-large",
             "api_key": "sk-x", "api_base": "http://127.0.0.1:1", "mock_response": "litellm.Timeout"}]))
         .unwrap();
         assert_eq!(list[0], Fallback::from("gpt-4o-mini"));
