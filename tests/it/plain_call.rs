@@ -352,3 +352,23 @@ async fn check_key_makes_one_attempt_of_the_model_alone() {
     };
     assert_eq!(client.check_key("openai/gpt-4o", &mocked).await.valid, None);
 }
+
+#[tokio::test]
+async fn a_calls_own_prices_price_its_answer() {
+    let m = Mock::start(vec![ok("priced")]).await;
+    let own = switchboard::ModelInfo::default()
+        .with_token_prices(Some(0.000_002), Some(0.000_01))
+        .unwrap();
+    let opts = CallOptions {
+        price: Some(std::sync::Arc::new(own)),
+        ..primary(&m)
+    };
+    let resp = call(&opts).await.unwrap();
+    // The mock's usage: 5 prompt and 2 completion tokens.
+    let cost = resp.usage.unwrap().cost.unwrap();
+    assert!(cost.priced);
+    assert!(
+        (cost.usd - (5.0 * 2e-6 + 2.0 * 1e-5)).abs() < 1e-15,
+        "{cost:?}"
+    );
+}
