@@ -119,11 +119,25 @@ impl Router {
                 .collect()
         };
         let general = named(&opts.fallbacks, &mut groups);
-        let table = |t: &IndexMap<String, Vec<Fallback>>, groups: &mut Groups| {
-            t.iter()
-                .map(|(from, list)| (from.clone(), named(list, groups)))
-                .collect::<IndexMap<_, _>>()
-        };
+        // An entry for a model this call never reaches is left out (a table
+        // shared by many calls, as litellm allows); reached ones may chain.
+        let given = [
+            &opts.context_window_fallbacks,
+            &opts.content_policy_fallbacks,
+        ];
+        let mut tables = [IndexMap::new(), IndexMap::new()];
+        let mut grew = true;
+        while grew {
+            grew = false;
+            for (table, given) in tables.iter_mut().zip(given) {
+                for (from, list) in given {
+                    if !table.contains_key(from) && groups.names.contains(from) {
+                        table.insert(from.clone(), named(list, &mut groups));
+                        grew = true;
+                    }
+                }
+            }
+        }
         for m in groups.members.iter().skip(1) {
             if let Err(e) = client.registry().resolve(&m.model) {
                 return Err(Error::bad_request(format!(
@@ -133,12 +147,13 @@ impl Router {
                 )));
             }
         }
+        let [context_window_fallbacks, content_policy_fallbacks] = tables;
         let settings = Settings {
             retries: opts.num_retries.unwrap_or(0),
             pre_call_checks: false,
             fallbacks: IndexMap::from([(primary, general)]),
-            context_window_fallbacks: table(&opts.context_window_fallbacks, &mut groups),
-            content_policy_fallbacks: table(&opts.content_policy_fallbacks, &mut groups),
+            context_window_fallbacks,
+            content_policy_fallbacks,
             ..Settings::default()
         };
         Router::assemble(

@@ -150,6 +150,9 @@ async fn a_context_window_error_goes_to_the_context_window_fallback_not_the_gene
         fallbacks: vec![to("openai/gpt-4o-mini", &general, "g")],
         ..primary(&small)
     };
+    // A table shared with other calls: the entry for another model is left out.
+    opts.context_window_fallbacks
+        .insert("acme/other".into(), vec!["nosuch/model".into()]);
     opts.context_window_fallbacks.insert(
         "openai/gpt-4o".into(),
         vec![to("openai/gpt-4.1", &large, "l")],
