@@ -1,11 +1,13 @@
 //! The Router's own overhead: pick + bookkeeping for one request among 50
 //! deployments, per strategy (aim: under 2 µs). No network: `pick_for`.
+//! And what a plain call's fallbacks cost (litellm's `completion(…,
+//! fallbacks=[…])`: an ad-hoc Router per call), on mock answers.
 
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use switchboard::router::{DeploymentConfig, ManualClock, Rng, Settings, Strategy};
-use switchboard::{Client, Router, RouterConfig};
+use switchboard::{CallOptions, ChatRequest, Client, Router, RouterConfig};
 
 fn router(strategy: Strategy) -> Router {
     let deployments = (0..50)
@@ -55,5 +57,31 @@ fn pick(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, pick);
+fn plain_call(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = Client::new().expect("client");
+    let req = ChatRequest::new("openai/gpt-4o").user("Summarize this.");
+    let plain = CallOptions {
+        mock_response: Some("an answer".into()),
+        ..Default::default()
+    };
+    let with_fallbacks = CallOptions {
+        fallbacks: vec![
+            "anthropic/claude-haiku-4-5".into(),
+            "openai/gpt-4o-mini".into(),
+        ],
+        num_retries: Some(2),
+        ..plain.clone()
+    };
+    for (name, opts) in [("mock", &plain), ("mock_two_fallbacks", &with_fallbacks)] {
+        c.bench_function(&format!("plain_call/{name}"), |b| {
+            b.iter(|| rt.block_on(client.completion(&req, opts)).expect("answer"))
+        });
+    }
+}
+
+criterion_group!(benches, pick, plain_call);
 criterion_main!(benches);

@@ -49,9 +49,12 @@ async fn main() -> switchboard::Result<()> {
 fn options(key_env: &str) -> CallOptions {
     let mut opts = CallOptions::default();
     if std::env::var(key_env).is_err() {
-        opts.mock_response = Some(format!(
-            "(offline: set {key_env} for a real answer) Server-sent events stream text over HTTP."
-        ));
+        opts.mock_response = Some(
+            format!(
+                "(offline: set {key_env} for a real answer) Server-sent events stream text over HTTP."
+            )
+            .into(),
+        );
     }
     opts
 }

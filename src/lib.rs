@@ -41,10 +41,15 @@ pub(crate) mod template;
 pub(crate) mod transport;
 pub mod types;
 
-pub use client::{CallOptions, ChatStream, Client, KeyCheck};
-pub use cost::{Catalog, ModelInfo, token_counter};
+pub use client::{CallOptions, ChatStream, Client, Fallback, KeyCheck, MockResponse};
+pub use cost::{Catalog, ModelInfo, PriceBook, token_counter};
 pub use error::{Attempt, Error, ErrorDetails, ErrorKind, Result};
 pub use router::{RouteOptions, Router, RouterConfig};
 pub use spec::{Diagnostic, Registry, Severity, Source, Spec};
 pub use transport::Limits;
 pub use types::*;
+
+/// The README's Rust examples, compiled as doc tests so they cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -149,7 +149,7 @@ impl CallArgs {
             timeout: self.timeout.map(Seconds::get),
             limits,
             params: self.params.iter().cloned().collect::<BTreeMap<_, _>>(),
-            mock_response: None,
+            ..CallOptions::default()
         };
         Ok((client, opts))
     }

@@ -1,14 +1,22 @@
-//! The library entry point: engine + transport. `completion` and `stream`
-//! resolve the model to a spec, build the canonical request, render, send,
-//! and map the answer (or classify the failure). Reads the clock and the
-//! environment here, so the engine never does. Every error it returns has
-//! the call's key, and anything shaped like a credential, redacted.
+//! The library entry point: engine + transport. One attempt of a call
+//! (`completion_once`, `stream_once`, `embedding_once`) resolves the model
+//! to a spec, builds the canonical request, renders, sends, and maps the
+//! answer (or classifies the failure), priced by the client's price book.
+//! Reads the clock and the environment here, so the engine never does.
+//! Every error it returns has the call's key, and anything shaped like a
+//! credential, redacted. The public `completion`, `stream` and `embedding`
+//! act on a call's retries and fallbacks too, so they live a layer up, in
+//! `router/plain.rs`.
 //!
-//! Rooms: `options` (per-call settings), `lookup` (key and provider
-//! parameters from outside the request), `pump` (a streamed body to chunks),
-//! `stream` (the stream handed to the caller), `mock` (answers without a
-//! network).
+//! Rooms: `options` (per-call settings), `fallback` (a model to fall back
+//! to), `key_check` (does a key work), `litellm_args` (litellm's arguments found in a request body),
+//! `lookup` (key and provider parameters from outside the request), `pump`
+//! (a streamed body to chunks), `stream` (the stream handed to the caller),
+//! `mock` (answers without a network).
 
+mod fallback;
+mod key_check;
+mod litellm_args;
 mod lookup;
 mod mock;
 mod options;
@@ -24,10 +32,14 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::time::Instant;
 
+pub use fallback::Fallback;
+pub use key_check::KeyCheck;
+pub(crate) use litellm_args::has_litellm_args;
+pub use mock::MockResponse;
 pub use options::CallOptions;
 pub use stream::ChatStream;
 
-use crate::cost::{Catalog, ModelInfo};
+use crate::cost::{Catalog, ModelInfo, PriceBook};
 use crate::duration;
 use crate::engine::classify::classify;
 use crate::engine::embed::{canonical_embedding, map_embeddings};
@@ -41,15 +53,8 @@ use crate::spec::{Registry, Spec};
 use crate::transport::{BodyStream, Transport, after, earliest, read_body};
 use crate::types::*;
 use lookup::{api_key, resolve_params};
-use mock::{mock_chunks, mock_completion, mock_usage};
-use pump::{Pump, price};
-
-/// What [`Client::check_key`] found: `valid` is None when it could not tell.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct KeyCheck {
-    pub valid: Option<bool>,
-    pub reason: String,
-}
+use mock::{mock_chunks, mock_completion, mock_error, mock_usage};
+use pump::{Pricing, Pump};
 
 /// Calls providers through their specs.
 ///
@@ -66,7 +71,7 @@ pub struct KeyCheck {
 pub struct Client {
     registry: Arc<Registry>,
     transport: Transport,
-    catalog: &'static Catalog,
+    prices: PriceBook,
 }
 
 /// What a call resolved to before any I/O.
@@ -93,25 +98,46 @@ impl Client {
         Ok(Client {
             registry: Arc::new(registry),
             transport: Transport::new()?,
-            catalog: Catalog::builtin()?,
+            prices: PriceBook::new(Catalog::builtin()?),
         })
     }
 
-    /// The model catalog prices come from.
+    /// The built-in model catalog (without entries registered at run time:
+    /// [`Client::model_info`] sees those too).
     pub fn catalog(&self) -> &'static Catalog {
-        self.catalog
+        self.prices.builtin()
     }
 
-    /// Prices, limits and capabilities of `model` (`provider/model` or a bare name).
-    pub fn model_info(&self, model: &str) -> Option<&'static ModelInfo> {
+    /// Prices, limits and capabilities of `model` (`provider/model` or a
+    /// bare name): its registered entry, else the catalog's.
+    pub fn model_info(&self, model: &str) -> Option<&ModelInfo> {
         let (spec, name) = self.registry.resolve(model).ok()?;
-        self.catalog.model_info(&spec.id, &name)
+        self.prices.model_info(&spec.id, &name)
+    }
+
+    /// Adds or replaces `model`'s catalog entry for this client (litellm's
+    /// `register_model`): its calls, and those of a Router built from it
+    /// afterwards, are priced and checked by it. Clones made before keep
+    /// what they had. An absurd price is an error naming it.
+    ///
+    /// ```no_run
+    /// # fn run() -> switchboard::Result<()> {
+    /// use switchboard::{Client, ModelInfo};
+    /// let mut client = Client::new()?;
+    /// let info = ModelInfo { context_window: Some(32_000), ..Default::default() }
+    ///     .with_token_prices(Some(0.000_000_5), Some(0.000_001_5))?; // USD per token
+    /// client.register_model("openai/my-fine-tune", info)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn register_model(&mut self, model: &str, info: ModelInfo) -> Result<()> {
+        let (spec, name) = self.registry.resolve(model)?;
+        self.prices.register(&spec.id, &name, info)
     }
 
     /// What `usage` would cost on `model`, with no call made (for budgeting).
     pub fn cost_per_token(&self, model: &str, usage: &Usage) -> Cost {
         match self.registry.resolve(model) {
-            Ok((spec, name)) => self.catalog.cost(&spec.id, &name, usage),
+            Ok((spec, name)) => self.prices.cost(None, &spec.id, [&name, &name], usage),
             Err(_) => Cost::default(),
         }
     }
@@ -126,10 +152,17 @@ impl Client {
         }
     }
 
-    /// Sets `usage.cost` from the catalog: the answering model's price, else the requested one's.
-    fn attach_cost(&self, provider: &str, models: [&str; 2], usage: Option<&mut Usage>) {
+    /// Sets `usage.cost`: at the call's own price when it has one, else the
+    /// answering model's, else the requested one's.
+    fn attach_cost(
+        &self,
+        own: Option<&ModelInfo>,
+        provider: &str,
+        models: [&str; 2],
+        usage: Option<&mut Usage>,
+    ) {
         if let Some(u) = usage {
-            u.cost = Some(price(self.catalog, provider, models, u));
+            u.cost = Some(self.prices.cost(own, provider, models, u));
         }
     }
 
@@ -137,13 +170,28 @@ impl Client {
         &self.registry
     }
 
-    /// One chat completion.
-    pub async fn completion(&self, req: &ChatRequest, opts: &CallOptions) -> Result<ChatResponse> {
+    /// One attempt of a chat completion (no retries, no fallbacks).
+    pub(crate) async fn completion_once(
+        &self,
+        req: &ChatRequest,
+        opts: &CallOptions,
+    ) -> Result<ChatResponse> {
         let (spec, model) = self.registry.resolve(&req.model)?;
-        if let Some(text) = &opts.mock_response {
-            let mut resp = mock_completion(req, &model, text, fresh_id(), now());
-            self.attach_cost(&spec.id, [&model, &model], resp.usage.as_mut());
-            return Ok(resp);
+        match &opts.mock_response {
+            Some(MockResponse::Message {
+                content,
+                tool_calls,
+            }) => {
+                let answer = (content.as_deref(), tool_calls.as_slice());
+                let mut resp = mock_completion(req, &model, answer, fresh_id(), now());
+                let own = opts.price.as_deref();
+                self.attach_cost(own, &spec.id, [&model, &model], resp.usage.as_mut());
+                return Ok(resp);
+            }
+            Some(MockResponse::Error(kind)) => {
+                return Err(mock_error(*kind).at(&spec.id, &model));
+            }
+            None => {}
         }
         let deadline = answer_deadline(opts);
         let plan = self.plan(spec, model, req, false, opts)?;
@@ -174,19 +222,34 @@ impl Client {
             },
         );
         let answered = resp.model.clone();
-        self.attach_cost(&plan.spec.id, [&answered, &plan.model], resp.usage.as_mut());
+        let own = opts.price.as_deref();
+        let models = [answered.as_str(), plan.model.as_str()];
+        self.attach_cost(own, &plan.spec.id, models, resp.usage.as_mut());
         Ok(resp)
     }
 
-    /// A streamed chat completion: chunks as they arrive. A stream that
-    /// errors, is cut, or falls silent for longer than `limits.idle` ends
-    /// with an `Err` item, never silently.
-    pub async fn stream(&self, req: &ChatRequest, opts: &CallOptions) -> Result<ChatStream> {
+    /// One attempt of a streamed chat completion: chunks as they arrive. A
+    /// stream that errors, is cut, or falls silent for longer than
+    /// `limits.idle` ends with an `Err` item, never silently.
+    pub(crate) async fn stream_once(
+        &self,
+        req: &ChatRequest,
+        opts: &CallOptions,
+    ) -> Result<ChatStream> {
         let (spec, model) = self.registry.resolve(&req.model)?;
-        if let Some(text) = &opts.mock_response {
-            let mut chunks = mock_chunks(req, &model, text, fresh_id(), now());
-            let usage = mock_usage(req, text);
-            let cost = price(self.catalog, &spec.id, [&model, &model], &usage);
+        if let Some(mock) = &opts.mock_response {
+            let (content, tool_calls) = match mock {
+                MockResponse::Message {
+                    content,
+                    tool_calls,
+                } => (content, tool_calls),
+                MockResponse::Error(kind) => return Err(mock_error(*kind).at(&spec.id, &model)),
+            };
+            let answer = (content.as_deref(), tool_calls.as_slice());
+            let mut chunks = mock_chunks(req, &model, answer, fresh_id(), now());
+            let usage = mock_usage(req, content.as_deref().unwrap_or_default(), tool_calls);
+            let own = opts.price.as_deref();
+            let cost = self.prices.cost(own, &spec.id, [&model, &model], &usage);
             for c in chunks.iter_mut().filter_map(|c| c.usage.as_mut()) {
                 c.cost = Some(cost);
             }
@@ -256,7 +319,12 @@ impl Client {
         };
         let final_usage = Arc::new(Mutex::new(None));
         let body = BodyStream::new(resp, &opts.limits, total_by);
-        let pricing = (self.catalog, plan.spec.id.clone(), plan.model.clone());
+        let pricing = Pricing {
+            book: self.prices.clone(),
+            own: opts.price.clone(),
+            provider: plan.spec.id.clone(),
+            model: plan.model.clone(),
+        };
         let state = Pump::new(body, decoder, mapper, pricing, final_usage.clone());
         let inner = futures::stream::unfold(state, move |mut st| {
             let at = at.clone();
@@ -268,64 +336,8 @@ impl Client {
         Ok(ChatStream::new(inner, final_usage))
     }
 
-    /// Whether a key works, with the cheapest call the provider allows (a
-    /// one-token chat, or a one-word embedding) — litellm's `check_valid_key`.
-    pub async fn check_key(&self, model: &str, opts: &CallOptions) -> KeyCheck {
-        let (spec, _) = match self.registry.resolve(model) {
-            Ok(found) => found,
-            Err(e) => {
-                return KeyCheck {
-                    valid: None,
-                    reason: e.to_string(),
-                };
-            }
-        };
-        let result = if spec.chats() {
-            let mut req = ChatRequest::new(model).user("hi");
-            req.max_tokens = Some(1);
-            self.completion(&req, opts).await.map(|_| ())
-        } else {
-            let req = EmbeddingRequest {
-                model: model.to_string(),
-                input: EmbeddingInput::One("hi".into()),
-                ..Default::default()
-            };
-            self.embedding(&req, opts).await.map(|_| ())
-        };
-        match result {
-            Ok(()) => KeyCheck {
-                valid: Some(true),
-                reason: format!("{} accepted the key", spec.name()),
-            },
-            Err(e) => match e.kind() {
-                ErrorKind::Authentication | ErrorKind::PermissionDenied => KeyCheck {
-                    valid: Some(false),
-                    reason: e.to_string(),
-                },
-                // A 404 may be a wrong base URL that never saw the key.
-                ErrorKind::NotFound => KeyCheck {
-                    valid: None,
-                    reason: format!(
-                        "could not tell: the endpoint or model was not found (check the base URL and the model): {e}"
-                    ),
-                },
-                ErrorKind::RateLimit
-                | ErrorKind::BadRequest
-                | ErrorKind::ContextWindowExceeded
-                | ErrorKind::ContentPolicy => KeyCheck {
-                    valid: Some(true),
-                    reason: format!("the key was accepted; the test call itself failed: {e}"),
-                },
-                _ => KeyCheck {
-                    valid: None,
-                    reason: format!("could not tell: {e}"),
-                },
-            },
-        }
-    }
-
-    /// Embeddings for one text or a list of texts.
-    pub async fn embedding(
+    /// One attempt of embeddings for one text or a list of texts.
+    pub(crate) async fn embedding_once(
         &self,
         req: &EmbeddingRequest,
         opts: &CallOptions,
@@ -349,7 +361,8 @@ impl Client {
         let base64 = req.encoding_format.as_deref() == Some("base64");
         let mut resp = map_embeddings(ep, &body, &model, base64).map_err(|e| scrub(at(e), key))?;
         let answered = resp.model.clone();
-        self.attach_cost(&spec.id, [&answered, &model], resp.usage.as_mut());
+        let own = opts.price.as_deref();
+        self.attach_cost(own, &spec.id, [&answered, &model], resp.usage.as_mut());
         Ok(resp)
     }
 

@@ -1,13 +1,21 @@
 //! Per-call settings: key, base URL, provider parameters, time and size
-//! limits, and a mock answer. Plain data; its `Debug` never shows the key.
+//! limits, a mock answer, the call's own prices, and litellm's fallbacks
+//! and retries. Plain data (acting on fallbacks and retries is the
+//! Router's); its `Debug` never shows a key.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use indexmap::IndexMap;
+
+use super::{Fallback, MockResponse};
+use crate::cost::ModelInfo;
 use crate::transport::Limits;
 
-/// Per-call settings; all optional.
+/// Per-call settings; all optional. The fields map one to one onto the
+/// keyword arguments of litellm's `completion(model, messages, …)`.
 #[derive(Clone, Default)]
 pub struct CallOptions {
     /// API key; otherwise the spec's environment variable.
@@ -22,8 +30,47 @@ pub struct CallOptions {
     pub limits: Limits,
     /// Provider parameters by name (e.g. `api_version`); otherwise env var or default.
     pub params: BTreeMap<String, String>,
-    /// Answer with this text without touching the network (like litellm's `mock_response`).
-    pub mock_response: Option<String>,
+    /// Answer without touching the network (litellm's `mock_response`):
+    /// text, tool calls, or a failure (`"litellm.RateLimitError"`) to try
+    /// retries and fallbacks offline. Applies to the call's model only.
+    pub mock_response: Option<MockResponse>,
+    /// Models to try, in order, when the call's model fails with an error
+    /// that survives its retries (litellm's `fallbacks`).
+    pub fallbacks: Vec<Fallback>,
+    /// Model → larger-context models, on `context_window_exceeded`
+    /// (litellm's `context_window_fallbacks=[{"gpt-4o": ["gpt-4o-mini"]}]`).
+    pub context_window_fallbacks: IndexMap<String, Vec<Fallback>>,
+    /// Model → models to try on `content_policy` (litellm's `content_policy_fallbacks`).
+    pub content_policy_fallbacks: IndexMap<String, Vec<Fallback>>,
+    /// Retries of a model on a retryable failure (rate limit, timeout,
+    /// 5xx), honouring Retry-After, before its fallbacks (litellm's
+    /// `num_retries`; none when unset).
+    pub num_retries: Option<u32>,
+    /// This call's own prices, in place of the catalog's (litellm's
+    /// `input_cost_per_token` / `output_cost_per_token`: see
+    /// [`ModelInfo::with_token_prices`]).
+    pub price: Option<Arc<ModelInfo>>,
+}
+
+impl CallOptions {
+    /// Whether the call asks for retries or fallbacks, which the Router acts on.
+    pub(crate) fn routes(&self) -> bool {
+        self.num_retries.is_some_and(|n| n > 0)
+            || !self.fallbacks.is_empty()
+            || !self.context_window_fallbacks.is_empty()
+            || !self.content_policy_fallbacks.is_empty()
+    }
+
+    /// The same options for one attempt: without fallbacks or retries.
+    pub(crate) fn one_attempt(&self) -> CallOptions {
+        CallOptions {
+            fallbacks: Vec::new(),
+            context_window_fallbacks: IndexMap::new(),
+            content_policy_fallbacks: IndexMap::new(),
+            num_retries: None,
+            ..self.clone()
+        }
+    }
 }
 
 impl fmt::Debug for CallOptions {
@@ -37,7 +84,12 @@ impl fmt::Debug for CallOptions {
             .field("timeout", &self.timeout)
             .field("limits", &self.limits)
             .field("params", &self.params.keys().collect::<Vec<_>>())
-            .field("mock_response", &self.mock_response.is_some())
+            .field("mock_response", &self.mock_response)
+            .field("fallbacks", &self.fallbacks)
+            .field("context_window_fallbacks", &self.context_window_fallbacks)
+            .field("content_policy_fallbacks", &self.content_policy_fallbacks)
+            .field("num_retries", &self.num_retries)
+            .field("price", &self.price.is_some())
             .finish()
     }
 }
@@ -51,11 +103,17 @@ mod tests {
         let o = CallOptions {
             api_key: Some("sk-very-secret-key-123".into()),
             api_base: Some("https://h.example/v1?key=also-secret".into()),
+            fallbacks: vec![Fallback {
+                api_key: Some("sk-fallback-secret".into()),
+                ..Fallback::from("m")
+            }],
             ..Default::default()
         };
         let shown = format!("{o:?}");
         assert!(
-            !shown.contains("very-secret") && !shown.contains("also-secret"),
+            !shown.contains("very-secret")
+                && !shown.contains("also-secret")
+                && !shown.contains("fallback-secret"),
             "{shown}"
         );
         assert!(shown.contains("https://h.example/v1"), "{shown}");

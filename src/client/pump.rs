@@ -7,12 +7,12 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use crate::cost::Catalog;
+use crate::cost::{ModelInfo, PriceBook};
 use crate::engine::events::ChunkMapper;
 use crate::engine::stream::{Decoder, Frame, FrameError};
 use crate::error::{Error, ErrorKind, Result};
 use crate::transport::BodyStream;
-use crate::types::{ChatChunk, Cost, Usage};
+use crate::types::{ChatChunk, Usage};
 
 /// One streamed body on its way to chunks.
 pub(super) struct Pump {
@@ -23,8 +23,7 @@ pub(super) struct Pump {
     ready: VecDeque<ChatChunk>,
     error: Option<Error>,
     done: bool,
-    /// Catalog, provider and requested model, to price the usage.
-    pricing: (&'static Catalog, String, String),
+    pricing: Pricing,
     final_usage: Arc<Mutex<Option<Usage>>>,
 }
 
@@ -33,7 +32,7 @@ impl Pump {
         body: BodyStream,
         decoder: Decoder,
         mapper: ChunkMapper,
-        pricing: (&'static Catalog, String, String),
+        pricing: Pricing,
         final_usage: Arc<Mutex<Option<Usage>>>,
     ) -> Pump {
         Pump {
@@ -99,9 +98,11 @@ impl Pump {
         let Some(mut usage) = self.mapper.usage() else {
             return;
         };
-        let (catalog, provider, model) = &self.pricing;
+        let p = &self.pricing;
         let answered = out.last().map(|c| c.model.clone()).unwrap_or_default();
-        let cost = price(catalog, provider, [&answered, model], &usage);
+        let cost = p
+            .book
+            .cost(p.own.as_deref(), &p.provider, [&answered, &p.model], &usage);
         usage.cost = Some(cost);
         for c in out.iter_mut().filter_map(|c| c.usage.as_mut()) {
             c.cost = Some(cost);
@@ -112,13 +113,13 @@ impl Pump {
     }
 }
 
-/// The cost of `usage` at the first of `models` the catalog prices.
-pub(super) fn price(catalog: &Catalog, provider: &str, models: [&str; 2], usage: &Usage) -> Cost {
-    models
-        .iter()
-        .map(|m| catalog.cost(provider, m, usage))
-        .find(|c| c.priced)
-        .unwrap_or_default()
+/// What a stream's usage is priced by: the call's own price, else the
+/// book's entry for the answering model, else for the requested one.
+pub(super) struct Pricing {
+    pub(super) book: PriceBook,
+    pub(super) own: Option<Arc<ModelInfo>>,
+    pub(super) provider: String,
+    pub(super) model: String,
 }
 
 /// A body that cannot be cut into frames is a bad answer from upstream (502).

@@ -1,13 +1,16 @@
-//! Cost tracking: the model catalog (`pricing/*.toml`), the cost of a call
-//! from its usage, and token counting. Prices are applied as providers
+//! Cost tracking: the model catalog (`pricing/*.toml`), the price book a
+//! client charges by (the catalog under entries set at run time), the cost
+//! of a call from its usage, and token counting. Prices are applied as providers
 //! bill them: cached reads and cache writes at their own rates, reasoning
 //! apart when priced apart, long prompts at their tier, per-request fees.
 
+pub(crate) mod book;
 mod catalog;
 mod tokens;
 
 use std::sync::OnceLock;
 
+pub use book::PriceBook;
 pub(crate) use catalog::RawPricing;
 pub use catalog::{Catalog, ModelInfo, Tier};
 pub use tokens::{TokenCount, estimate_input_tokens, estimate_tokens, token_counter};

@@ -8,10 +8,7 @@ use crate::cost::RawPricing;
 use crate::spec::diagnostic::{line_col, locate};
 use crate::spec::{Diagnostic, Severity, Source};
 
-/// The most a token price (USD per million) can plausibly be.
-const MAX_PER_MILLION: f64 = 1_000.0;
-/// The most a per-request or per-image fee (USD) can plausibly be.
-const MAX_FEE: f64 = 100.0;
+use crate::cost::book::{MAX_FEE, MAX_PER_MILLION};
 
 /// Every finding in the pricing `sources`; `providers` are the known spec ids.
 pub(crate) fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> Vec<Diagnostic> {
@@ -80,26 +77,7 @@ pub(crate) fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> V
                     format!("model {model:?} has no price"),
                 ));
             }
-            let mut rates = vec![
-                ("input", info.input),
-                ("output", info.output),
-                ("cached-input", info.cached_input),
-                ("cache-write", info.cache_write),
-                ("reasoning", info.reasoning),
-                ("input-audio", info.input_audio),
-                ("output-audio", info.output_audio),
-                ("input-image", info.input_image),
-                ("output-image", info.output_image),
-            ];
-            for t in &info.tiers {
-                rates.extend([
-                    ("tiers.input", t.input),
-                    ("tiers.output", t.output),
-                    ("tiers.cached-input", t.cached_input),
-                    ("tiers.cache-write", t.cache_write),
-                ]);
-            }
-            for (name, value) in rates {
+            for (name, value) in info.rates() {
                 if let Some(v) = value
                     && (!(0.0..=MAX_PER_MILLION).contains(&v) || v.is_nan())
                 {
@@ -109,11 +87,7 @@ pub(crate) fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> V
                     out.push(finding(&path, Severity::Error, "pricing", format!("{model}: {name} = {v} USD per million tokens is not plausible (0 to {MAX_PER_MILLION})")));
                 }
             }
-            for (name, value) in [
-                ("per-request", info.per_request),
-                ("per-input-image", info.per_input_image),
-                ("per-output-image", info.per_output_image),
-            ] {
+            for (name, value) in info.fees() {
                 if let Some(v) = value
                     && (!(0.0..=MAX_FEE).contains(&v) || v.is_nan())
                 {

@@ -21,7 +21,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 
 use super::strategy::Strategy;
-use crate::client::CallOptions;
+use crate::client::{CallOptions, MockResponse};
 use crate::duration::Seconds;
 use crate::error::{Error, Result};
 use crate::spec::diagnostic::line_col;
@@ -72,11 +72,14 @@ pub struct Settings {
     pub max_retry_wait_secs: Seconds,
     /// Skip deployments whose context window cannot hold the request.
     pub pre_call_checks: bool,
-    /// Group → groups to try when it fails (any error that survives retries).
+    /// Group → groups (or plain models) to try when it fails with an error
+    /// that survives retries.
     pub fallbacks: IndexMap<String, Vec<String>>,
-    /// Group → larger-context groups, on context_window_exceeded.
+    /// Group → larger-context groups (or plain models), on
+    /// context_window_exceeded; a group with none takes its general fallbacks.
     pub context_window_fallbacks: IndexMap<String, Vec<String>>,
-    /// Group → groups to try on content_policy.
+    /// Group → groups (or plain models) to try on content_policy; a group
+    /// with none takes its general fallbacks.
     pub content_policy_fallbacks: IndexMap<String, Vec<String>>,
 }
 
@@ -155,8 +158,17 @@ pub struct DeploymentConfig {
     pub total_timeout_secs: Option<Seconds>,
     pub max_response_bytes: Option<NonZeroUsize>,
     pub max_event_bytes: Option<NonZeroUsize>,
-    /// Answer with this text and touch no network (offline runs and tests).
+    /// Answer without touching the network (offline runs and tests): a
+    /// text, or a litellm exception name (`"litellm.RateLimitError"`) to
+    /// fail as that kind.
     pub mock_response: Option<String>,
+    /// Its own price, USD per input token (litellm's key; the catalog's
+    /// other rates for its model still apply). Also spelled `input_cost_per_token`.
+    #[serde(alias = "input_cost_per_token")]
+    pub input_cost_per_token: Option<f64>,
+    /// Its own price, USD per output token. Also spelled `output_cost_per_token`.
+    #[serde(alias = "output_cost_per_token")]
+    pub output_cost_per_token: Option<f64>,
 }
 
 fn one() -> f64 {
@@ -184,12 +196,22 @@ impl DeploymentConfig {
             max_response_bytes: None,
             max_event_bytes: None,
             mock_response: None,
+            input_cost_per_token: None,
+            output_cost_per_token: None,
         }
     }
 
-    /// Answers with `text` and touches no network.
+    /// Answers with `text` (or fails as a litellm exception name says) and touches no network.
     pub fn mock_response(mut self, text: impl Into<String>) -> Self {
         self.mock_response = Some(text.into());
+        self
+    }
+
+    /// Its own prices, USD per input and output token (litellm's
+    /// `input_cost_per_token` / `output_cost_per_token`).
+    pub fn token_prices(mut self, input: f64, output: f64) -> Self {
+        self.input_cost_per_token = Some(input);
+        self.output_cost_per_token = Some(output);
         self
     }
 
@@ -304,7 +326,8 @@ impl DeploymentConfig {
             timeout: secs(self.timeout_secs, router.timeout_secs, "timeout-secs")?,
             limits,
             params: self.params.clone(),
-            mock_response: self.mock_response.clone(),
+            mock_response: self.mock_response.as_deref().map(MockResponse::from),
+            ..CallOptions::default()
         })
     }
 }

@@ -3,13 +3,14 @@
 //! tasks; every method takes the current time from the caller.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::config::Settings;
 use super::strategy::View;
 use crate::client::CallOptions;
+use crate::cost::ModelInfo;
 
 #[derive(Debug)]
 pub(crate) struct Deployment {
@@ -21,8 +22,11 @@ pub(crate) struct Deployment {
     pub(crate) tpm: Option<u64>,
     pub(crate) max_parallel: Option<u64>,
     pub(crate) context_window: Option<u64>,
-    /// USD per million input + output tokens, from the catalog.
+    /// USD per million input + output tokens, from `info`.
     pub(crate) price: Option<f64>,
+    /// The entry its calls are priced and checked at (the catalog's, or
+    /// its own prices over it); None when nothing is known of its model.
+    pub(crate) info: Option<Arc<ModelInfo>>,
     in_flight: AtomicU64,
     state: Mutex<State>,
 }
@@ -46,16 +50,16 @@ pub(crate) enum Unavailable {
 }
 
 impl Deployment {
-    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: String,
         model: String,
         options: CallOptions,
         weight: f64,
         limits: (Option<u64>, Option<u64>, Option<u64>),
-        context_window: Option<u64>,
-        price: Option<f64>,
+        info: Option<Arc<ModelInfo>>,
     ) -> Self {
+        let context_window = info.as_ref().and_then(|i| i.context_window);
+        let price = info.as_ref().and_then(|i| Some(i.input? + i.output?));
         Deployment {
             id,
             model,
@@ -66,6 +70,7 @@ impl Deployment {
             max_parallel: limits.2,
             context_window,
             price,
+            info,
             in_flight: AtomicU64::new(0),
             state: Mutex::new(State::default()),
         }

@@ -1,11 +1,18 @@
 //! Picking a deployment: a pure function of the candidates' state and one
 //! random draw. Knows nothing of HTTP.
 
+use std::fmt;
+use std::str::FromStr;
+
 use serde::Deserialize;
 
-/// How the Router chooses among healthy deployments of a group.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "kebab-case")]
+use crate::error::Error;
+
+/// How the Router chooses among healthy deployments of a group. Named in
+/// TOML, the builder or `FromStr` by its own name or litellm's
+/// (`simple-shuffle`, `usage-based-routing-v2`, …; see [`Strategy::NAMES`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub enum Strategy {
     /// Random, in proportion to each deployment's weight.
     #[default]
@@ -18,6 +25,78 @@ pub enum Strategy {
     LatencyBased,
     /// Cheapest by catalog price per token.
     LowestCost,
+}
+
+impl Strategy {
+    /// Every accepted name: Switchboard's first, then litellm's for the same strategy.
+    pub const NAMES: [(&'static str, Strategy); 11] = [
+        ("weighted-shuffle", Strategy::WeightedShuffle),
+        ("least-busy", Strategy::LeastBusy),
+        ("usage-based", Strategy::UsageBased),
+        ("latency-based", Strategy::LatencyBased),
+        ("lowest-cost", Strategy::LowestCost),
+        ("simple-shuffle", Strategy::WeightedShuffle),
+        ("shuffle", Strategy::WeightedShuffle),
+        ("usage-based-routing", Strategy::UsageBased),
+        ("usage-based-routing-v2", Strategy::UsageBased),
+        ("latency-based-routing", Strategy::LatencyBased),
+        ("cost-based-routing", Strategy::LowestCost),
+    ];
+
+    /// Switchboard's name for it (`weighted-shuffle`).
+    pub fn as_str(self) -> &'static str {
+        Strategy::NAMES
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map_or("weighted-shuffle", |(n, _)| n)
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = Error;
+
+    fn from_str(name: &str) -> Result<Self, Error> {
+        Strategy::NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Strategy::NAMES.iter().map(|(n, _)| *n).collect();
+                Error::bad_request(format!(
+                    "unknown routing strategy {name:?} (one of: {})",
+                    names.join(", ")
+                ))
+            })
+    }
+}
+
+impl TryFrom<String> for Strategy {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, String> {
+        name.parse().map_err(|e: Error| e.message().to_string())
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl schemars::JsonSchema for Strategy {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Strategy".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let names: Vec<&str> = Strategy::NAMES.iter().map(|(n, _)| *n).collect();
+        schemars::json_schema!({
+            "description": "How the Router picks a deployment: Switchboard's name or litellm's.",
+            "type": "string",
+            "enum": names,
+        })
+    }
 }
 
 /// What a strategy sees of one candidate.
@@ -115,6 +194,36 @@ mod tests {
         views[0].price = Some(10.0);
         views[1].price = Some(0.5);
         assert_eq!(pick(Strategy::LowestCost, &views, 0.5), Some(1));
+    }
+
+    #[test]
+    fn litellms_names_and_ours_parse_and_odd_ones_are_named_in_the_error() {
+        for (name, want) in [
+            ("simple-shuffle", Strategy::WeightedShuffle),
+            ("shuffle", Strategy::WeightedShuffle),
+            ("least-busy", Strategy::LeastBusy),
+            ("usage-based-routing", Strategy::UsageBased),
+            ("usage-based-routing-v2", Strategy::UsageBased),
+            ("latency-based-routing", Strategy::LatencyBased),
+            ("cost-based-routing", Strategy::LowestCost),
+            ("lowest-cost", Strategy::LowestCost),
+        ] {
+            assert_eq!(name.parse::<Strategy>().unwrap(), want, "{name}");
+        }
+        for s in [
+            Strategy::WeightedShuffle,
+            Strategy::LeastBusy,
+            Strategy::UsageBased,
+            Strategy::LatencyBased,
+            Strategy::LowestCost,
+        ] {
+            assert_eq!(s.to_string().parse::<Strategy>().unwrap(), s);
+        }
+        let e = "fastest".parse::<Strategy>().unwrap_err();
+        assert!(
+            e.message().contains("\"fastest\"") && e.message().contains("simple-shuffle"),
+            "{e}"
+        );
     }
 
     #[test]

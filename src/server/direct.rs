@@ -58,7 +58,7 @@ impl Direct {
         self.each(&req.model, api_base, |t| async move {
             let mut req = req.clone();
             req.model = t.model;
-            self.client.embedding(&req, &t.options).await
+            self.client.embedding_once(&req, &t.options).await
         })
         .await
     }
@@ -72,7 +72,7 @@ impl Direct {
         self.each(&req.model, Some(api_base), |t| async move {
             let mut req = req.clone();
             req.model = t.model;
-            self.client.completion(&req, &t.options).await
+            self.client.completion_once(&req, &t.options).await
         })
         .await
     }
@@ -86,7 +86,7 @@ impl Direct {
         self.each(&req.model, Some(api_base), |t| async move {
             let mut req = req.clone();
             req.model = t.model;
-            self.client.stream(&req, &t.options).await
+            self.client.stream_once(&req, &t.options).await
         })
         .await
     }

@@ -32,7 +32,7 @@ fn switchboard(args: &[&str]) -> Command {
     cmd
 }
 
-async fn run(args: &[&str]) -> Output {
+pub(crate) async fn run(args: &[&str]) -> Output {
     switchboard(args).output().await.expect("run switchboard")
 }
 
@@ -65,15 +65,15 @@ fn temp_file(tag: &str, contents: &str) -> PathBuf {
     path
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn last_line_json(out: &Output) -> Value {
+pub(crate) fn last_line_json(out: &Output) -> Value {
     let text = stdout(out);
     let last = text.lines().last().unwrap_or_default();
     serde_json::from_str(last).unwrap_or_else(|e| {

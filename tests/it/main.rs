@@ -1,14 +1,17 @@
 //! All integration tests, in one binary.
 
 mod cli;
+mod cli_litellm;
 mod cost;
 mod faults;
 mod fixtures;
 mod invariants;
 mod lint;
+mod plain_call;
 mod reasoning_state;
 mod router;
 mod router_deadline;
+mod router_litellm;
 mod server;
 mod server_budget;
 mod server_crash;
