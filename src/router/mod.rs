@@ -36,7 +36,7 @@ use deployment::{Deployment, Unavailable};
 use routable::Routable;
 
 /// Per-call routing options.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RouteOptions {
     /// Groups to try, in order, when the requested one fails (replaces the configured ones).
     pub fallbacks: Option<Vec<String>>,
@@ -45,6 +45,25 @@ pub struct RouteOptions {
     /// The deadline of this call: every attempt, wait and fallback fits in
     /// it (replaces `[router] timeout-secs`; for a stream, up to its first chunk).
     pub timeout: Option<Duration>,
+    /// A base URL the caller chose (a proxy's client, when its config
+    /// allows): every attempt goes there, with the picked deployment's
+    /// model, key and settings. Its failures are the host's, not the
+    /// deployment's: they cool no deployment down and feed no latency.
+    pub api_base: Option<String>,
+}
+
+impl std::fmt::Debug for RouteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteOptions")
+            .field("fallbacks", &self.fallbacks)
+            .field("retries", &self.retries)
+            .field("timeout", &self.timeout)
+            .field(
+                "api_base",
+                &self.api_base.as_deref().map(crate::redact::display_url),
+            )
+            .finish()
+    }
 }
 
 /// A response and who served it.
@@ -235,7 +254,7 @@ impl Router {
         route: &RouteOptions,
     ) -> Result<Routed<ChatResponse>> {
         self.route(req, route, |d, req, left| async move {
-            let opts = attempt_options(&d.options, left);
+            let opts = attempt_options(&d.options, left, route);
             let resp = self.client.completion(&req, &opts).await?;
             let tokens = resp.usage.as_ref().map_or(0, |u| u.completion_tokens);
             Ok((resp, tokens))
@@ -250,15 +269,17 @@ impl Router {
         route: &RouteOptions,
     ) -> Result<Routed<EmbeddingResponse>> {
         self.route(req, route, |d, req, left| async move {
-            let opts = attempt_options(&d.options, left);
+            let opts = attempt_options(&d.options, left, route);
             Ok((self.client.embedding(&req, &opts).await?, 0))
         })
         .await
     }
 
-    /// A streamed completion. A failure before the first chunk retries or
-    /// falls back; after it, the stream ends with an error item, never a
-    /// silent switch to another deployment mid-answer.
+    /// A streamed completion, returned once its first chunk has arrived
+    /// ([`ChatStream::has_first_chunk`]). A failure before the first chunk
+    /// retries or falls back (or is this call's error); after it, the stream
+    /// ends with an error item, never a silent switch to another deployment
+    /// mid-answer.
     pub async fn stream(
         &self,
         req: &ChatRequest,
@@ -266,7 +287,7 @@ impl Router {
     ) -> Result<Routed<ChatStream>> {
         let first_token = self.settings.first_token_timeout_secs.map(Seconds::get);
         self.route(req, route, |d, req, left| async move {
-            let opts = attempt_options(&d.options, left);
+            let opts = attempt_options(&d.options, left, route);
             let mut stream = self.client.stream(&req, &opts).await?;
             let limit = match (first_token, left) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -435,9 +456,12 @@ impl Router {
             dep.start(now, ask.tokens);
             let result = call(dep.clone(), attempt_req, left).await;
             let elapsed = self.clock.now().saturating_sub(now);
+            // At a host the caller chose, the deployment's health is not measured.
+            let elsewhere = route.api_base.is_some();
             let e = match result {
                 Ok((response, extra_tokens)) => {
-                    dep.succeed(elapsed, extra_tokens);
+                    let latency = (!elsewhere).then_some(elapsed);
+                    dep.succeed(latency, extra_tokens);
                     attempts.push(attempt(&dep, None, elapsed));
                     return Ok((response, dep.id.clone()));
                 }
@@ -448,7 +472,11 @@ impl Router {
                 dep.release();
                 return Err(e);
             }
-            self.count_failure(d, ask.members, &e).await;
+            if elsewhere {
+                dep.release();
+            } else {
+                self.count_failure(d, ask.members, &e).await;
+            }
             failures += 1;
             if failures > retries {
                 return Err(e);
@@ -592,7 +620,7 @@ impl Router {
         let i = self.choose(group, members, tokens, &HashSet::new(), now)?;
         let d = &self.deployments[i];
         d.start(now, tokens);
-        d.succeed(Duration::from_millis(1), 0);
+        d.succeed(Some(Duration::from_millis(1)), 0);
         Ok(d.id.clone())
     }
 }
@@ -617,14 +645,23 @@ fn attempt(dep: &Deployment, failed: Option<&Error>, duration: Duration) -> Atte
 }
 
 /// A deployment's call options for one attempt: its own timeout, cut to
-/// what is `left` of the call's deadline (copied only when that cuts it).
-fn attempt_options(options: &CallOptions, left: Option<Duration>) -> Cow<'_, CallOptions> {
-    match left {
-        Some(left) if options.timeout.is_none_or(|t| t > left) => {
-            let mut o = options.clone();
-            o.timeout = Some(left);
-            Cow::Owned(o)
-        }
-        _ => Cow::Borrowed(options),
+/// what is `left` of the call's deadline, and the caller's base URL if it
+/// chose one (copied only when one of those changes them).
+fn attempt_options<'a>(
+    options: &'a CallOptions,
+    left: Option<Duration>,
+    route: &RouteOptions,
+) -> Cow<'a, CallOptions> {
+    let cut = left.filter(|&left| options.timeout.is_none_or(|t| t > left));
+    if cut.is_none() && route.api_base.is_none() {
+        return Cow::Borrowed(options);
     }
+    let mut o = options.clone();
+    if cut.is_some() {
+        o.timeout = cut;
+    }
+    if let Some(base) = &route.api_base {
+        o.api_base = Some(base.clone());
+    }
+    Cow::Owned(o)
 }
