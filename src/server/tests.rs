@@ -26,6 +26,7 @@ struct Seen {
     route: &'static str,
     outcome: Outcome,
     group: String,
+    admitted: bool,
     deployment: String,
     stream: bool,
     first_byte: bool,
@@ -43,6 +44,7 @@ impl Observer for Collect {
             route: c.route.label(),
             outcome: c.outcome,
             group: c.group.clone(),
+            admitted: c.admitted,
             deployment: c.deployment.clone(),
             stream: c.stream,
             first_byte: c.first_byte.is_some(),
@@ -238,7 +240,10 @@ async fn every_way_a_call_ends_leaves_exactly_one_record() {
         (r.route, r.outcome, r.group.as_str(), r.deployment.as_str()),
         ("chat", Outcome::Success, "mock", "mock-dep")
     );
-    assert!(!r.stream && !r.first_byte && r.attempts == 1, "{r:?}");
+    assert!(
+        r.admitted && !r.stream && !r.first_byte && r.attempts == 1,
+        "{r:?}"
+    );
     assert!(r.total_tokens.is_some_and(|t| t > 0) && r.priced, "{r:?}");
 
     // A stream the client did not ask usage of: the record has it anyway,
@@ -305,7 +310,7 @@ async fn every_way_a_call_ends_leaves_exactly_one_record() {
     let r = seen.one();
     assert_eq!(r.outcome, Outcome::Failed(ErrorKind::RateLimit));
     assert_eq!((r.group.as_str(), r.deployment.as_str()), ("limited", ""));
-    assert_eq!(r.attempts, 1, "{r:?}");
+    assert!(r.admitted && r.attempts == 1, "{r:?}");
 
     // A stream cut after its first event: an error event, a failed record.
     let (status, body) = call(&app, post(chat_path, Some(KEY), chat("cut", true))).await;
@@ -337,6 +342,7 @@ async fn every_way_a_call_ends_leaves_exactly_one_record() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let r = seen.one();
     assert_eq!(r.outcome, Outcome::Failed(ErrorKind::Authentication));
+    assert!(!r.admitted && r.attempts == 0, "refused at the door: {r:?}");
 
     // Embeddings, through the same record.
     let body = json!({"model": "emb", "input": "hello"}).to_string();

@@ -105,7 +105,7 @@ pub(crate) struct CallRecord {
     /// The virtual key it was admitted with (None: the master key or an
     /// open server, or not admitted).
     pub(crate) key: Option<Caller>,
-    /// Whether it was admitted (its accounts settle when it finishes).
+    /// Whether the accounts let it in (a refused call never reaches the Router).
     pub(crate) admitted: bool,
     /// Whether its answer is a stream.
     pub(crate) stream: bool,

@@ -70,7 +70,7 @@ impl Recording {
     /// None: a server without a database, which logs and limits nothing).
     pub(crate) fn admitted(&mut self, key: Option<&Caller>, admission: Option<Admission>) {
         self.record.key = key.cloned();
-        self.record.admitted = admission.is_some();
+        self.record.admitted = true;
         self.admission = admission;
     }
 
