@@ -6,13 +6,12 @@
 //! and the bounded connections and accept loops that serve it all
 //! ([`connection`], [`listen`]).
 //!
-//! Imports point one way inside the room, from the leaves `key` and
-//! `metrics`: error → key; auth, body, models → error; sse → metrics,
-//! error; boundary → metrics, error, key; handlers → auth's neighbours,
-//! body, error, key, sse; connection → error; listen → connection,
-//! metrics. Reads the record room (handlers open and finish call records;
-//! metrics observe them), the accounts room and the config; holds no
-//! business logic.
+//! Imports point one way inside the room, from the leaf `key`: error →
+//! key; auth → error, key; body, metrics, models → error; sse → metrics,
+//! error; boundary → error, key; handlers → body, error, key, sse;
+//! connection → boundary, error; listen → connection, metrics. Reads the record
+//! room (handlers and auth open and finish call records; metrics observe
+//! them), the accounts room and the config; holds no business logic.
 
 pub(crate) mod auth;
 pub(crate) mod body;
