@@ -49,11 +49,7 @@ pub(crate) async fn chat(
 ) -> Result<Response, ApiError> {
     let mut call = state.recorder.open(Route::Chat);
     match chat_call(&state, &mut call, caller.as_deref(), &headers, body).await {
-        Ok(Answer::Json(resp)) => {
-            let resp = served_by(Json(resp).into_response(), call.deployment());
-            call.succeed();
-            Ok(resp)
-        }
+        Ok(Answer::Json(resp)) => Ok(answered(resp, call)),
         Ok(Answer::Stream(stream)) => Ok(event_stream(&state, &headers, stream, call)),
         Err(e) => Err(failed(call, e)),
     }
@@ -125,11 +121,7 @@ pub(crate) async fn embeddings(
 ) -> Result<Response, ApiError> {
     let mut call = state.recorder.open(Route::Embeddings);
     match embeddings_call(&state, &mut call, caller.as_deref(), &headers, body).await {
-        Ok(resp) => {
-            let resp = served_by(Json(resp).into_response(), call.deployment());
-            call.succeed();
-            Ok(resp)
-        }
+        Ok(resp) => Ok(answered(resp, call)),
         Err(e) => Err(failed(call, e)),
     }
 }
@@ -154,6 +146,13 @@ async fn embeddings_call(
     call.usage(routed.response.usage.clone());
     call.served(routed.deployment, routed.attempts);
     Ok(routed.response)
+}
+
+/// A JSON answer, naming the deployment that served it; the call succeeded.
+fn answered(answer: impl serde::Serialize, call: Recording) -> Response {
+    let resp = served_by(Json(answer).into_response(), call.deployment());
+    call.succeed();
+    resp
 }
 
 /// Finishes `call` as failed with `e` (and the Router's attempts, if any).
