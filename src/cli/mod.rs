@@ -122,6 +122,10 @@ struct CallArgs {
     /// Longest silence allowed inside a streamed answer, in seconds.
     #[arg(long, value_parser = parse_seconds)]
     idle_timeout: Option<Seconds>,
+    /// Drop OpenAI parameters the provider does not carry instead of
+    /// refusing the call (litellm's drop_params).
+    #[arg(long)]
+    drop_params: bool,
 }
 
 impl CallArgs {
@@ -149,7 +153,8 @@ impl CallArgs {
             timeout: self.timeout.map(Seconds::get),
             limits,
             params: self.params.iter().cloned().collect::<BTreeMap<_, _>>(),
-            mock_response: None,
+            drop_params: self.drop_params.then_some(true),
+            ..Default::default()
         };
         Ok((client, opts))
     }

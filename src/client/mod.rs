@@ -12,6 +12,7 @@
 mod lookup;
 mod mock;
 mod options;
+mod policy;
 mod pump;
 mod stream;
 
@@ -29,6 +30,7 @@ pub use stream::ChatStream;
 
 use crate::cost::{Catalog, ModelInfo};
 use crate::duration;
+use crate::engine;
 use crate::engine::classify::classify;
 use crate::engine::embed::{canonical_embedding, map_embeddings};
 use crate::engine::events::ChunkMapper;
@@ -40,7 +42,7 @@ use crate::redact::{Redactor, display_url};
 use crate::spec::{Registry, Spec};
 use crate::transport::{BodyStream, Transport, after, earliest, read_body};
 use crate::types::*;
-use lookup::{api_key, resolve_params};
+use lookup::{api_key, env_base_url, resolve_params};
 use mock::{mock_chunks, mock_completion, mock_usage};
 use pump::{Pump, price};
 
@@ -341,7 +343,12 @@ impl Client {
         let key = api_key.as_deref();
         let canon = canonical_embedding(req, &model, params).map_err(at)?;
         let prepared = render_request(&spec, &ep.request, None, &canon)?;
-        let base_url = opts.api_base.as_deref().unwrap_or(&prepared.base_url);
+        let env_base = env_base_url(&spec).map_err(at)?;
+        let base_url = opts
+            .api_base
+            .as_deref()
+            .or(env_base.as_deref())
+            .unwrap_or(&prepared.base_url);
         let body = self
             .send_json(&spec, base_url, &prepared, key, opts, deadline)
             .await
@@ -393,11 +400,24 @@ impl Client {
         let at = |e: Error| e.at(&spec.id, &model);
         let params = resolve_params(&spec, &opts.params).map_err(at)?;
         let api_key = api_key(&spec, opts).map_err(at)?;
-        let prepared = prepare_chat(&spec, req, &model, params, stream)?;
-        let base_url = opts
-            .api_base
-            .clone()
-            .unwrap_or_else(|| prepared.base_url.clone());
+        policy::check_options(opts).map_err(at)?;
+        let (req, policy) = policy::call_policy(req, opts).map_err(at)?;
+        let applied = engine::params::apply(&spec, &req, &policy.policy()).map_err(at)?;
+        if !applied.dropped.is_empty() {
+            log::debug!(
+                "drop_params: {} does not carry {}; dropped",
+                spec.id,
+                applied.dropped.join(", ")
+            );
+        }
+        let mut prepared = prepare_chat(&spec, &applied.request, &model, params, stream)?;
+        engine::params::force_into(&mut prepared.body, &applied.forced);
+        let base_url = match &opts.api_base {
+            Some(b) => b.clone(),
+            None => env_base_url(&spec)
+                .map_err(at)?
+                .unwrap_or_else(|| prepared.base_url.clone()),
+        };
         Ok(Planned {
             spec,
             model,

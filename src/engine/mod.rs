@@ -7,5 +7,6 @@ pub(crate) mod classify;
 pub(crate) mod embed;
 pub(crate) mod events;
 pub(crate) mod map;
+pub(crate) mod params;
 pub(crate) mod render;
 pub(crate) mod stream;

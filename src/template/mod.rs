@@ -27,6 +27,7 @@ pub(crate) mod compile;
 mod eval;
 pub(crate) mod helpers;
 pub(crate) mod parts;
+pub(crate) mod reads;
 
 use std::fmt;
 

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{Auth, EmbedEndpoint, Endpoint, Param, RequestTemplate, Shape, Spec, StreamSpec};
 use crate::jsonpath::{JsonPath, Paths};
 use crate::spec::Severity;
-use crate::spec::raw::{AuthScheme, RawAuth, RawEndpoint, RawPaths, RawSpec};
+use crate::spec::raw::{AuthScheme, RawAuth, RawEndpoint, RawNames, RawPaths, RawSpec};
 use crate::template::{self, Compiler, Tpl, parts};
 
 /// One problem found while compiling, located by its key path in the file.
@@ -321,6 +321,8 @@ pub(crate) fn compile_all(
         })
         .collect();
 
+    let openai_params = cx.openai_params(raw.openai_params.as_ref());
+    let base_url_env = base_url_env(&mut cx, id, raw);
     let chat = raw
         .chat
         .as_ref()
@@ -355,15 +357,53 @@ pub(crate) fn compile_all(
         docs: raw.docs.clone(),
         base_url: raw.base_url.trim_end_matches('/').to_string(),
         base_url_tpl,
+        base_url_env,
         model_prefixes: raw.model_prefixes.clone(),
         auth,
         headers,
         params,
+        openai_params,
         chat,
         embeddings,
         errors,
     };
     (Some(spec), findings)
+}
+
+/// The variables that replace `base-url`: those written, else `<ID>_API_BASE`.
+fn base_url_env(cx: &mut Ctx, id: &str, raw: &RawSpec) -> Vec<String> {
+    let Some(names) = &raw.base_url_env else {
+        let upper: String = id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        return vec![format!("{upper}_API_BASE")];
+    };
+    let names = names.list();
+    for (i, name) in names.iter().enumerate() {
+        let ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !ok {
+            let mut at = sub(&[], &["base-url-env"]);
+            if names.len() > 1 || matches!(raw.base_url_env, Some(RawNames::Many(_))) {
+                at.push(i.to_string());
+            }
+            cx.push(
+                &at,
+                "spec",
+                format!("{name:?} is not an environment variable name (A-Z, 0-9 and _)"),
+            );
+        }
+    }
+    names.into_iter().cloned().collect()
 }
 
 /// The auth scheme, with the names and scope each scheme needs.

@@ -7,6 +7,7 @@
 mod compiler;
 mod errors;
 mod mapping;
+mod openai_params;
 
 use std::collections::HashMap;
 
@@ -32,10 +33,14 @@ pub struct Spec {
     pub(crate) base_url: String,
     /// `base_url` as a template over `params` (e.g. a region in the host).
     pub(crate) base_url_tpl: Tpl,
+    /// Environment variables that replace the base URL, first set wins.
+    pub(crate) base_url_env: Vec<String>,
     pub(crate) model_prefixes: Vec<String>,
     pub(crate) auth: Auth,
     pub(crate) headers: Vec<(String, Tpl)>,
     pub(crate) params: Vec<Param>,
+    /// The OpenAI parameters the spec carries; None: it declares none, and any is accepted.
+    pub(crate) openai_params: Option<Vec<String>>,
     pub(crate) chat: Option<Endpoint>,
     pub(crate) embeddings: Option<EmbedEndpoint>,
     pub(crate) errors: ErrorTable,
@@ -60,6 +65,27 @@ impl Spec {
     /// The default base URL.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The OpenAI request parameters this provider carries, in
+    /// [`crate::OPENAI_PARAMS`] order (litellm's `get_supported_openai_params`);
+    /// None when the spec declares no `openai-params` (any is accepted).
+    pub fn openai_params(&self) -> Option<&[String]> {
+        self.openai_params.as_deref()
+    }
+
+    /// Whether the provider carries OpenAI parameter `name` (a spec that
+    /// declares none carries every one).
+    pub fn carries(&self, name: &str) -> bool {
+        self.openai_params
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|p| p == name))
+    }
+
+    /// Environment variables that replace the base URL when a call gives
+    /// none, first set wins (`OPENAI_API_BASE`, `<ID>_API_BASE`…).
+    pub fn base_url_env(&self) -> &[String] {
+        &self.base_url_env
     }
 
     /// The environment variable holding the API key, if any.

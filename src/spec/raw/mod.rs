@@ -34,6 +34,10 @@ pub(crate) struct RawSpec {
     pub docs: Option<String>,
     /// Everything before the endpoint path, as the provider's SDK calls it.
     pub base_url: String,
+    /// Environment variables whose value replaces `base-url` when a call
+    /// gives no `api_base` (first set wins); default `<ID>_API_BASE`.
+    /// Inherited under `extends` unless the child writes its own `base-url`.
+    pub base_url_env: Option<RawNames>,
     /// Bare model names starting with one of these resolve to this provider.
     #[serde(default)]
     pub model_prefixes: Vec<String>,
@@ -44,6 +48,11 @@ pub(crate) struct RawSpec {
     /// Provider parameters (an API version, a region…), usable in templates as `params.<name>`.
     #[serde(default)]
     pub params: IndexMap<String, RawParam>,
+    /// The OpenAI request parameters this provider carries (`name = true`;
+    /// `name = false` takes an inherited one away). A request that uses any
+    /// other is refused, or the parameter dropped (`drop_params`). Without
+    /// the table every parameter is accepted.
+    pub openai_params: Option<IndexMap<String, bool>>,
     pub chat: Option<RawEndpoint>,
     pub embeddings: Option<RawEmbeddings>,
     #[serde(default)]
