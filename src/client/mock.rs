@@ -50,11 +50,10 @@ pub(super) fn mock_completion(
             message: ResponseMessage {
                 role: "assistant".into(),
                 content: Some(text.to_string()),
-                reasoning_content: None,
-                thinking_blocks: Vec::new(),
-                tool_calls: Vec::new(),
+                ..Default::default()
             },
             finish_reason: Some("stop".into()),
+            ..Default::default()
         }],
         usage: Some(mock_usage(req, text)),
     }
@@ -78,6 +77,7 @@ pub(super) fn mock_chunks(
             index: 0,
             delta,
             finish_reason: finish.map(str::to_string),
+            ..Default::default()
         }],
         usage: None,
     };

@@ -34,6 +34,22 @@ use crate::types::{
     ChatRequest, Content, ContentPart, ResponseFormat, Role, Stop, ThinkingBlock, ToolChoice,
 };
 
+/// The OpenAI parameters each typed canonical field comes from (the
+/// untyped ones are in `extra` under their own names): what a template
+/// that reads the field carries.
+pub(crate) const FROM_PARAMS: &[(&str, &[&str])] = &[
+    ("max_tokens", &["max_tokens", "max_completion_tokens"]),
+    ("parallel_tool_calls", &["parallel_tool_calls"]),
+    ("response_format", &["response_format"]),
+    ("seed", &["seed"]),
+    ("stop", &["stop"]),
+    ("temperature", &["temperature"]),
+    ("tool_choice", &["tool_choice"]),
+    ("tools", &["tools"]),
+    ("top_p", &["top_p"]),
+    ("user", &["user"]),
+];
+
 /// Builds the canonical request value.
 pub(crate) fn canonical(
     req: &ChatRequest,
@@ -141,7 +157,7 @@ pub(crate) fn canonical(
         }
     }
 
-    let tools = req.tools.as_ref().filter(|t| !t.is_empty()).map(|tools| {
+    let mut tools = req.tools.as_ref().filter(|t| !t.is_empty()).map(|tools| {
         tools
             .iter()
             .map(|t| {
@@ -155,10 +171,15 @@ pub(crate) fn canonical(
             })
             .collect::<Vec<_>>()
     });
-    let tool_choice = req.tool_choice.as_ref().map(|c| match c {
+    let mut tool_choice = req.tool_choice.as_ref().map(|c| match c {
         ToolChoice::Mode(m) => json!({ "mode": m }),
         ToolChoice::Named(n) => json!({ "mode": "tool", "name": n.function.name }),
     });
+    if let Some(name) = &shape.json_tool
+        && matches!(req.response_format, Some(ResponseFormat::JsonObject))
+    {
+        json_tool(name, &mut tools, &mut tool_choice);
+    }
     let response_format = req.response_format.as_ref().map(|f| match f {
         ResponseFormat::Text => json!({ "type": "text" }),
         ResponseFormat::JsonObject => json!({ "type": "json_object" }),
@@ -227,6 +248,27 @@ pub(crate) fn canonical(
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
     ))
+}
+
+/// JSON mode through a tool (`json-tool`), as Anthropic documents it
+/// (<https://docs.anthropic.com/en/docs/build-with-claude/tool-use#json-mode>):
+/// the request offers a tool that takes any JSON object and, with no tools
+/// of the caller's, forces it; beside the caller's tools, a tool call is
+/// required (theirs, or this one for a JSON answer), unless they named one.
+fn json_tool(name: &str, tools: &mut Option<Vec<Value>>, tool_choice: &mut Option<Value>) {
+    let own = tools.as_ref().is_some_and(|t| !t.is_empty());
+    tools.get_or_insert_with(Vec::new).push(json!({
+        "name": name,
+        "description": "Respond with a JSON object: your whole answer is this tool's input.",
+        "parameters": {"type": "object"},
+        "strict": null,
+    }));
+    let named = tool_choice.as_ref().is_some_and(|c| c["mode"] == "tool");
+    if !own {
+        *tool_choice = Some(json!({ "mode": "tool", "name": name }));
+    } else if !named {
+        *tool_choice = Some(json!({ "mode": "required" }));
+    }
 }
 
 /// Reasoning state travels in canonical blocks only: `request` is the
@@ -372,6 +414,7 @@ mod tests {
             roles: roles.clone(),
             merge_roles,
             reasoning_blocks: false,
+            json_tool: None,
         };
         canonical(req, "m", false, Map::new(), &shape).unwrap()
     }
@@ -460,6 +503,7 @@ mod tests {
             roles: r.clone(),
             merge_roles: false,
             reasoning_blocks,
+            json_tool: None,
         };
         let c = canonical(&reasoning_request(), "m", false, Map::new(), &shape(true)).unwrap();
         let m = &c["messages"][1];
@@ -486,6 +530,37 @@ mod tests {
         let m = &c["messages"][1];
         assert_eq!(m["content"][0]["type"], "text");
         assert_eq!(m["content"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_json_object_request_offers_and_forces_the_json_tool() {
+        let shape = |json_tool: Option<&str>| Shape {
+            json_tool: json_tool.map(str::to_string),
+            ..Shape::default()
+        };
+        let mut req: ChatRequest = serde_json::from_value(json!({
+            "model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "response_format": {"type": "json_object"}
+        }))
+        .unwrap();
+        let c = canonical(&req, "m", false, Map::new(), &shape(Some("json_out"))).unwrap();
+        assert_eq!(c["tools"][0]["name"], "json_out");
+        assert_eq!(c["tools"][0]["parameters"], json!({"type": "object"}));
+        assert_eq!(
+            c["tool_choice"],
+            json!({"mode": "tool", "name": "json_out"})
+        );
+        // Without `json-tool`, nothing is added.
+        let c = canonical(&req, "m", false, Map::new(), &shape(None)).unwrap();
+        assert!(c["tools"].is_null() && c["tool_choice"].is_null());
+        // Beside the caller's tools: a call is required, the caller's tools first.
+        req.tools = Some(vec![
+            serde_json::from_value(json!({"type": "function", "function": {"name": "f"}})).unwrap(),
+        ]);
+        let c = canonical(&req, "m", false, Map::new(), &shape(Some("json_out"))).unwrap();
+        assert_eq!(c["tools"][0]["name"], "f");
+        assert_eq!(c["tools"][1]["name"], "json_out");
+        assert_eq!(c["tool_choice"], json!({"mode": "required"}));
     }
 
     #[test]

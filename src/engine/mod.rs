@@ -3,6 +3,7 @@
 //! clock, no environment, no global state.
 
 pub(crate) mod canonical;
+pub(crate) mod choice;
 pub(crate) mod classify;
 pub(crate) mod embed;
 pub(crate) mod events;

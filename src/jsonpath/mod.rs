@@ -81,6 +81,12 @@ impl JsonPath {
         }
     }
 
+    /// Whether the path selects one node at most (names and indices only:
+    /// RFC 9535's singular query).
+    pub(crate) fn is_singular(&self) -> bool {
+        matches!(self.kind, Kind::Direct(_))
+    }
+
     /// Every node the path selects (nulls skipped).
     #[inline]
     pub(crate) fn all<'v>(&self, root: &'v Value) -> Vec<&'v Value> {
@@ -181,6 +187,18 @@ impl Paths {
     #[inline]
     pub(crate) fn first<'v>(&self, root: &'v Value) -> Option<&'v Value> {
         self.0.iter().find_map(|p| p.first(root))
+    }
+
+    /// The value the first path that finds anything selects: the node
+    /// itself for a singular path, else the list of every node it selects.
+    pub(crate) fn value(&self, root: &Value) -> Option<Value> {
+        self.0.iter().find_map(|p| {
+            if p.is_singular() {
+                return p.first(root).cloned();
+            }
+            let all = p.all(root);
+            (!all.is_empty()).then(|| Value::Array(all.into_iter().cloned().collect()))
+        })
     }
 
     /// Text of every node the first path that finds text selects, concatenated.

@@ -14,7 +14,8 @@ use super::{Expr, Piece, Tpl};
 pub(crate) struct Reads {
     /// The first two segments of each root path read (`["extra", "n"]`, `["temperature"]`).
     pub(crate) paths: BTreeSet<Vec<String>>,
-    /// Each `$base` over a root path: the path, and the keys written beside it.
+    /// Each `$base` over a root path: the path, and the keys written beside
+    /// it (the path is not in `paths` for it).
     pub(crate) bases: Vec<(Vec<String>, BTreeSet<String>)>,
 }
 
@@ -58,10 +59,12 @@ impl Walker<'_> {
             Tpl::Array(items) => items.iter().for_each(|t| self.tpl(t, depth)),
             Tpl::Object { base, fields } => {
                 if let Some(b) = base {
-                    self.expr(b, depth);
-                    if let Some(path) = root_path(b, depth) {
-                        let keys = fields.iter().map(|(k, _)| k.clone()).collect();
-                        self.out.bases.push((path, keys));
+                    match root_path(b, depth) {
+                        Some(path) => {
+                            let keys = fields.iter().map(|(k, _)| k.clone()).collect();
+                            self.out.bases.push((path, keys));
+                        }
+                        None => self.expr(b, depth),
                     }
                 }
                 fields.iter().for_each(|(_, t)| self.tpl(t, depth));
@@ -184,7 +187,7 @@ mod tests {
                 BTreeSet::from(["model".to_string(), "user".to_string()])
             )]
         );
-        assert_eq!(paths(&r), ["model", "request"]);
+        assert_eq!(paths(&r), ["model"]);
     }
 
     #[test]

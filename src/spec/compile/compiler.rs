@@ -33,7 +33,8 @@ pub(crate) struct Caches {
     regexes: HashMap<String, Result<Regex, String>>,
 }
 
-const OPENAI_FINISH: &[&str] = &[
+/// OpenAI's finish reasons: what every mapped finish reason is.
+pub(crate) const OPENAI_FINISH: &[&str] = &[
     "stop",
     "length",
     "tool_calls",
@@ -515,6 +516,19 @@ fn compile_endpoint(cx: &mut Ctx, name: &str, raw: &RawEndpoint) -> Endpoint {
             );
         }
     }
+    if raw.json_tool.as_deref().is_some_and(|n| {
+        n.is_empty()
+            || n.len() > 64
+            || !n
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }) {
+        cx.push(
+            &sub(&ep, &["json-tool"]),
+            "spec",
+            "json-tool names a tool: 1 to 64 letters, digits, _ or -",
+        );
+    }
     for (from, to) in &raw.finish_reasons {
         if !OPENAI_FINISH.contains(&to.as_str()) {
             cx.push(
@@ -570,6 +584,7 @@ fn compile_endpoint(cx: &mut Ctx, name: &str, raw: &RawEndpoint) -> Endpoint {
                 .collect(),
             merge_roles: raw.merge_roles,
             reasoning_blocks: raw.reasoning_blocks,
+            json_tool: raw.json_tool.clone(),
         },
         stream_path,
         response,
@@ -579,6 +594,7 @@ fn compile_endpoint(cx: &mut Ctx, name: &str, raw: &RawEndpoint) -> Endpoint {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         tool_calls_finish: raw.tool_calls_finish,
+        json_tool: raw.json_tool.clone(),
         stream,
     }
 }

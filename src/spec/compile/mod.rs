@@ -4,6 +4,7 @@
 //! `compiler` (the spec, auth, endpoints), `mapping` (response mappings,
 //! named mappings, stream rules) and `errors` (the error table).
 
+mod choice;
 mod compiler;
 mod errors;
 mod mapping;
@@ -22,7 +23,7 @@ use crate::template::Tpl;
 
 #[cfg(test)]
 pub(crate) use compiler::compile;
-pub(crate) use compiler::{Caches, compile_all};
+pub(crate) use compiler::{Caches, OPENAI_FINISH, compile_all};
 
 /// A compiled provider spec.
 #[derive(Debug)]
@@ -144,6 +145,8 @@ pub(crate) struct Endpoint {
     pub(crate) response: Mapping,
     pub(crate) finish_reasons: HashMap<String, String>,
     pub(crate) tool_calls_finish: bool,
+    /// The tool whose call is the answer's content (`json-tool`).
+    pub(crate) json_tool: Option<String>,
     pub(crate) stream: Option<StreamSpec>,
 }
 
@@ -158,6 +161,8 @@ pub(crate) struct Shape {
     pub(crate) merge_roles: bool,
     /// Whether assistant `thinking_blocks` become content blocks (`reasoning-blocks`).
     pub(crate) reasoning_blocks: bool,
+    /// A `json_object` request offers (and forces) this tool (`json-tool`).
+    pub(crate) json_tool: Option<String>,
 }
 
 /// The HTTP shape shared by every endpoint: method, path, body, parts.
@@ -190,6 +195,46 @@ pub(crate) struct Mapping {
     pub(crate) thinking_block: ThinkingBlockMap,
     pub(crate) finish_reason: Option<Paths>,
     pub(crate) usage: UsageMap,
+    pub(crate) choices: Option<ChoicesMap>,
+    pub(crate) logprobs: Option<LogprobsMap>,
+    pub(crate) annotations: Option<AnnotationsMap>,
+    /// `message.provider_specific_fields` entries, by name.
+    pub(crate) provider_fields: Vec<(String, Paths)>,
+}
+
+/// `choices`: the choice nodes and the mapping read in each.
+#[derive(Debug, Default)]
+pub(crate) struct ChoicesMap {
+    pub(crate) each: Option<Paths>,
+    pub(crate) index: Option<Paths>,
+    /// The named mapping read in each node.
+    pub(crate) map: Option<Box<Mapping>>,
+}
+
+/// `logprobs`: an OpenAI-shaped node, or one built token by token.
+#[derive(Debug)]
+pub(crate) enum LogprobsMap {
+    Node(Paths),
+    Table(LogprobsTable),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct LogprobsTable {
+    pub(crate) each: Option<Paths>,
+    pub(crate) token: Option<Paths>,
+    pub(crate) logprob: Option<Paths>,
+    pub(crate) bytes: Option<Paths>,
+    pub(crate) top: Option<Paths>,
+}
+
+/// `annotations`: URL citations.
+#[derive(Debug, Default)]
+pub(crate) struct AnnotationsMap {
+    pub(crate) each: Option<Paths>,
+    pub(crate) url: Option<Paths>,
+    pub(crate) title: Option<Paths>,
+    pub(crate) start_index: Option<Paths>,
+    pub(crate) end_index: Option<Paths>,
 }
 
 #[derive(Debug, Default)]

@@ -169,6 +169,10 @@ pub(crate) struct RawEndpoint {
     /// Report `tool_calls` when the provider says `stop` but returned tool calls.
     #[serde(default)]
     pub tool_calls_finish: bool,
+    /// JSON mode through a tool, for APIs without one: a request with
+    /// `response_format` `json_object` offers (and forces) a tool of this
+    /// name, and the answer's call to it is the message content.
+    pub json_tool: Option<String>,
     pub stream: Option<RawStream>,
 }
 
