@@ -6,6 +6,7 @@ mod complete;
 mod cost;
 mod embed;
 mod lint;
+mod logger;
 mod models;
 mod providers;
 mod serve;
@@ -63,6 +64,7 @@ pub fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    logger::init();
     let cli = Cli::parse();
     match cli.command {
         Command::Lint(args) => lint::run(args),

@@ -9,6 +9,7 @@
 //! `stream` (the stream handed to the caller), `mock` (answers without a
 //! network).
 
+mod images;
 mod lookup;
 mod mock;
 mod options;
@@ -139,6 +140,12 @@ impl Client {
         &self.registry
     }
 
+    /// The OpenAI request parameters `model`'s provider carries (litellm's
+    /// `get_supported_openai_params`); see [`Registry::supported_openai_params`].
+    pub fn supported_openai_params(&self, model: &str) -> Result<Vec<String>> {
+        self.registry.supported_openai_params(model)
+    }
+
     /// One chat completion.
     pub async fn completion(&self, req: &ChatRequest, opts: &CallOptions) -> Result<ChatResponse> {
         let (spec, model) = self.registry.resolve(&req.model)?;
@@ -148,7 +155,10 @@ impl Client {
             return Ok(resp);
         }
         let deadline = answer_deadline(opts);
-        let plan = self.plan(spec, model, req, false, opts)?;
+        let req = images::inline_images(&self.transport, &spec, req, opts)
+            .await
+            .map_err(|e| e.at(&spec.id, &model))?;
+        let plan = self.plan(spec, model, &req, false, opts)?;
         let key = plan.api_key.as_deref();
         let at = |e: Error| scrub(e.at(&plan.spec.id, &plan.model), key);
         let json = self
@@ -204,7 +214,10 @@ impl Client {
         let started = Instant::now();
         let total_by = after(started, opts.limits.total);
         let head_by = earliest(after(started, opts.timeout), total_by);
-        let plan = self.plan(spec, model, req, true, opts)?;
+        let req = images::inline_images(&self.transport, &spec, req, opts)
+            .await
+            .map_err(|e| e.at(&spec.id, &model))?;
+        let plan = self.plan(spec, model, &req, true, opts)?;
         let (provider, model, key) = (
             plan.spec.id.clone(),
             plan.model.clone(),

@@ -12,6 +12,8 @@
 //!   block       { type: "text", text, cache_control }
 //!               { type: "image", url | data, media_type, detail, cache_control }
 //!               { type: "audio", data, format, media_type }
+//!               { type: "file", data | url | file_id, media_type, filename, name, file }
+//!               (content parts: see `parts`)
 //!               { type: "tool_call", id, name, arguments (text), input (parsed), signature? }
 //!               { type: "tool_result", tool_call_id, name, content (text) }
 //!               { type: "thinking", thinking, signature }   } an assistant message's
@@ -28,6 +30,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use super::parts::content_blocks;
 use crate::error::{Error, Result};
 use crate::spec::Shape;
 use crate::types::{
@@ -321,80 +324,6 @@ fn content_text(content: Option<&Content>) -> String {
     }
 }
 
-fn content_blocks(content: Option<&Content>, out: &mut Vec<Value>) -> Result<()> {
-    match content {
-        None => {}
-        Some(Content::Text(t)) if t.is_empty() => {}
-        Some(Content::Text(t)) => out.push(json!({ "type": "text", "text": t })),
-        Some(Content::Parts(parts)) => {
-            for p in parts {
-                out.push(match p {
-                    ContentPart::Text {
-                        text,
-                        cache_control,
-                    } => {
-                        json!({ "type": "text", "text": text, "cache_control": cache_control })
-                    }
-                    ContentPart::ImageUrl {
-                        image_url,
-                        cache_control,
-                    } => {
-                        let mut b = image_block(&image_url.url, image_url.detail.as_deref())?;
-                        b["cache_control"] = cache_control.clone().unwrap_or(Value::Null);
-                        b
-                    }
-                    ContentPart::InputAudio { input_audio } => json!({
-                        "type": "audio",
-                        "data": input_audio.data,
-                        "format": input_audio.format,
-                        "media_type": format!("audio/{}", input_audio.format),
-                    }),
-                    ContentPart::File { file } => json!({ "type": "file", "file": file }),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// An image part: a data URL becomes `data` + `media_type`; an http(s) URL
-/// stays a `url`, with the media type guessed from its extension.
-fn image_block(url: &str, detail: Option<&str>) -> Result<Value> {
-    if let Some(rest) = url.strip_prefix("data:") {
-        let (meta, data) = rest
-            .split_once(',')
-            .ok_or_else(|| Error::bad_request("image data URL has no comma before its data"))?;
-        let media_type = meta.split(';').next().unwrap_or_default();
-        if !meta.ends_with(";base64") {
-            return Err(Error::bad_request(
-                "image data URLs must be base64 (data:<type>;base64,<data>)",
-            ));
-        }
-        return Ok(json!({
-            "type": "image",
-            "data": data,
-            "media_type": if media_type.is_empty() { "image/png" } else { media_type },
-            "detail": detail,
-        }));
-    }
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .to_ascii_lowercase();
-    let media_type = [
-        (".png", "image/png"),
-        (".gif", "image/gif"),
-        (".webp", "image/webp"),
-        (".heic", "image/heic"),
-        (".pdf", "application/pdf"),
-    ]
-    .iter()
-    .find(|(ext, _)| path.ends_with(ext))
-    .map_or("image/jpeg", |(_, t)| t);
-    Ok(json!({ "type": "image", "url": url, "media_type": media_type, "detail": detail }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -561,15 +490,5 @@ mod tests {
         assert_eq!(c["tools"][0]["name"], "f");
         assert_eq!(c["tools"][1]["name"], "json_out");
         assert_eq!(c["tool_choice"], json!({"mode": "required"}));
-    }
-
-    #[test]
-    fn data_urls_split_into_media_type_and_data() {
-        let b = image_block("data:image/webp;base64,AAAA", None).unwrap();
-        assert_eq!(b["media_type"], "image/webp");
-        assert_eq!(b["data"], "AAAA");
-        let u = image_block("https://x.test/cat.PNG?x=1", Some("low")).unwrap();
-        assert_eq!(u["media_type"], "image/png");
-        assert!(image_block("data:image/png,abc", None).is_err());
     }
 }

@@ -9,5 +9,6 @@ pub(crate) mod embed;
 pub(crate) mod events;
 pub(crate) mod map;
 pub(crate) mod params;
+pub(crate) mod parts;
 pub(crate) mod render;
 pub(crate) mod stream;

@@ -16,6 +16,7 @@ mod auth;
 mod aws_credentials;
 mod body;
 mod failure;
+mod fetch;
 mod google;
 mod limits;
 mod outgoing;
@@ -23,6 +24,7 @@ mod sigv4;
 
 pub(crate) use body::{BodyStream, after, earliest, read_body};
 pub(crate) use failure::transport_error;
+pub(crate) use fetch::Fetched;
 pub use limits::Limits;
 
 use crate::engine::render::Prepared;

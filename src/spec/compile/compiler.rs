@@ -595,6 +595,7 @@ fn compile_endpoint(cx: &mut Ctx, name: &str, raw: &RawEndpoint) -> Endpoint {
             .collect(),
         tool_calls_finish: raw.tool_calls_finish,
         json_tool: raw.json_tool.clone(),
+        image_bytes: raw.image_bytes,
         stream,
     }
 }

@@ -147,6 +147,8 @@ pub(crate) struct Endpoint {
     pub(crate) tool_calls_finish: bool,
     /// The tool whose call is the answer's content (`json-tool`).
     pub(crate) json_tool: Option<String>,
+    /// Image URLs are fetched and sent as bytes (`image-bytes`).
+    pub(crate) image_bytes: bool,
     pub(crate) stream: Option<StreamSpec>,
 }
 

@@ -169,6 +169,10 @@ pub(crate) struct RawEndpoint {
     /// Report `tool_calls` when the provider says `stop` but returned tool calls.
     #[serde(default)]
     pub tool_calls_finish: bool,
+    /// The API takes image bytes only: the client fetches http(s) image URLs
+    /// (when the call allows it) and sends them as base64 data.
+    #[serde(default)]
+    pub image_bytes: bool,
     /// JSON mode through a tool, for APIs without one: a request with
     /// `response_format` `json_object` offers (and forces) a tool of this
     /// name, and the answer's call to it is the message content.
