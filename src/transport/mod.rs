@@ -24,7 +24,6 @@ mod sigv4;
 
 pub(crate) use body::{BodyStream, after, earliest, read_body};
 pub(crate) use failure::transport_error;
-pub(crate) use fetch::Fetched;
 pub use limits::Limits;
 
 use crate::engine::render::Prepared;
