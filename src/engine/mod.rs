@@ -12,3 +12,6 @@ pub(crate) mod params;
 pub(crate) mod parts;
 pub(crate) mod render;
 pub(crate) mod stream;
+
+#[cfg(test)]
+mod fidelity_tests;

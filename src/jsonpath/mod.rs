@@ -113,6 +113,24 @@ impl JsonPath {
     }
 }
 
+#[cfg(test)]
+impl JsonPath {
+    /// A document in which this path finds `value` (for tests that feed a
+    /// spec's mappings): names become objects, indices and wildcards lists,
+    /// a simple filter an item that meets it. None for paths `jsonpath-rust`
+    /// evaluates.
+    pub(crate) fn witness(&self, value: Value) -> Option<Value> {
+        let steps = match &self.kind {
+            Kind::Direct(steps) | Kind::Walk(steps) => steps,
+            Kind::Query(_) => return None,
+        };
+        steps
+            .iter()
+            .rev()
+            .try_fold(value, |acc, step| walk::witness_step(step, acc))
+    }
+}
+
 /// Refuses a path too long or nested too deep to parse safely.
 fn check_bounds(source: &str) -> Result<(), String> {
     if source.len() > MAX_PATH_LEN {
