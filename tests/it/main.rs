@@ -6,6 +6,7 @@ mod faults;
 mod fixtures;
 mod invariants;
 mod lint;
+mod params;
 mod reasoning_state;
 mod router;
 mod router_deadline;
