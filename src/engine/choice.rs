@@ -194,3 +194,109 @@ fn built_logprobs(t: &LogprobsTable, v: &Value) -> Option<Value> {
         .collect();
     Some(json!({ "content": content }))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::engine::map::{MapCtx, map_response};
+    use crate::spec::{Registry, Source};
+
+    const SPEC: &str = r#"
+base-url = "https://acme.example.com"
+auth = { scheme = "none" }
+
+[chat]
+path = "/chat"
+body = { model = "{{model}}" }
+
+[chat.response]
+usage = { prompt-tokens = "$.usage.in", completion-tokens = "$.usage.out" }
+choices = { each = "$.out[*]", map = "one" }
+finish-reason = "$.blocked"
+annotations = { each = "$.sources[*]", url = "$.link", title = "$.name" }
+provider-fields = { sources = "$.sources", first = "$.sources[0].link" }
+
+[chat.mappings.one]
+content = "$.t"
+finish-reason = "$.why"
+logprobs = { each = "$.lp.tokens[*]", token = "$.s", logprob = "$.p", top = "$.lp.top[*]" }
+"#;
+
+    fn spec() -> std::sync::Arc<crate::spec::Spec> {
+        let reg = Registry::from_sources(vec![Source {
+            name: "acme.toml".into(),
+            text: SPEC.into(),
+        }])
+        .unwrap();
+        reg.get("acme").unwrap().clone()
+    }
+
+    fn map(body: serde_json::Value) -> crate::types::ChatResponse {
+        let s = spec();
+        let cx = MapCtx {
+            model: "m",
+            now: 0,
+            fallback_id: "id",
+        };
+        map_response(s.chat.as_ref().unwrap(), &body, &cx)
+    }
+
+    #[test]
+    fn each_choice_node_is_a_choice_read_through_its_mapping() {
+        let r = map(json!({
+            "out": [
+                {"t": "a", "why": "stop", "lp": {"tokens": [{"s": "a", "p": -0.5}], "top": [[{"s": "a", "p": -0.5}, {"s": "b", "p": -2}]]}},
+                {"t": "b", "why": "weird"}
+            ],
+            "sources": [{"link": "https://x.example", "name": "X"}, {"name": "no link"}],
+            "usage": {"in": 1, "out": 2}
+        }));
+        assert_eq!(r.choices.len(), 2);
+        assert_eq!(
+            (r.choices[1].index, r.choices[1].message.content.as_deref()),
+            (1, Some("b"))
+        );
+        assert_eq!(r.choices[1].finish_reason.as_deref(), Some("stop"));
+        let lp = r.choices[0].logprobs.as_ref().unwrap();
+        assert_eq!(lp["content"][0]["token"], "a");
+        assert_eq!(
+            lp["content"][0]["top_logprobs"][1],
+            json!({"token": "b", "logprob": -2.0})
+        );
+        assert!(r.choices[1].logprobs.is_none());
+        // Document-level sources reach every choice; a node without a URL is no citation.
+        for c in &r.choices {
+            assert_eq!(c.message.annotations.len(), 1);
+            assert_eq!(
+                c.message.annotations[0].url_citation.title.as_deref(),
+                Some("X")
+            );
+            let f = c.message.provider_specific_fields.as_ref().unwrap();
+            assert_eq!(f["first"], "https://x.example");
+            assert_eq!(f["sources"].as_array().map(Vec::len), Some(2));
+        }
+        let weird = r.choices[1]
+            .message
+            .provider_specific_fields
+            .as_ref()
+            .unwrap();
+        assert_eq!(weird["finish_reason"], "weird");
+        assert_eq!(r.usage.unwrap().completion_tokens, 2);
+    }
+
+    #[test]
+    fn with_no_choice_node_the_document_is_the_one_choice() {
+        let r = map(json!({"blocked": "SAFETY_THING", "usage": {"in": 1, "out": 0}}));
+        assert_eq!(r.choices.len(), 1);
+        assert_eq!(r.choices[0].index, 0);
+        assert_eq!(r.choices[0].message.content, None);
+        assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
+    }
+
+    #[test]
+    fn choices_past_the_limit_are_not_read() {
+        let many: Vec<_> = (0..500).map(|i| json!({"t": i.to_string()})).collect();
+        assert_eq!(map(json!({"out": many})).choices.len(), super::MAX_CHOICES);
+    }
+}

@@ -143,3 +143,82 @@ fn add(reads: &Reads, out: &mut BTreeSet<&'static str>) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use crate::lint::lint_specs;
+    use crate::spec::{Diagnostic, Severity, Source, registry};
+
+    /// The `params` findings of `text` as a user file beside the built-in specs.
+    fn params_findings(text: &str) -> Vec<Diagnostic> {
+        let mut sources = registry::builtin_sources();
+        sources.push(Source {
+            name: "acme.toml".into(),
+            text: text.into(),
+        });
+        let check: HashSet<usize> = [sources.len() - 1].into();
+        lint_specs(&sources, Some(&check))
+            .into_iter()
+            .filter(|d| d.code == "params")
+            .collect()
+    }
+
+    const NATIVE: &str = r#"
+base-url = "https://acme.example.com"
+auth = { scheme = "none" }
+openai-params = { temperature = true, n = true }
+
+[chat]
+path = "/chat"
+body = { t = "{{temperature}}", p = "{{extra.presence_penalty}}", k = "{{extra.top_k}}" }
+
+[chat.response]
+content = "$.text"
+"#;
+
+    #[test]
+    fn a_declared_parameter_no_template_reads_is_an_error_and_an_undeclared_read_a_warning() {
+        let f = params_findings(NATIVE);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        let error = f.iter().find(|d| d.severity == Severity::Error).unwrap();
+        assert!(error.message.starts_with("`n` is declared"), "{error}");
+        assert_eq!((error.file.as_str(), error.line), ("acme.toml", 4));
+        let warning = f.iter().find(|d| d.severity == Severity::Warning).unwrap();
+        assert!(
+            warning.message.contains("read `presence_penalty`")
+                && !warning.message.contains("top_k"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn a_child_that_stops_passing_a_parameter_must_stop_declaring_it() {
+        let child = "extends = \"openai\"\nbase-url = \"https://acme.example.com/v1\"\n\
+                     auth = { scheme = \"bearer\", env = \"ACME_KEY\" }\n[chat.body]\nseed = \"{{null}}\"\n";
+        let f = params_findings(child);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(f[0].message.starts_with("`seed` is declared"), "{}", f[0]);
+        assert_eq!(f[0].file, "acme.toml", "reported in the child's own file");
+        let fixed = format!("{child}[openai-params]\nseed = false\n");
+        assert!(params_findings(&fixed).is_empty());
+        // A key renamed through the canonical field still carries it.
+        let renamed = format!("{child}random_seed = \"{{{{seed}}}}\"\n");
+        assert!(
+            params_findings(&renamed).is_empty(),
+            "{:#?}",
+            params_findings(&renamed)
+        );
+    }
+
+    #[test]
+    fn a_chat_spec_without_the_table_is_a_warning() {
+        let f = params_findings(
+            &NATIVE.replace("openai-params = { temperature = true, n = true }\n", ""),
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].severity, Severity::Warning);
+        assert!(f[0].message.starts_with("no `openai-params`"));
+    }
+}
