@@ -25,44 +25,72 @@ pub(crate) struct ChoiceView<'a> {
     outer: (&'a Mapping, &'a Value),
 }
 
-/// The choices `m` finds in `doc`, in document order.
-pub(crate) fn choices<'a>(m: &'a Mapping, doc: &'a Value) -> Vec<ChoiceView<'a>> {
-    let one = || {
-        vec![ChoiceView {
-            index: 0,
-            inner: None,
-            outer: (m, doc),
-        }]
+/// The choices `m` finds in `doc`, in document order (no allocation for
+/// the one choice of a mapping without `choices`).
+pub(crate) fn choices<'a>(m: &'a Mapping, doc: &'a Value) -> Choices<'a> {
+    let one = ChoiceView {
+        index: 0,
+        inner: None,
+        outer: (m, doc),
     };
     let Some(c) = &m.choices else {
-        return one();
+        return Choices::One(Some(one));
     };
     let found = nodes(&c.each, doc);
     if found.is_empty() {
-        return one();
+        return Choices::One(Some(one));
     }
-    found
-        .into_iter()
-        .take(MAX_CHOICES)
-        .enumerate()
-        .map(|(pos, node)| ChoiceView {
-            index: c
-                .index
-                .as_ref()
-                .and_then(|p| p.first(node))
-                .and_then(Value::as_u64)
-                .and_then(|i| u32::try_from(i).ok())
-                .unwrap_or(pos as u32),
-            inner: c.map.as_deref().map(|inner| (inner, node)),
-            outer: (m, doc),
-        })
-        .collect()
+    Choices::Many {
+        m,
+        doc,
+        nodes: found.into_iter().take(MAX_CHOICES).enumerate(),
+    }
+}
+
+/// The choices of one document, as [`choices`] finds them.
+pub(crate) enum Choices<'a> {
+    One(Option<ChoiceView<'a>>),
+    Many {
+        m: &'a Mapping,
+        doc: &'a Value,
+        nodes: std::iter::Enumerate<std::iter::Take<std::vec::IntoIter<&'a Value>>>,
+    },
+}
+
+impl<'a> Iterator for Choices<'a> {
+    type Item = ChoiceView<'a>;
+
+    fn next(&mut self) -> Option<ChoiceView<'a>> {
+        match self {
+            Choices::One(v) => v.take(),
+            Choices::Many { m, doc, nodes } => {
+                let (pos, node) = nodes.next()?;
+                let c = m.choices.as_ref()?;
+                Some(ChoiceView {
+                    index: c
+                        .index
+                        .as_ref()
+                        .and_then(|p| p.first(node))
+                        .and_then(Value::as_u64)
+                        .and_then(|i| u32::try_from(i).ok())
+                        .unwrap_or(pos as u32),
+                    inner: c.map.as_deref().map(|inner| (inner, node)),
+                    outer: (*m, *doc),
+                })
+            }
+        }
+    }
 }
 
 impl<'a> ChoiceView<'a> {
     /// The mappings to read a field with, the choice's first.
     fn sources(&self) -> impl Iterator<Item = (&'a Mapping, &'a Value)> {
         self.inner.into_iter().chain(std::iter::once(self.outer))
+    }
+
+    /// Whether the choice's mapping or the document's has what `has` looks for.
+    pub(crate) fn any(&self, has: fn(&Mapping) -> bool) -> bool {
+        self.sources().any(|(m, _)| has(m))
     }
 
     /// Text of a field: the choice's, else the document's.

@@ -120,7 +120,7 @@ impl ChunkMapper {
                 format!("a stream event is not JSON ({e}): {shown}"),
             )
         })?;
-        let mut parts: BTreeMap<u32, Part> = BTreeMap::new();
+        let mut parts: Vec<(u32, Part)> = Vec::new();
         for rule in &stream.events {
             if !matches(rule, frame.event.as_deref(), &json) {
                 continue;
@@ -137,9 +137,11 @@ impl ChunkMapper {
                 self.complete = true;
             }
         }
-        if stream.end_on_finish && parts.values().any(|p| p.finish.is_some()) {
+        if stream.end_on_finish && parts.iter().any(|(_, p)| p.finish.is_some()) {
             self.complete = true;
         }
+        // In index order (a rule may add an earlier choice after a later one).
+        parts.sort_by_key(|(i, _)| *i);
         let mut choices = Vec::new();
         for (index, mut part) in parts {
             let d = &part.delta;
@@ -195,7 +197,7 @@ impl ChunkMapper {
         chat: &Endpoint,
         rule: &EventRule,
         json: &Value,
-        parts: &mut BTreeMap<u32, Part>,
+        parts: &mut Vec<(u32, Part)>,
     ) {
         let m = &rule.map;
         if let Some(id) = string_at(&m.id, json) {
@@ -205,8 +207,14 @@ impl ChunkMapper {
             self.model = model;
         }
         for view in choices(m, json) {
-            let part = parts.entry(view.index).or_default();
-            self.apply_choice(chat, &view, part);
+            let at = match parts.iter().position(|(i, _)| *i == view.index) {
+                Some(at) => at,
+                None => {
+                    parts.push((view.index, Part::default()));
+                    parts.len() - 1
+                }
+            };
+            self.apply_choice(chat, &view, &mut parts[at].1);
         }
         if !m.usage.is_empty() {
             self.usage.merge(UsageParts::read(&m.usage, json));
@@ -222,13 +230,21 @@ impl ChunkMapper {
         if let Some(text) = view.text(|m| &m.reasoning) {
             push_text(&mut delta.reasoning_content, &text);
         }
-        delta.thinking_blocks.extend(view.thinking_blocks());
-        if let Some(lp) = view.logprobs() {
+        if view.any(|m| m.thinking_blocks.is_some()) {
+            delta.thinking_blocks.extend(view.thinking_blocks());
+        }
+        if view.any(|m| m.logprobs.is_some())
+            && let Some(lp) = view.logprobs()
+        {
             part.logprobs = Some(lp);
         }
         let state = self.choices.entry(view.index).or_default();
         // Sources repeated in every event (Perplexity's) are sent once.
-        let sources = (view.annotations(), view.provider_fields());
+        let sources = if view.any(|m| m.annotations.is_some() || !m.provider_fields.is_empty()) {
+            (view.annotations(), view.provider_fields())
+        } else {
+            (Vec::new(), None)
+        };
         if (!sources.0.is_empty() || sources.1.is_some()) && state.sources != sources {
             delta.annotations.extend(sources.0.iter().cloned());
             if let Some(fields) = &sources.1 {
@@ -239,9 +255,11 @@ impl ChunkMapper {
             }
             state.sources = sources;
         }
-        let (tc, found) = view.tool_calls();
-        for node in found {
-            tool_call(chat, tc, node, state, delta, &self.id, view.index);
+        if view.any(|m| m.tool_calls.is_some()) {
+            let (tc, found) = view.tool_calls();
+            for node in found {
+                tool_call(chat, tc, node, state, delta, &self.id, view.index);
+            }
         }
         if let Some(raw) = view.finish_raw() {
             let (reason, unknown) =

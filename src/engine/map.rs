@@ -24,8 +24,7 @@ pub(crate) fn map_response(ep: &Endpoint, body: &Value, cx: &MapCtx<'_>) -> Chat
     let m = &ep.response;
     let id = string_at(&m.id, body).unwrap_or_else(|| cx.fallback_id.to_string());
     let choices = choices(m, body)
-        .iter()
-        .map(|view| choice(ep, view, &id))
+        .map(|view| choice(ep, &view, &id))
         .collect();
     ChatResponse {
         model: string_at(&m.model, body).unwrap_or_else(|| cx.model.to_string()),
