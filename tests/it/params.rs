@@ -159,8 +159,10 @@ async fn proxy_post(state: Arc<AppState>, body: Value) -> (u16, Value) {
 }
 
 fn proxy(mock: &Mock) -> Arc<AppState> {
-    let mut c = ServerConfig::default();
-    c.router = router_config(false, None, mock);
+    let c = ServerConfig {
+        router: router_config(false, None, mock),
+        ..Default::default()
+    };
     Arc::new(AppState::new(Client::new().unwrap(), c).unwrap())
 }
 
