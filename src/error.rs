@@ -165,6 +165,8 @@ pub struct ErrorDetails {
     code: Option<String>,
     /// Every attempt a Router made before giving up (empty for a single call).
     attempts: Vec<Attempt>,
+    /// The request parameter at fault, as OpenAI's `param` names it.
+    param: Option<String>,
 }
 
 impl ErrorDetails {
@@ -204,6 +206,11 @@ impl ErrorDetails {
     pub fn attempts(&self) -> &[Attempt] {
         &self.attempts
     }
+
+    /// The request parameter at fault (an unsupported one), as OpenAI's `param` names it.
+    pub fn param(&self) -> Option<&str> {
+        self.param.as_deref()
+    }
 }
 
 /// One try of one deployment, as the Router reports it.
@@ -228,6 +235,7 @@ impl Error {
             retry_after: None,
             code: None,
             attempts: Vec::new(),
+            param: None,
         }))
     }
 
@@ -252,6 +260,12 @@ impl Error {
 
     pub fn with_code(mut self, code: Option<String>) -> Self {
         self.0.code = code;
+        self
+    }
+
+    /// The request parameter at fault.
+    pub fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.0.param = Some(param.into());
         self
     }
 
@@ -321,7 +335,7 @@ impl Error {
             "kind": d.kind.as_str(),
             "status": d.status,
             "code": d.code.as_deref().unwrap_or(d.kind.as_str()),
-            "param": null,
+            "param": d.param,
         });
         if let Some(map) = err.as_object_mut() {
             if let Some(p) = &d.provider {

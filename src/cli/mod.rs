@@ -6,6 +6,7 @@ mod complete;
 mod cost;
 mod embed;
 mod lint;
+mod logger;
 mod models;
 mod providers;
 mod serve;
@@ -63,6 +64,7 @@ pub fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    logger::init();
     let cli = Cli::parse();
     match cli.command {
         Command::Lint(args) => lint::run(args),
@@ -122,6 +124,10 @@ struct CallArgs {
     /// Longest silence allowed inside a streamed answer, in seconds.
     #[arg(long, value_parser = parse_seconds)]
     idle_timeout: Option<Seconds>,
+    /// Drop OpenAI parameters the provider does not carry instead of
+    /// refusing the call (litellm's drop_params).
+    #[arg(long)]
+    drop_params: bool,
 }
 
 impl CallArgs {
@@ -149,6 +155,7 @@ impl CallArgs {
             timeout: self.timeout.map(Seconds::get),
             limits,
             params: self.params.iter().cloned().collect::<BTreeMap<_, _>>(),
+            drop_params: self.drop_params.then_some(true),
             ..CallOptions::default()
         };
         Ok((client, opts))

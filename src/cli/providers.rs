@@ -1,28 +1,75 @@
 //! `switchboard providers`: every provider spec, its key variable,
 //! endpoints and streaming; `--markdown` prints the table the README holds
-//! (a test fails when the README's copy is stale).
+//! (a test fails when the README's copy is stale). `--params P` (or
+//! `providers P --params`) lists the OpenAI parameters provider (or model)
+//! `P` carries, one a line (`--json`: a JSON list).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::spec::Registry;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
+    /// A provider id or a model (with --params).
+    provider: Option<String>,
+    /// List the OpenAI request parameters a provider (or a model's provider) carries.
+    #[arg(long, value_name = "PROVIDER", num_args = 0..=1, default_missing_value = "")]
+    params: Option<String>,
+    /// With --params: print a JSON list.
+    #[arg(long)]
+    json: bool,
+    /// A directory of extra or overriding provider specs.
+    #[arg(long)]
+    spec_dir: Option<PathBuf>,
     /// Print the Markdown table of the README.
     #[arg(long)]
     markdown: bool,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
-    let registry = match Registry::builtin() {
+    let registry = match &args.spec_dir {
+        Some(dir) => Registry::with_dir(dir),
+        None => Registry::builtin(),
+    };
+    let registry = match registry {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    print!("{}", table(&registry, args.markdown));
-    ExitCode::SUCCESS
+    let wanted = args
+        .params
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .or(args.provider.as_deref());
+    if args.params.is_none() && args.provider.is_none() {
+        print!("{}", table(&registry, args.markdown));
+        return ExitCode::SUCCESS;
+    }
+    let Some(wanted) = wanted.filter(|_| args.params.is_some()) else {
+        eprintln!(
+            "error: name a provider with --params PROVIDER (or: providers PROVIDER --params)"
+        );
+        return ExitCode::from(2);
+    };
+    match registry.supported_openai_params(wanted) {
+        Ok(list) if args.json => {
+            println!("{}", serde_json::Value::from(list));
+            ExitCode::SUCCESS
+        }
+        Ok(list) => {
+            for p in list {
+                println!("{p}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// The provider table, as Markdown or as aligned text.

@@ -1,7 +1,8 @@
 //! What a call takes from outside its request: the API key (the call's, else
-//! the spec's environment variable) and provider parameters (the call's,
-//! else their environment variable, else their default). Reads the
-//! environment; does no I/O otherwise.
+//! the spec's environment variable), provider parameters (the call's, else
+//! their environment variable, else their default) and the base URL from
+//! the spec's `base-url-env` variables. Reads the environment; does no I/O
+//! otherwise.
 
 use std::collections::BTreeMap;
 
@@ -81,4 +82,24 @@ pub(super) fn api_key(spec: &Spec, opts: &CallOptions) -> Result<Option<String>>
         ));
     }
     Ok(key)
+}
+
+/// The base URL the spec's `base-url-env` variables give (first set and
+/// non-empty wins), as litellm reads `OPENAI_API_BASE` and the like; a value
+/// that is not an http(s) URL is an error naming its variable.
+pub(super) fn env_base_url(spec: &Spec) -> Result<Option<String>> {
+    for var in &spec.base_url_env {
+        let Some(value) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) else {
+            continue;
+        };
+        let value = value.trim().trim_end_matches('/');
+        if !(value.starts_with("http://") || value.starts_with("https://")) {
+            return Err(Error::bad_request(format!(
+                "{var} must be an http:// or https:// URL, got {:?}",
+                crate::redact::display_url(value)
+            )));
+        }
+        return Ok(Some(value.to_string()));
+    }
+    Ok(None)
 }

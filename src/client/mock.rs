@@ -254,11 +254,11 @@ pub(super) fn mock_completion(
             message: ResponseMessage {
                 role: "assistant".into(),
                 content: content.map(str::to_string),
-                reasoning_content: None,
-                thinking_blocks: Vec::new(),
                 tool_calls: calls.to_vec(),
+                ..Default::default()
             },
             finish_reason: Some(finish_reason(calls).into()),
+            ..Default::default()
         }],
         usage: Some(mock_usage(req, content.unwrap_or_default(), calls)),
     }
@@ -283,6 +283,7 @@ pub(super) fn mock_chunks(
             index: 0,
             delta,
             finish_reason: finish.map(str::to_string),
+            ..Default::default()
         }],
         usage: None,
     };

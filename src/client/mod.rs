@@ -15,11 +15,13 @@
 //! `mock` (answers without a network).
 
 mod fallback;
+mod images;
 mod key_check;
 mod litellm_args;
 mod lookup;
 mod mock;
 mod options;
+mod policy;
 mod pump;
 mod stream;
 
@@ -41,6 +43,7 @@ pub use stream::ChatStream;
 
 use crate::cost::{Catalog, ModelInfo, PriceBook};
 use crate::duration;
+use crate::engine;
 use crate::engine::classify::classify;
 use crate::engine::embed::{canonical_embedding, map_embeddings};
 use crate::engine::events::ChunkMapper;
@@ -52,7 +55,7 @@ use crate::redact::{Redactor, display_url};
 use crate::spec::{Registry, Spec};
 use crate::transport::{BodyStream, Transport, after, earliest, read_body};
 use crate::types::*;
-use lookup::{api_key, resolve_params};
+use lookup::{api_key, env_base_url, resolve_params};
 use mock::{mock_chunks, mock_completion, mock_error, mock_usage};
 use pump::{Pricing, Pump};
 
@@ -170,6 +173,12 @@ impl Client {
         &self.registry
     }
 
+    /// The OpenAI request parameters `model`'s provider carries (litellm's
+    /// `get_supported_openai_params`); see [`Registry::supported_openai_params`].
+    pub fn supported_openai_params(&self, model: &str) -> Result<Vec<String>> {
+        self.registry.supported_openai_params(model)
+    }
+
     /// One attempt of a chat completion (no retries, no fallbacks).
     pub(crate) async fn completion_once(
         &self,
@@ -194,7 +203,10 @@ impl Client {
             None => {}
         }
         let deadline = answer_deadline(opts);
-        let plan = self.plan(spec, model, req, false, opts)?;
+        let req = images::inline_images(&self.transport, &spec, req, opts)
+            .await
+            .map_err(|e| e.at(&spec.id, &model))?;
+        let plan = self.plan(spec, model, &req, false, opts)?;
         let key = plan.api_key.as_deref();
         let at = |e: Error| scrub(e.at(&plan.spec.id, &plan.model), key);
         let json = self
@@ -265,7 +277,10 @@ impl Client {
         let started = Instant::now();
         let total_by = after(started, opts.limits.total);
         let head_by = earliest(after(started, opts.timeout), total_by);
-        let plan = self.plan(spec, model, req, true, opts)?;
+        let req = images::inline_images(&self.transport, &spec, req, opts)
+            .await
+            .map_err(|e| e.at(&spec.id, &model))?;
+        let plan = self.plan(spec, model, &req, true, opts)?;
         let (provider, model, key) = (
             plan.spec.id.clone(),
             plan.model.clone(),
@@ -353,7 +368,12 @@ impl Client {
         let key = api_key.as_deref();
         let canon = canonical_embedding(req, &model, params).map_err(at)?;
         let prepared = render_request(&spec, &ep.request, None, &canon)?;
-        let base_url = opts.api_base.as_deref().unwrap_or(&prepared.base_url);
+        let env_base = env_base_url(&spec).map_err(at)?;
+        let base_url = opts
+            .api_base
+            .as_deref()
+            .or(env_base.as_deref())
+            .unwrap_or(&prepared.base_url);
         let body = self
             .send_json(&spec, base_url, &prepared, key, opts, deadline)
             .await
@@ -406,11 +426,24 @@ impl Client {
         let at = |e: Error| e.at(&spec.id, &model);
         let params = resolve_params(&spec, &opts.params).map_err(at)?;
         let api_key = api_key(&spec, opts).map_err(at)?;
-        let prepared = prepare_chat(&spec, req, &model, params, stream)?;
-        let base_url = opts
-            .api_base
-            .clone()
-            .unwrap_or_else(|| prepared.base_url.clone());
+        policy::check_options(opts).map_err(at)?;
+        let (req, policy) = policy::call_policy(req, opts).map_err(at)?;
+        let applied = engine::params::apply(&spec, &req, &policy.policy()).map_err(at)?;
+        if !applied.dropped.is_empty() {
+            log::debug!(
+                "drop_params: {} does not carry {}; dropped",
+                spec.id,
+                applied.dropped.join(", ")
+            );
+        }
+        let mut prepared = prepare_chat(&spec, &applied.request, &model, params, stream)?;
+        engine::params::force_into(&mut prepared.body, &applied.forced);
+        let base_url = match &opts.api_base {
+            Some(b) => b.clone(),
+            None => env_base_url(&spec)
+                .map_err(at)?
+                .unwrap_or_else(|| prepared.base_url.clone()),
+        };
         Ok(Planned {
             spec,
             model,

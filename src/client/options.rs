@@ -50,6 +50,19 @@ pub struct CallOptions {
     /// `input_cost_per_token` / `output_cost_per_token`: see
     /// [`ModelInfo::with_token_prices`]).
     pub price: Option<Arc<ModelInfo>>,
+    /// Drop OpenAI parameters the provider does not carry instead of
+    /// refusing the call (litellm's `drop_params`); unset: refuse. A
+    /// request's own `drop_params` wins.
+    pub drop_params: Option<bool>,
+    /// Parameters always dropped, carried or not (litellm's `additional_drop_params`).
+    pub additional_drop_params: Vec<String>,
+    /// Parameters sent even where the provider does not carry them, under
+    /// their OpenAI name (litellm's `allowed_openai_params`).
+    pub allowed_openai_params: Vec<String>,
+    /// Whether http(s) image URLs may be fetched, for a provider that takes
+    /// image bytes only (`image-bytes` in its spec); unset: yes. The proxy
+    /// sets it off unless a deployment allows it.
+    pub fetch_image_urls: Option<bool>,
 }
 
 impl CallOptions {
@@ -90,6 +103,10 @@ impl fmt::Debug for CallOptions {
             .field("content_policy_fallbacks", &self.content_policy_fallbacks)
             .field("num_retries", &self.num_retries)
             .field("price", &self.price.is_some())
+            .field("drop_params", &self.drop_params)
+            .field("additional_drop_params", &self.additional_drop_params)
+            .field("allowed_openai_params", &self.allowed_openai_params)
+            .field("fetch_image_urls", &self.fetch_image_urls)
             .finish()
     }
 }

@@ -12,6 +12,8 @@
 //!   block       { type: "text", text, cache_control }
 //!               { type: "image", url | data, media_type, detail, cache_control }
 //!               { type: "audio", data, format, media_type }
+//!               { type: "file", data | url | file_id, media_type, filename, name, file }
+//!               (content parts: see `parts`)
 //!               { type: "tool_call", id, name, arguments (text), input (parsed), signature? }
 //!               { type: "tool_result", tool_call_id, name, content (text) }
 //!               { type: "thinking", thinking, signature }   } an assistant message's
@@ -28,11 +30,29 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
+use super::parts::content_blocks;
 use crate::error::{Error, Result};
 use crate::spec::Shape;
 use crate::types::{
     ChatRequest, Content, ContentPart, ResponseFormat, Role, Stop, ThinkingBlock, ToolChoice,
 };
+
+/// The OpenAI parameters each typed canonical field comes from (the
+/// untyped ones are in `extra` under their own names): what a template
+/// that reads the field carries.
+#[cfg(any(feature = "cli", test))]
+pub(crate) const FROM_PARAMS: &[(&str, &[&str])] = &[
+    ("max_tokens", &["max_tokens", "max_completion_tokens"]),
+    ("parallel_tool_calls", &["parallel_tool_calls"]),
+    ("response_format", &["response_format"]),
+    ("seed", &["seed"]),
+    ("stop", &["stop"]),
+    ("temperature", &["temperature"]),
+    ("tool_choice", &["tool_choice"]),
+    ("tools", &["tools"]),
+    ("top_p", &["top_p"]),
+    ("user", &["user"]),
+];
 
 /// Builds the canonical request value.
 pub(crate) fn canonical(
@@ -141,7 +161,7 @@ pub(crate) fn canonical(
         }
     }
 
-    let tools = req.tools.as_ref().filter(|t| !t.is_empty()).map(|tools| {
+    let mut tools = req.tools.as_ref().filter(|t| !t.is_empty()).map(|tools| {
         tools
             .iter()
             .map(|t| {
@@ -155,10 +175,15 @@ pub(crate) fn canonical(
             })
             .collect::<Vec<_>>()
     });
-    let tool_choice = req.tool_choice.as_ref().map(|c| match c {
+    let mut tool_choice = req.tool_choice.as_ref().map(|c| match c {
         ToolChoice::Mode(m) => json!({ "mode": m }),
         ToolChoice::Named(n) => json!({ "mode": "tool", "name": n.function.name }),
     });
+    if let Some(name) = &shape.json_tool
+        && matches!(req.response_format, Some(ResponseFormat::JsonObject))
+    {
+        json_tool(name, &mut tools, &mut tool_choice);
+    }
     let response_format = req.response_format.as_ref().map(|f| match f {
         ResponseFormat::Text => json!({ "type": "text" }),
         ResponseFormat::JsonObject => json!({ "type": "json_object" }),
@@ -229,6 +254,27 @@ pub(crate) fn canonical(
     ))
 }
 
+/// JSON mode through a tool (`json-tool`), as Anthropic documents it
+/// (<https://docs.anthropic.com/en/docs/build-with-claude/tool-use#json-mode>):
+/// the request offers a tool that takes any JSON object and, with no tools
+/// of the caller's, forces it; beside the caller's tools, a tool call is
+/// required (theirs, or this one for a JSON answer), unless they named one.
+fn json_tool(name: &str, tools: &mut Option<Vec<Value>>, tool_choice: &mut Option<Value>) {
+    let own = tools.as_ref().is_some_and(|t| !t.is_empty());
+    tools.get_or_insert_with(Vec::new).push(json!({
+        "name": name,
+        "description": "Respond with a JSON object: your whole answer is this tool's input.",
+        "parameters": {"type": "object"},
+        "strict": null,
+    }));
+    let named = tool_choice.as_ref().is_some_and(|c| c["mode"] == "tool");
+    if !own {
+        *tool_choice = Some(json!({ "mode": "tool", "name": name }));
+    } else if !named {
+        *tool_choice = Some(json!({ "mode": "required" }));
+    }
+}
+
 /// Reasoning state travels in canonical blocks only: `request` is the
 /// OpenAI request as OpenAI-compatible APIs take it, and some of them refuse
 /// unknown message fields, so `thinking_blocks` and tool calls'
@@ -279,80 +325,6 @@ fn content_text(content: Option<&Content>) -> String {
     }
 }
 
-fn content_blocks(content: Option<&Content>, out: &mut Vec<Value>) -> Result<()> {
-    match content {
-        None => {}
-        Some(Content::Text(t)) if t.is_empty() => {}
-        Some(Content::Text(t)) => out.push(json!({ "type": "text", "text": t })),
-        Some(Content::Parts(parts)) => {
-            for p in parts {
-                out.push(match p {
-                    ContentPart::Text {
-                        text,
-                        cache_control,
-                    } => {
-                        json!({ "type": "text", "text": text, "cache_control": cache_control })
-                    }
-                    ContentPart::ImageUrl {
-                        image_url,
-                        cache_control,
-                    } => {
-                        let mut b = image_block(&image_url.url, image_url.detail.as_deref())?;
-                        b["cache_control"] = cache_control.clone().unwrap_or(Value::Null);
-                        b
-                    }
-                    ContentPart::InputAudio { input_audio } => json!({
-                        "type": "audio",
-                        "data": input_audio.data,
-                        "format": input_audio.format,
-                        "media_type": format!("audio/{}", input_audio.format),
-                    }),
-                    ContentPart::File { file } => json!({ "type": "file", "file": file }),
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// An image part: a data URL becomes `data` + `media_type`; an http(s) URL
-/// stays a `url`, with the media type guessed from its extension.
-fn image_block(url: &str, detail: Option<&str>) -> Result<Value> {
-    if let Some(rest) = url.strip_prefix("data:") {
-        let (meta, data) = rest
-            .split_once(',')
-            .ok_or_else(|| Error::bad_request("image data URL has no comma before its data"))?;
-        let media_type = meta.split(';').next().unwrap_or_default();
-        if !meta.ends_with(";base64") {
-            return Err(Error::bad_request(
-                "image data URLs must be base64 (data:<type>;base64,<data>)",
-            ));
-        }
-        return Ok(json!({
-            "type": "image",
-            "data": data,
-            "media_type": if media_type.is_empty() { "image/png" } else { media_type },
-            "detail": detail,
-        }));
-    }
-    let path = url
-        .split(['?', '#'])
-        .next()
-        .unwrap_or(url)
-        .to_ascii_lowercase();
-    let media_type = [
-        (".png", "image/png"),
-        (".gif", "image/gif"),
-        (".webp", "image/webp"),
-        (".heic", "image/heic"),
-        (".pdf", "application/pdf"),
-    ]
-    .iter()
-    .find(|(ext, _)| path.ends_with(ext))
-    .map_or("image/jpeg", |(_, t)| t);
-    Ok(json!({ "type": "image", "url": url, "media_type": media_type, "detail": detail }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +344,7 @@ mod tests {
             roles: roles.clone(),
             merge_roles,
             reasoning_blocks: false,
+            json_tool: None,
         };
         canonical(req, "m", false, Map::new(), &shape).unwrap()
     }
@@ -460,6 +433,7 @@ mod tests {
             roles: r.clone(),
             merge_roles: false,
             reasoning_blocks,
+            json_tool: None,
         };
         let c = canonical(&reasoning_request(), "m", false, Map::new(), &shape(true)).unwrap();
         let m = &c["messages"][1];
@@ -489,12 +463,33 @@ mod tests {
     }
 
     #[test]
-    fn data_urls_split_into_media_type_and_data() {
-        let b = image_block("data:image/webp;base64,AAAA", None).unwrap();
-        assert_eq!(b["media_type"], "image/webp");
-        assert_eq!(b["data"], "AAAA");
-        let u = image_block("https://x.test/cat.PNG?x=1", Some("low")).unwrap();
-        assert_eq!(u["media_type"], "image/png");
-        assert!(image_block("data:image/png,abc", None).is_err());
+    fn a_json_object_request_offers_and_forces_the_json_tool() {
+        let shape = |json_tool: Option<&str>| Shape {
+            json_tool: json_tool.map(str::to_string),
+            ..Shape::default()
+        };
+        let mut req: ChatRequest = serde_json::from_value(json!({
+            "model": "m", "messages": [{"role": "user", "content": "hi"}],
+            "response_format": {"type": "json_object"}
+        }))
+        .unwrap();
+        let c = canonical(&req, "m", false, Map::new(), &shape(Some("json_out"))).unwrap();
+        assert_eq!(c["tools"][0]["name"], "json_out");
+        assert_eq!(c["tools"][0]["parameters"], json!({"type": "object"}));
+        assert_eq!(
+            c["tool_choice"],
+            json!({"mode": "tool", "name": "json_out"})
+        );
+        // Without `json-tool`, nothing is added.
+        let c = canonical(&req, "m", false, Map::new(), &shape(None)).unwrap();
+        assert!(c["tools"].is_null() && c["tool_choice"].is_null());
+        // Beside the caller's tools: a call is required, the caller's tools first.
+        req.tools = Some(vec![
+            serde_json::from_value(json!({"type": "function", "function": {"name": "f"}})).unwrap(),
+        ]);
+        let c = canonical(&req, "m", false, Map::new(), &shape(Some("json_out"))).unwrap();
+        assert_eq!(c["tools"][0]["name"], "f");
+        assert_eq!(c["tools"][1]["name"], "json_out");
+        assert_eq!(c["tool_choice"], json!({"mode": "required"}));
     }
 }

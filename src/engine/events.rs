@@ -1,24 +1,28 @@
 //! Maps decoded stream frames to `chat.completion.chunk`s through a spec's
-//! `[[chat.stream.events]]` rules: content and reasoning deltas, tool-call
-//! deltas (provider keys → dense OpenAI indices, argument fragments kept in
-//! order), finish reason, usage merged across events, error events, and
-//! completion. A body that ends before the stream completed is an error.
-//! Pure: no clock, no I/O.
+//! `[chat.stream.events]` rules: per choice (see `choice`), content and
+//! reasoning deltas, tool-call deltas (provider keys → dense OpenAI
+//! indices, argument fragments kept in order; the JSON-mode tool's
+//! fragments as content), finish reason, log probabilities, citations;
+//! usage merged across events, error events, and completion. A body that
+//! ends before the stream completed is an error. Pure: no clock, no I/O.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
+use super::choice::{ChoiceView, choices};
 use super::classify::classify_event;
 use super::map::{
-    UsageParts, arguments_at, finish_reason, nodes, signature_fields, string_at, thinking_blocks,
+    UsageParts, arguments_at, fallback_call_id, map_finish, signature_fields, string_at,
 };
 use super::stream::Frame;
 use crate::error::{Error, ErrorKind, Result};
 use crate::spec::Spec;
-use crate::spec::compile::{Endpoint, EventRule};
-use crate::types::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta, Usage};
+use crate::spec::compile::{Endpoint, EventRule, ToolCallMap};
+use crate::types::{
+    Annotation, ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta, Usage,
+};
 
 /// Stream state for one call.
 pub(crate) struct ChunkMapper {
@@ -27,11 +31,32 @@ pub(crate) struct ChunkMapper {
     model: String,
     created: u64,
     include_usage: bool,
-    role_sent: bool,
-    tool_index: HashMap<String, u32>,
-    tools_seen: u32,
+    /// Per choice index, in order.
+    choices: BTreeMap<u32, ChoiceState>,
     usage: UsageParts,
     complete: bool,
+}
+
+/// What one choice of the stream has seen.
+#[derive(Default)]
+struct ChoiceState {
+    role_sent: bool,
+    /// Provider tool-call key → dense OpenAI index.
+    tool_index: HashMap<String, u32>,
+    tools_seen: u32,
+    /// Keys of the JSON-mode tool's calls, whose arguments are content.
+    json_keys: HashSet<String>,
+    json_answered: bool,
+    /// The citations and provider fields last sent.
+    sources: (Vec<Annotation>, Option<Map<String, Value>>),
+}
+
+/// What one frame adds to one choice.
+#[derive(Default)]
+struct Part {
+    delta: Delta,
+    finish: Option<String>,
+    logprobs: Option<Value>,
 }
 
 impl ChunkMapper {
@@ -50,9 +75,7 @@ impl ChunkMapper {
             model: model.to_string(),
             created: now,
             include_usage,
-            role_sent: false,
-            tool_index: HashMap::new(),
-            tools_seen: 0,
+            choices: BTreeMap::new(),
             usage: UsageParts::default(),
             complete: false,
         })
@@ -97,8 +120,7 @@ impl ChunkMapper {
                 format!("a stream event is not JSON ({e}): {shown}"),
             )
         })?;
-        let mut delta = Delta::default();
-        let mut finish = None;
+        let mut parts: Vec<(u32, Part)> = Vec::new();
         for rule in &stream.events {
             if !matches(rule, frame.event.as_deref(), &json) {
                 continue;
@@ -110,28 +132,43 @@ impl ChunkMapper {
                     data.as_bytes(),
                 ));
             }
-            self.apply(chat, rule, &json, &mut delta, &mut finish);
+            self.apply(chat, rule, &json, &mut parts);
             if rule.end {
                 self.complete = true;
             }
         }
-        if finish.is_some() && stream.end_on_finish {
+        if stream.end_on_finish && parts.iter().any(|(_, p)| p.finish.is_some()) {
             self.complete = true;
         }
-        let has_delta = delta.content.is_some()
-            || delta.reasoning_content.is_some()
-            || !delta.thinking_blocks.is_empty()
-            || !delta.tool_calls.is_empty();
-        if has_delta || finish.is_some() {
-            if !self.role_sent {
-                delta.role = Some("assistant".into());
-                self.role_sent = true;
+        // In index order (a rule may add an earlier choice after a later one).
+        parts.sort_by_key(|(i, _)| *i);
+        let mut choices = Vec::new();
+        for (index, mut part) in parts {
+            let d = &part.delta;
+            let has_delta = d.content.is_some()
+                || d.reasoning_content.is_some()
+                || !d.thinking_blocks.is_empty()
+                || !d.tool_calls.is_empty()
+                || !d.annotations.is_empty()
+                || d.provider_specific_fields.is_some()
+                || part.logprobs.is_some();
+            if !has_delta && part.finish.is_none() {
+                continue;
             }
-            out.push(self.chunk(vec![ChunkChoice {
-                index: 0,
-                delta,
-                finish_reason: finish,
-            }]));
+            let state = self.choices.entry(index).or_default();
+            if !state.role_sent {
+                part.delta.role = Some("assistant".into());
+                state.role_sent = true;
+            }
+            choices.push(ChunkChoice {
+                index,
+                delta: part.delta,
+                finish_reason: part.finish,
+                logprobs: part.logprobs,
+            });
+        }
+        if !choices.is_empty() {
+            out.push(self.chunk(choices));
         }
         Ok(())
     }
@@ -160,8 +197,7 @@ impl ChunkMapper {
         chat: &Endpoint,
         rule: &EventRule,
         json: &Value,
-        delta: &mut Delta,
-        finish: &mut Option<String>,
+        parts: &mut Vec<(u32, Part)>,
     ) {
         let m = &rule.map;
         if let Some(id) = string_at(&m.id, json) {
@@ -170,79 +206,71 @@ impl ChunkMapper {
         if let Some(model) = string_at(&m.model, json) {
             self.model = model;
         }
-        if let Some(text) = m.content.as_ref().and_then(|p| p.text(json)) {
-            delta
-                .content
-                .get_or_insert_with(String::new)
-                .push_str(&text);
-        }
-        if let Some(text) = m.reasoning.as_ref().and_then(|p| p.text(json)) {
-            delta
-                .reasoning_content
-                .get_or_insert_with(String::new)
-                .push_str(&text);
-        }
-        delta.thinking_blocks.extend(thinking_blocks(m, json));
-        for node in nodes(&m.tool_calls, json) {
-            let tc = &m.tool_call;
-            let key = tc
-                .key
-                .as_ref()
-                .and_then(|k| k.first(node))
-                .map(Value::to_string);
-            let existing = key.as_ref().and_then(|k| self.tool_index.get(k)).copied();
-            let arguments = arguments_at(tc, node);
-            let name = string_at(&tc.name, node);
-            let provider_specific_fields = signature_fields(tc, node);
-            match existing {
-                Some(index) => {
-                    if arguments.as_deref().is_some_and(|a| !a.is_empty())
-                        || name.is_some()
-                        || provider_specific_fields.is_some()
-                    {
-                        delta.tool_calls.push(ToolCallDelta {
-                            index,
-                            id: None,
-                            kind: None,
-                            function: FunctionDelta { name, arguments },
-                            provider_specific_fields,
-                        });
-                    }
-                }
+        for view in choices(m, json) {
+            let at = match parts.iter().position(|(i, _)| *i == view.index) {
+                Some(at) => at,
                 None => {
-                    let index = self.tools_seen;
-                    self.tools_seen += 1;
-                    if let Some(k) = key {
-                        self.tool_index.insert(k, index);
-                    }
-                    delta.tool_calls.push(ToolCallDelta {
-                        index,
-                        id: Some(
-                            string_at(&tc.id, node)
-                                .unwrap_or_else(|| format!("call_{}_{index}", self.id)),
-                        ),
-                        kind: Some("function".into()),
-                        function: FunctionDelta {
-                            name: Some(name.unwrap_or_default()),
-                            // A rule that maps arguments but found none means "no arguments".
-                            arguments: Some(arguments.unwrap_or_else(|| {
-                                if tc.arguments.is_some() {
-                                    "{}".into()
-                                } else {
-                                    String::new()
-                                }
-                            })),
-                        },
-                        provider_specific_fields,
-                    });
+                    parts.push((view.index, Part::default()));
+                    parts.len() - 1
                 }
-            }
-        }
-        if let Some(reason) = finish_reason(chat, m, json, self.tools_seen > 0) {
-            *finish = Some(reason);
+            };
+            self.apply_choice(chat, &view, &mut parts[at].1);
         }
         if !m.usage.is_empty() {
             self.usage.merge(UsageParts::read(&m.usage, json));
+        }
+    }
+
+    /// What one choice of one event adds.
+    fn apply_choice(&mut self, chat: &Endpoint, view: &ChoiceView<'_>, part: &mut Part) {
+        let delta = &mut part.delta;
+        if let Some(text) = view.text(|m| &m.content) {
+            push_text(&mut delta.content, &text);
+        }
+        if let Some(text) = view.text(|m| &m.reasoning) {
+            push_text(&mut delta.reasoning_content, &text);
+        }
+        if view.any(|m| m.thinking_blocks.is_some()) {
+            delta.thinking_blocks.extend(view.thinking_blocks());
+        }
+        if view.any(|m| m.logprobs.is_some())
+            && let Some(lp) = view.logprobs()
+        {
+            part.logprobs = Some(lp);
+        }
+        let state = self.choices.entry(view.index).or_default();
+        // Sources repeated in every event (Perplexity's) are sent once.
+        let sources = if view.any(|m| m.annotations.is_some() || !m.provider_fields.is_empty()) {
+            (view.annotations(), view.provider_fields())
+        } else {
+            (Vec::new(), None)
+        };
+        if (!sources.0.is_empty() || sources.1.is_some()) && state.sources != sources {
+            delta.annotations.extend(sources.0.iter().cloned());
+            if let Some(fields) = &sources.1 {
+                delta
+                    .provider_specific_fields
+                    .get_or_insert_with(Default::default)
+                    .extend(fields.clone());
+            }
+            state.sources = sources;
+        }
+        if view.any(|m| m.tool_calls.is_some()) {
+            let (tc, found) = view.tool_calls();
+            for node in found {
+                tool_call(chat, tc, node, state, delta, &self.id, view.index);
+            }
+        }
+        if let Some(raw) = view.finish_raw() {
+            let (reason, unknown) =
+                map_finish(chat, &raw, state.tools_seen > 0, state.json_answered);
+            if unknown {
+                delta
+                    .provider_specific_fields
+                    .get_or_insert_with(Default::default)
+                    .insert("finish_reason".into(), Value::String(raw));
+            }
+            part.finish = Some(reason);
         }
     }
 
@@ -254,6 +282,91 @@ impl ChunkMapper {
             model: self.model.clone(),
             choices,
             usage: None,
+        }
+    }
+}
+
+fn push_text(slot: &mut Option<String>, text: &str) {
+    slot.get_or_insert_with(String::new).push_str(text);
+}
+
+/// One tool-call fragment: a new call opens the next dense index; later
+/// fragments with its key carry arguments (and name) only. A fragment of
+/// the JSON-mode tool is content instead.
+fn tool_call(
+    chat: &Endpoint,
+    tc: &ToolCallMap,
+    node: &Value,
+    state: &mut ChoiceState,
+    delta: &mut Delta,
+    id: &str,
+    choice: u32,
+) {
+    let key = tc
+        .key
+        .as_ref()
+        .and_then(|k| k.first(node))
+        .map(Value::to_string);
+    let arguments = arguments_at(tc, node);
+    let name = string_at(&tc.name, node);
+    let is_json = match (&key, &name) {
+        (Some(k), _) if state.json_keys.contains(k) => true,
+        (_, Some(n)) => chat.json_tool.as_deref() == Some(n.as_str()),
+        _ => false,
+    };
+    if is_json {
+        if let Some(k) = key {
+            state.json_keys.insert(k);
+        }
+        state.json_answered = true;
+        if let Some(a) = arguments.filter(|a| !a.is_empty()) {
+            push_text(&mut delta.content, &a);
+        }
+        return;
+    }
+    let existing = key.as_ref().and_then(|k| state.tool_index.get(k)).copied();
+    let provider_specific_fields = signature_fields(tc, node);
+    match existing {
+        Some(index) => {
+            if arguments.as_deref().is_some_and(|a| !a.is_empty())
+                || name.is_some()
+                || provider_specific_fields.is_some()
+            {
+                delta.tool_calls.push(ToolCallDelta {
+                    index,
+                    id: None,
+                    kind: None,
+                    function: FunctionDelta { name, arguments },
+                    provider_specific_fields,
+                });
+            }
+        }
+        None => {
+            let index = state.tools_seen;
+            state.tools_seen += 1;
+            if let Some(k) = key {
+                state.tool_index.insert(k, index);
+            }
+            delta.tool_calls.push(ToolCallDelta {
+                index,
+                id: Some(
+                    string_at(&tc.id, node)
+                        .unwrap_or_else(|| fallback_call_id(id, choice, index as usize)),
+                ),
+                kind: Some("function".into()),
+                function: FunctionDelta {
+                    name: Some(name.unwrap_or_default()),
+                    // A rule that maps arguments but found none means "no arguments".
+                    arguments: Some(arguments.unwrap_or_else(|| {
+                        if tc.arguments.is_some() {
+                            "{}".into()
+                        } else {
+                            String::new()
+                        }
+                    })),
+                },
+                provider_specific_fields,
+            });
         }
     }
 }

@@ -1,10 +1,13 @@
 //! Maps a provider's JSON response to a `chat.completion`, through the
-//! spec's JSONPath mapping. Pure: the clock and a fallback id come in.
+//! spec's JSONPath mapping: every choice (see `choice`), its tool calls
+//! (the JSON-mode tool's call becomes the content), finish reason (always
+//! one of OpenAI's), usage. Pure: the clock and a fallback id come in.
 
 use serde_json::{Map, Value};
 
+use super::choice::{ChoiceView, choices};
 use crate::jsonpath::Paths;
-use crate::spec::compile::{Endpoint, Mapping, ToolCallMap, UsageMap};
+use crate::spec::compile::{Endpoint, Mapping, OPENAI_FINISH, ToolCallMap, UsageMap};
 use crate::types::{
     ChatResponse, Choice, CompletionTokensDetails, PromptTokensDetails, ResponseFunction,
     ResponseMessage, ResponseToolCall, ThinkingBlock, Usage,
@@ -20,20 +23,9 @@ pub(crate) struct MapCtx<'a> {
 pub(crate) fn map_response(ep: &Endpoint, body: &Value, cx: &MapCtx<'_>) -> ChatResponse {
     let m = &ep.response;
     let id = string_at(&m.id, body).unwrap_or_else(|| cx.fallback_id.to_string());
-    let tool_calls: Vec<ResponseToolCall> = nodes(&m.tool_calls, body)
-        .into_iter()
-        .enumerate()
-        .map(|(i, node)| ResponseToolCall {
-            id: string_at(&m.tool_call.id, node).unwrap_or_else(|| format!("call_{id}_{i}")),
-            kind: "function".into(),
-            function: ResponseFunction {
-                name: string_at(&m.tool_call.name, node).unwrap_or_default(),
-                arguments: arguments_at(&m.tool_call, node).unwrap_or_else(|| "{}".into()),
-            },
-            provider_specific_fields: signature_fields(&m.tool_call, node),
-        })
+    let choices = choices(m, body)
+        .map(|view| choice(ep, &view, &id))
         .collect();
-    let finish = finish_reason(ep, m, body, !tool_calls.is_empty());
     ChatResponse {
         model: string_at(&m.model, body).unwrap_or_else(|| cx.model.to_string()),
         created: m
@@ -43,50 +35,97 @@ pub(crate) fn map_response(ep: &Endpoint, body: &Value, cx: &MapCtx<'_>) -> Chat
             .unwrap_or(cx.now),
         id,
         object: "chat.completion".into(),
-        choices: vec![Choice {
-            index: 0,
-            message: ResponseMessage {
-                role: "assistant".into(),
-                content: m.content.as_ref().and_then(|p| p.text(body)),
-                reasoning_content: m
-                    .reasoning
-                    .as_ref()
-                    .and_then(|p| p.text(body))
-                    .filter(|s| !s.is_empty()),
-                thinking_blocks: thinking_blocks(m, body),
-                tool_calls,
-            },
-            finish_reason: finish,
-        }],
+        choices,
         usage: UsageParts::read(&m.usage, body).into_usage(),
     }
 }
 
-/// The mapped finish reason of `body`, if the mapping finds one.
-pub(crate) fn finish_reason(
-    ep: &Endpoint,
-    m: &Mapping,
-    body: &Value,
-    has_tool_calls: bool,
-) -> Option<String> {
-    let raw = m.finish_reason.as_ref()?.first(body)?;
-    let raw = match raw {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    Some(map_finish(ep, &raw, has_tool_calls))
+/// One choice of an answer.
+fn choice(ep: &Endpoint, view: &ChoiceView<'_>, id: &str) -> Choice {
+    let (tc, found) = view.tool_calls();
+    let mut content = view.text(|m| &m.content);
+    let mut json_answered = false;
+    let mut tool_calls = Vec::new();
+    for node in found {
+        let name = string_at(&tc.name, node).unwrap_or_default();
+        let arguments = arguments_at(tc, node).unwrap_or_else(|| "{}".into());
+        // The JSON-mode tool's input is the answer itself.
+        if ep.json_tool.as_deref() == Some(name.as_str()) {
+            content.get_or_insert_with(String::new).push_str(&arguments);
+            json_answered = true;
+            continue;
+        }
+        let i = tool_calls.len();
+        tool_calls.push(ResponseToolCall {
+            id: string_at(&tc.id, node).unwrap_or_else(|| fallback_call_id(id, view.index, i)),
+            kind: "function".into(),
+            function: ResponseFunction { name, arguments },
+            provider_specific_fields: signature_fields(tc, node),
+        });
+    }
+    let mut fields = view.provider_fields();
+    let finish = view.finish_raw().map(|raw| {
+        let (mapped, unknown) = map_finish(ep, &raw, !tool_calls.is_empty(), json_answered);
+        if unknown {
+            fields
+                .get_or_insert_with(Map::new)
+                .insert("finish_reason".into(), Value::String(raw));
+        }
+        mapped
+    });
+    Choice {
+        index: view.index,
+        message: ResponseMessage {
+            role: "assistant".into(),
+            content,
+            reasoning_content: view.text(|m| &m.reasoning).filter(|s| !s.is_empty()),
+            thinking_blocks: view.thinking_blocks(),
+            tool_calls,
+            annotations: view.annotations(),
+            provider_specific_fields: fields,
+        },
+        finish_reason: finish,
+        logprobs: view.logprobs(),
+    }
 }
 
-pub(crate) fn map_finish(ep: &Endpoint, raw: &str, has_tool_calls: bool) -> String {
-    let mapped = ep
-        .finish_reasons
-        .get(raw)
-        .cloned()
-        .unwrap_or_else(|| raw.to_ascii_lowercase());
-    if ep.tool_calls_finish && has_tool_calls && mapped == "stop" {
-        return "tool_calls".into();
+/// A tool call's id when the provider gives none: `call_<id>_<n>` (with the
+/// choice index between for choices after the first).
+pub(crate) fn fallback_call_id(id: &str, choice: u32, n: usize) -> String {
+    match choice {
+        0 => format!("call_{id}_{n}"),
+        c => format!("call_{id}_{c}_{n}"),
     }
-    mapped
+}
+
+/// The OpenAI finish reason for the provider's `raw` one, and whether no
+/// table names it: the spec's table, else `raw` when it is already one of
+/// OpenAI's, else `stop` (the caller keeps `raw` in provider fields).
+/// `tool_calls` when a `tool-calls-finish` spec says `stop` beside tool
+/// calls; `stop` when the only call was the JSON-mode tool.
+pub(crate) fn map_finish(
+    ep: &Endpoint,
+    raw: &str,
+    has_tool_calls: bool,
+    json_answered: bool,
+) -> (String, bool) {
+    let (mapped, unknown) = match ep.finish_reasons.get(raw) {
+        Some(m) => (m.clone(), false),
+        None => {
+            let lower = raw.to_ascii_lowercase();
+            match OPENAI_FINISH.iter().find(|f| **f == lower) {
+                Some(f) => (f.to_string(), false),
+                None => ("stop".to_string(), true),
+            }
+        }
+    };
+    if ep.tool_calls_finish && has_tool_calls && mapped == "stop" {
+        return ("tool_calls".into(), unknown);
+    }
+    if json_answered && !has_tool_calls && mapped == "tool_calls" {
+        return ("stop".into(), unknown);
+    }
+    (mapped, unknown)
 }
 
 /// Every node the paths select; a selected list stands for its items

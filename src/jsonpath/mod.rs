@@ -81,6 +81,12 @@ impl JsonPath {
         }
     }
 
+    /// Whether the path selects one node at most (names and indices only:
+    /// RFC 9535's singular query).
+    pub(crate) fn is_singular(&self) -> bool {
+        matches!(self.kind, Kind::Direct(_))
+    }
+
     /// Every node the path selects (nulls skipped).
     #[inline]
     pub(crate) fn all<'v>(&self, root: &'v Value) -> Vec<&'v Value> {
@@ -104,6 +110,24 @@ impl JsonPath {
                 })
                 .unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+impl JsonPath {
+    /// A document in which this path finds `value` (for tests that feed a
+    /// spec's mappings): names become objects, indices and wildcards lists,
+    /// a simple filter an item that meets it. None for paths `jsonpath-rust`
+    /// evaluates.
+    pub(crate) fn witness(&self, value: Value) -> Option<Value> {
+        let steps = match &self.kind {
+            Kind::Direct(steps) | Kind::Walk(steps) => steps,
+            Kind::Query(_) => return None,
+        };
+        steps
+            .iter()
+            .rev()
+            .try_fold(value, |acc, step| walk::witness_step(step, acc))
     }
 }
 
@@ -181,6 +205,18 @@ impl Paths {
     #[inline]
     pub(crate) fn first<'v>(&self, root: &'v Value) -> Option<&'v Value> {
         self.0.iter().find_map(|p| p.first(root))
+    }
+
+    /// The value the first path that finds anything selects: the node
+    /// itself for a singular path, else the list of every node it selects.
+    pub(crate) fn value(&self, root: &Value) -> Option<Value> {
+        self.0.iter().find_map(|p| {
+            if p.is_singular() {
+                return p.first(root).cloned();
+            }
+            let all = p.all(root);
+            (!all.is_empty()).then(|| Value::Array(all.into_iter().cloned().collect()))
+        })
     }
 
     /// Text of every node the first path that finds text selects, concatenated.

@@ -46,6 +46,55 @@ pub(super) fn fan_out<'v>(steps: &[Step], v: &'v Value, out: &mut Vec<&'v Value>
     }
 }
 
+/// `acc` placed where `step` selects (see `JsonPath::witness`).
+#[cfg(test)]
+pub(super) fn witness_step(step: &Step, acc: Value) -> Option<Value> {
+    Some(match step {
+        Step::Key(k) => serde_json::json!({ k.as_str(): acc }),
+        Step::Index(i) if *i >= 0 => {
+            let mut list = vec![Value::Null; usize::try_from(*i).ok()?];
+            list.push(acc);
+            Value::Array(list)
+        }
+        Step::Index(_) | Step::Wildcard => Value::Array(vec![acc]),
+        Step::Filter(conds) => {
+            let mut item = match acc {
+                Value::Object(m) => m,
+                _ => return None,
+            };
+            for c in conds {
+                match c {
+                    Cond::Equals(keys, want) => set_at(&mut item, keys, want.clone()),
+                    Cond::Exists(keys, false) if !holds(c, &Value::Object(item.clone())) => {
+                        set_at(&mut item, keys, Value::String("x".into()))
+                    }
+                    Cond::Exists(keys, true) if !holds(c, &Value::Object(item.clone())) => {
+                        return None;
+                    }
+                    Cond::Exists(..) => {}
+                }
+            }
+            Value::Array(vec![Value::Object(item)])
+        }
+    })
+}
+
+#[cfg(test)]
+fn set_at(obj: &mut serde_json::Map<String, Value>, keys: &[String], value: Value) {
+    let Some((last, path)) = keys.split_last() else {
+        return;
+    };
+    let mut node = obj;
+    for k in path {
+        let next = node
+            .entry(k.clone())
+            .or_insert_with(|| Value::Object(Default::default()));
+        let Value::Object(m) = next else { return };
+        node = m;
+    }
+    node.insert(last.clone(), value);
+}
+
 fn holds(cond: &Cond, node: &Value) -> bool {
     let at = |keys: &[String]| keys.iter().try_fold(node, |v, k| v.as_object()?.get(k));
     match cond {

@@ -1,8 +1,10 @@
 //! `switchboard lint`: every finding in spec and pricing files. Sits above
 //! the engine and the cost tables: it loads specs (`spec`), renders sample
-//! requests for each through the engine (`samples`), and checks price lists
-//! (`pricing`). Prints nothing; the CLI does.
+//! requests for each through the engine (`samples`), checks that what a
+//! spec says it carries is what its templates read (`params`), and checks
+//! price lists (`pricing`). Prints nothing; the CLI does.
 
+mod params;
 mod pricing;
 mod samples;
 
@@ -82,6 +84,7 @@ pub(crate) fn lint_specs(sources: &[Source], check: Option<&HashSet<usize>>) -> 
     let mut loaded = load(sources, check);
     let mut out = std::mem::take(&mut loaded.diagnostics);
     out.extend(samples::render_all(sources, &mut loaded));
+    out.extend(params::check_all(sources, &mut loaded));
     out.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
     out
 }

@@ -81,6 +81,9 @@ pub struct Settings {
     /// Group → groups (or plain models) to try on content_policy; a group
     /// with none takes its general fallbacks.
     pub content_policy_fallbacks: IndexMap<String, Vec<String>>,
+    /// Every deployment drops OpenAI parameters its provider does not carry
+    /// instead of refusing the call (litellm's `drop_params`), unless it says otherwise.
+    pub drop_params: bool,
 }
 
 impl Default for Settings {
@@ -106,6 +109,7 @@ impl Default for Settings {
             fallbacks: IndexMap::new(),
             context_window_fallbacks: IndexMap::new(),
             content_policy_fallbacks: IndexMap::new(),
+            drop_params: false,
         }
     }
 }
@@ -169,6 +173,19 @@ pub struct DeploymentConfig {
     /// Its own price, USD per output token. Also spelled `output_cost_per_token`.
     #[serde(alias = "output_cost_per_token")]
     pub output_cost_per_token: Option<f64>,
+    /// Drop OpenAI parameters the provider does not carry instead of
+    /// refusing the call; else `[router] drop-params`.
+    pub drop_params: Option<bool>,
+    /// Parameters always dropped (litellm's `additional_drop_params`).
+    #[serde(default)]
+    pub additional_drop_params: Vec<String>,
+    /// Parameters sent even where the provider does not carry them
+    /// (litellm's `allowed_openai_params`).
+    #[serde(default)]
+    pub allowed_openai_params: Vec<String>,
+    /// Whether http(s) image URLs may be fetched for a provider that takes
+    /// image bytes only; unset: yes in the library, no in the proxy.
+    pub fetch_image_urls: Option<bool>,
 }
 
 fn one() -> f64 {
@@ -198,6 +215,10 @@ impl DeploymentConfig {
             mock_response: None,
             input_cost_per_token: None,
             output_cost_per_token: None,
+            drop_params: None,
+            additional_drop_params: Vec::new(),
+            allowed_openai_params: Vec::new(),
+            fetch_image_urls: None,
         }
     }
 
@@ -251,6 +272,13 @@ impl DeploymentConfig {
     /// The longest silence inside a response body (a stream's liveness).
     pub fn idle_timeout(mut self, d: Duration) -> Self {
         self.idle_timeout_secs = Some(Seconds::from_duration(d));
+        self
+    }
+
+    /// Drops OpenAI parameters the provider does not carry instead of
+    /// refusing the call (litellm's `drop_params`).
+    pub fn drop_params(mut self, drop: bool) -> Self {
+        self.drop_params = Some(drop);
         self
     }
 
@@ -327,6 +355,10 @@ impl DeploymentConfig {
             limits,
             params: self.params.clone(),
             mock_response: self.mock_response.as_deref().map(MockResponse::from),
+            drop_params: Some(self.drop_params.unwrap_or(router.drop_params)),
+            additional_drop_params: self.additional_drop_params.clone(),
+            allowed_openai_params: self.allowed_openai_params.clone(),
+            fetch_image_urls: self.fetch_image_urls,
             ..CallOptions::default()
         })
     }

@@ -101,18 +101,21 @@ pub struct AppState {
 impl AppState {
     /// A Router over `config`'s deployments, and the server's settings.
     /// Environment references (keys) are read here, once.
-    pub fn new(client: Client, config: ServerConfig) -> Result<Self> {
+    pub fn new(client: Client, mut config: ServerConfig) -> Result<Self> {
+        config.proxy_defaults();
         let router = crate::Router::new(client.clone(), config.router.clone())?;
         Self::with_router(client, router, config)
     }
 
     /// Same, with a Router built by the caller (an injected clock, say); it
-    /// should be built from `config.router`.
+    /// should be built from `config.router` after
+    /// [`ServerConfig::proxy_defaults`].
     pub fn with_router(
         client: Client,
         router: crate::Router,
-        config: ServerConfig,
+        mut config: ServerConfig,
     ) -> Result<Self> {
+        config.proxy_defaults();
         config.server.check()?;
         let master_key = config
             .server

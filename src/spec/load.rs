@@ -289,6 +289,10 @@ impl Resolver<'_> {
             for own in NOT_INHERITED {
                 inherited.remove(*own);
             }
+            // The parent's variables name the parent's URL, which the child replaced.
+            if merged.contains_key("base-url") {
+                inherited.remove("base-url-env");
+            }
             merged = merge(inherited, merged);
             chain.push(j);
             cursor = parent_parsed;

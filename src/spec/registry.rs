@@ -93,6 +93,30 @@ impl Registry {
         &self.specs
     }
 
+    /// The OpenAI request parameters the provider of `model` carries
+    /// (`provider/model`, a bare model name, or a provider id), in
+    /// [`crate::OPENAI_PARAMS`] order: litellm's `get_supported_openai_params`.
+    /// A spec that declares none carries every one.
+    ///
+    /// ```
+    /// let reg = switchboard::Registry::builtin().unwrap();
+    /// let carried = reg.supported_openai_params("gpt-4o").unwrap();
+    /// assert!(carried.iter().any(|p| p == "logit_bias"));
+    /// ```
+    pub fn supported_openai_params(&self, model: &str) -> Result<Vec<String>> {
+        let spec = match self.get(model) {
+            Some(spec) => spec.clone(),
+            None => self.resolve(model)?.0,
+        };
+        Ok(match spec.openai_params() {
+            Some(list) => list.to_vec(),
+            None => crate::types::OPENAI_PARAMS
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+        })
+    }
+
     /// Resolves `provider/model` or a bare model name (by the longest
     /// matching prefix) to a spec and the provider-side model name.
     pub fn resolve(&self, model: &str) -> Result<(Arc<Spec>, String)> {

@@ -281,3 +281,97 @@ fn shipped_specs_load_with_no_warning() {
         .collect();
     assert!(shown.is_empty(), "{shown:#?}");
 }
+
+/// The findings of loading `sources`, as `file:line:col: …` lines.
+fn findings(sources: &[Source]) -> Vec<String> {
+    load(sources, None)
+        .diagnostics
+        .iter()
+        .map(Diagnostic::to_string)
+        .collect()
+}
+
+#[test]
+fn openai_params_merge_under_extends_and_a_child_takes_one_away() {
+    let parent =
+        format!("openai-params = {{ temperature = true, n = true, seed = true }}\n{PARENT}");
+    let child = "extends = \"parent\"\n[openai-params]\nn = false\ntop_p = true\n";
+    let (loaded, _) = specs(&[source("parent", &parent), source("child", child)]);
+    assert_eq!(
+        spec(&loaded, "parent").openai_params(),
+        Some(&["temperature".to_string(), "seed".into(), "n".into()][..])
+    );
+    assert_eq!(
+        spec(&loaded, "child").openai_params(),
+        Some(&["temperature".to_string(), "top_p".into(), "seed".into()][..])
+    );
+    assert!(spec(&loaded, "child").carries("top_p") && !spec(&loaded, "child").carries("n"));
+    // No table: every parameter is carried.
+    let (loaded, _) = specs(&[source("plain", PARENT)]);
+    assert!(spec(&loaded, "plain").carries("logit_bias"));
+}
+
+#[test]
+fn a_name_that_is_no_openai_parameter_is_refused_with_a_hint() {
+    let text =
+        format!("openai-params = {{ temprature = true, top_k = true, stream = true }}\n{PARENT}");
+    let f = findings(&[source("acme", &text)]).join("\n");
+    assert!(
+        f.contains("`temprature` is not an OpenAI chat parameter; did you mean \"temperature\"?"),
+        "{f}"
+    );
+    assert!(f.contains("read it as `extra.top_k`"), "{f}");
+    assert!(
+        f.contains("`stream` is not an OpenAI chat parameter; every provider takes it"),
+        "{f}"
+    );
+}
+
+#[test]
+fn base_url_env_defaults_to_the_id_and_is_not_inherited_past_a_new_base_url() {
+    let parent = format!("base-url-env = [\"PARENT_BASE\", \"PARENT_URL\"]\n{PARENT}");
+    let same = "extends = \"parent\"\n";
+    let moved = "extends = \"parent\"\nbase-url = \"https://elsewhere.example.com\"\n";
+    let (loaded, _) = specs(&[
+        source("parent", &parent),
+        source("same-host", same),
+        source("moved", moved),
+        source("plain", PARENT),
+    ]);
+    assert_eq!(
+        spec(&loaded, "parent").base_url_env(),
+        ["PARENT_BASE", "PARENT_URL"]
+    );
+    assert_eq!(
+        spec(&loaded, "same-host").base_url_env(),
+        ["PARENT_BASE", "PARENT_URL"]
+    );
+    assert_eq!(spec(&loaded, "moved").base_url_env(), ["MOVED_API_BASE"]);
+    assert_eq!(spec(&loaded, "plain").base_url_env(), ["PLAIN_API_BASE"]);
+    let bad = format!("base-url-env = [\"OK_NAME\", \"not a name\"]\n{PARENT}");
+    let f = findings(&[source("acme", &bad)]).join("\n");
+    assert!(
+        f.contains("\"not a name\" is not an environment variable name"),
+        "{f}"
+    );
+}
+
+#[test]
+fn choices_annotations_and_logprobs_tables_need_each_and_json_tool_a_name() {
+    let text = PARENT
+        .replacen("[chat]\n", "[chat]\njson-tool = \"bad name\"\n", 1)
+        .replacen(
+        "content = \"$.text\"\n",
+        "content = \"$.text\"\nchoices = { index = \"$.i\", map = \"tokens\" }\nannotations = { url = \"$.u\" }\nlogprobs = { token = \"$.t\" }\n",
+        1,
+    );
+    let f = findings(&[source("acme", &text)]).join("\n");
+    for want in [
+        "json-tool names a tool",
+        "`choices` needs `each`",
+        "`annotations` needs `each`",
+        "`logprobs` needs `each`",
+    ] {
+        assert!(f.contains(want), "{want}: {f}");
+    }
+}

@@ -359,7 +359,8 @@ impl<'a> Compiler<'a> {
     fn param(&mut self, p: &Parameter) -> Option<Expr> {
         match p {
             Parameter::Name(n) => Some(name_to_expr(n)),
-            Parameter::Path(path) => Some(path_to_expr(raw_path(path))),
+            // `{{null}}` reaches here as a path: a literal's text is the literal.
+            Parameter::Path(path) => Some(name_to_expr(raw_path(path))),
             Parameter::Literal(v) => Some(Expr::Lit(v.clone())),
             Parameter::Subexpression(sub) => match sub.as_element() {
                 TemplateElement::Expression(ht) => self.helper_template(ht),

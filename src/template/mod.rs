@@ -27,6 +27,9 @@ pub(crate) mod compile;
 mod eval;
 pub(crate) mod helpers;
 pub(crate) mod parts;
+// What a template reads: only lint asks.
+#[cfg(any(feature = "cli", test))]
+pub(crate) mod reads;
 
 use std::fmt;
 

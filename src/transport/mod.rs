@@ -16,6 +16,7 @@ mod auth;
 mod aws_credentials;
 mod body;
 mod failure;
+mod fetch;
 mod google;
 mod limits;
 mod outgoing;

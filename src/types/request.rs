@@ -166,8 +166,12 @@ pub enum ContentPart {
     InputAudio {
         input_audio: InputAudio,
     },
+    /// A PDF or another document: `{"file_data": "data:…;base64,…", "filename"}`
+    /// or `{"file_id"}` (an id, or a URL such as `gs://…`).
     File {
         file: Value,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cache_control: Option<Value>,
     },
 }
 

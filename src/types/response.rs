@@ -22,14 +22,18 @@ impl ChatResponse {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Choice {
     pub index: u32,
     pub message: ResponseMessage,
     pub finish_reason: Option<String>,
+    /// Token log probabilities, OpenAI-shaped (`{"content": [{token, logprob, bytes, top_logprobs}]}`),
+    /// when the request asked for them and the provider returns them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ResponseMessage {
     pub role: String,
     pub content: Option<String>,
@@ -41,6 +45,36 @@ pub struct ResponseMessage {
     pub thinking_blocks: Vec<ThinkingBlock>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ResponseToolCall>,
+    /// URL citations (web search, a provider's sources), as OpenAI's
+    /// `message.annotations`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Annotation>,
+    /// Provider data with no OpenAI field (litellm's field): citations,
+    /// search results, the provider's own finish reason when it has no
+    /// OpenAI name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_specific_fields: Option<Map<String, Value>>,
+}
+
+/// A URL citation, as OpenAI's `message.annotations` holds it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    /// `url_citation`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub url_citation: UrlCitation,
+}
+
+/// Where a citation points, and (when the provider says) which text cites it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UrlCitation {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_index: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_index: Option<u64>,
 }
 
 /// One block of a model's reasoning, as litellm's OpenAI-shaped API carries
@@ -158,11 +192,14 @@ pub struct ChatChunk {
     pub usage: Option<Usage>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ChunkChoice {
     pub index: u32,
     pub delta: Delta,
     pub finish_reason: Option<String>,
+    /// The log probabilities of this chunk's tokens, as in [`Choice::logprobs`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logprobs: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -180,6 +217,12 @@ pub struct Delta {
     pub thinking_blocks: Vec<ThinkingBlock>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tool_calls: Vec<ToolCallDelta>,
+    /// Citations found in this event, as in [`ResponseMessage::annotations`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Annotation>,
+    /// Provider data found in this event, as in [`ResponseMessage::provider_specific_fields`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_specific_fields: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

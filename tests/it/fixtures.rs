@@ -113,6 +113,9 @@ struct Got {
     thinking_blocks: Vec<Value>,
     /// Per tool call, its `provider_specific_fields.thought_signature` (or null).
     signatures: Vec<Value>,
+    /// The whole answer as JSON; for a stream, per choice index:
+    /// `{"choices": {"<i>": {content, finish_reason, annotations, provider_specific_fields, logprobs}}}`.
+    json: Value,
 }
 
 fn thought_signature(fields: &Option<serde_json::Map<String, Value>>) -> Value {
@@ -154,6 +157,18 @@ async fn call(rec: &Value, api_base: String) -> Got {
                 .insert(k.clone(), v.as_str().unwrap_or_default().to_string());
         }
     }
+    let o = &rec["options"];
+    let names = |key: &str| -> Vec<String> {
+        o[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
+    };
+    opts.drop_params = o["drop_params"].as_bool();
+    opts.additional_drop_params = names("additional_drop_params");
+    opts.allowed_openai_params = names("allowed_openai_params");
     let input = rec["input"].clone();
     let mut got = Got::default();
     if input.get("input").is_some() {
@@ -174,6 +189,7 @@ async fn call(rec: &Value, api_base: String) -> Got {
     if !req.is_stream() {
         match client.completion(&req, &opts).await {
             Ok(r) => {
+                got.json = serde_json::to_value(&r).expect("response JSON");
                 let m = &r.choices[0].message;
                 got.content = m.content.clone().unwrap_or_default();
                 got.tool_calls = m
@@ -207,6 +223,7 @@ async fn call(rec: &Value, api_base: String) -> Got {
     };
     let mut calls: Vec<(String, String)> = Vec::new();
     let mut reasoning = String::new();
+    let mut per_choice = serde_json::Map::new();
     while let Some(item) = stream.next().await {
         let chunk = match item {
             Ok(c) => c,
@@ -219,6 +236,10 @@ async fn call(rec: &Value, api_base: String) -> Got {
             got.usage = usage_json(&chunk.usage);
         }
         for ch in &chunk.choices {
+            summarize(&mut per_choice, ch);
+            if ch.index != 0 {
+                continue;
+            }
             if let Some(t) = &ch.delta.content {
                 got.content.push_str(t);
             }
@@ -264,7 +285,37 @@ async fn call(rec: &Value, api_base: String) -> Got {
         .into_iter()
         .map(|(n, a)| (n, parse_args(&a)))
         .collect();
+    got.json = json!({ "choices": per_choice });
     got
+}
+
+/// Adds one chunk choice to the stream's per-choice summary.
+fn summarize(out: &mut serde_json::Map<String, Value>, ch: &switchboard::ChunkChoice) {
+    let slot = out
+        .entry(ch.index.to_string())
+        .or_insert_with(|| json!({"content": "", "annotations": [], "logprobs": [], "provider_specific_fields": {}}));
+    if let Some(t) = &ch.delta.content {
+        let text = format!("{}{t}", slot["content"].as_str().unwrap_or_default());
+        slot["content"] = Value::String(text);
+    }
+    if let Some(f) = &ch.finish_reason {
+        slot["finish_reason"] = Value::String(f.clone());
+    }
+    for a in &ch.delta.annotations {
+        if let Some(list) = slot["annotations"].as_array_mut() {
+            list.push(serde_json::to_value(a).expect("annotation"));
+        }
+    }
+    if let Some(fields) = &ch.delta.provider_specific_fields
+        && let Some(map) = slot["provider_specific_fields"].as_object_mut()
+    {
+        map.extend(fields.clone());
+    }
+    if let Some(Value::Array(tokens)) = ch.logprobs.as_ref().map(|l| l["content"].clone())
+        && let Some(list) = slot["logprobs"].as_array_mut()
+    {
+        list.extend(tokens);
+    }
 }
 
 /// JSON as an API reads it: a null member is an absent one, 1 and 1.0 are one number.
@@ -320,6 +371,21 @@ fn remove(v: &mut Value, p: &str) {
 }
 
 fn check_expect(exp: &Value, got: &Got, problems: &mut Vec<String>) {
+    // Values the answer must hold, by JSON pointer (see `Got::json`).
+    for (pointer, want) in exp["json"].as_object().into_iter().flatten() {
+        let found = got.json.pointer(pointer);
+        if found != Some(want) {
+            problems.push(format!("{pointer}: expected {want}, got {found:?}"));
+        }
+    }
+    if let Some(param) = exp["param"].as_str()
+        && got.error.as_ref().and_then(|e| e.details().param()) != Some(param)
+    {
+        problems.push(format!(
+            "error param: expected {param}, got {:?}",
+            got.error
+        ));
+    }
     match exp["type"].as_str() {
         Some("error") => {
             let Some(e) = &got.error else {
@@ -492,6 +558,14 @@ async fn run_case(path: &Path) -> Vec<String> {
 
     let mut problems = Vec::new();
     let seen = mock.requests();
+    // A request refused before sending (an unsupported parameter) reaches nothing.
+    if rec["expect"]["sent"] == json!(false) {
+        if !seen.is_empty() {
+            problems.push(format!("{} request(s) reached the upstream", seen.len()));
+        }
+        check_expect(&rec["expect"], &got, &mut problems);
+        return problems;
+    }
     match seen.first() {
         None => problems.push("no request reached the mock upstream".into()),
         Some(req) => {

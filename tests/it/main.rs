@@ -7,6 +7,7 @@ mod faults;
 mod fixtures;
 mod invariants;
 mod lint;
+mod params;
 mod plain_call;
 mod reasoning_state;
 mod router;

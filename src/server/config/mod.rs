@@ -163,6 +163,15 @@ struct File {
 }
 
 impl ServerConfig {
+    /// What a proxy does unless a deployment says otherwise: no image URL
+    /// is fetched on a client's behalf (`fetch-image-urls`), so a request
+    /// cannot make the proxy reach hosts the client names.
+    pub fn proxy_defaults(&mut self) {
+        for d in &mut self.router.deployments {
+            d.fetch_image_urls.get_or_insert(false);
+        }
+    }
+
     /// One model, like `litellm --model`: a single deployment whose group is
     /// the model's own name; its key comes from the provider's variable.
     pub fn one_model(model: &str) -> Self {

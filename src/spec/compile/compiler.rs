@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{Auth, EmbedEndpoint, Endpoint, Param, RequestTemplate, Shape, Spec, StreamSpec};
 use crate::jsonpath::{JsonPath, Paths};
 use crate::spec::Severity;
-use crate::spec::raw::{AuthScheme, RawAuth, RawEndpoint, RawPaths, RawSpec};
+use crate::spec::raw::{AuthScheme, RawAuth, RawEndpoint, RawNames, RawPaths, RawSpec};
 use crate::template::{self, Compiler, Tpl, parts};
 
 /// One problem found while compiling, located by its key path in the file.
@@ -33,7 +33,8 @@ pub(crate) struct Caches {
     regexes: HashMap<String, Result<Regex, String>>,
 }
 
-const OPENAI_FINISH: &[&str] = &[
+/// OpenAI's finish reasons: what every mapped finish reason is.
+pub(crate) const OPENAI_FINISH: &[&str] = &[
     "stop",
     "length",
     "tool_calls",
@@ -321,6 +322,8 @@ pub(crate) fn compile_all(
         })
         .collect();
 
+    let openai_params = cx.openai_params(raw.openai_params.as_ref());
+    let base_url_env = base_url_env(&mut cx, id, raw);
     let chat = raw
         .chat
         .as_ref()
@@ -355,15 +358,53 @@ pub(crate) fn compile_all(
         docs: raw.docs.clone(),
         base_url: raw.base_url.trim_end_matches('/').to_string(),
         base_url_tpl,
+        base_url_env,
         model_prefixes: raw.model_prefixes.clone(),
         auth,
         headers,
         params,
+        openai_params,
         chat,
         embeddings,
         errors,
     };
     (Some(spec), findings)
+}
+
+/// The variables that replace `base-url`: those written, else `<ID>_API_BASE`.
+fn base_url_env(cx: &mut Ctx, id: &str, raw: &RawSpec) -> Vec<String> {
+    let Some(names) = &raw.base_url_env else {
+        let upper: String = id
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        return vec![format!("{upper}_API_BASE")];
+    };
+    let names = names.list();
+    for (i, name) in names.iter().enumerate() {
+        let ok = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+        if !ok {
+            let mut at = sub(&[], &["base-url-env"]);
+            if names.len() > 1 || matches!(raw.base_url_env, Some(RawNames::Many(_))) {
+                at.push(i.to_string());
+            }
+            cx.push(
+                &at,
+                "spec",
+                format!("{name:?} is not an environment variable name (A-Z, 0-9 and _)"),
+            );
+        }
+    }
+    names.into_iter().cloned().collect()
 }
 
 /// The auth scheme, with the names and scope each scheme needs.
@@ -475,6 +516,19 @@ fn compile_endpoint(cx: &mut Ctx, name: &str, raw: &RawEndpoint) -> Endpoint {
             );
         }
     }
+    if raw.json_tool.as_deref().is_some_and(|n| {
+        n.is_empty()
+            || n.len() > 64
+            || !n
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    }) {
+        cx.push(
+            &sub(&ep, &["json-tool"]),
+            "spec",
+            "json-tool names a tool: 1 to 64 letters, digits, _ or -",
+        );
+    }
     for (from, to) in &raw.finish_reasons {
         if !OPENAI_FINISH.contains(&to.as_str()) {
             cx.push(
@@ -530,6 +584,7 @@ fn compile_endpoint(cx: &mut Ctx, name: &str, raw: &RawEndpoint) -> Endpoint {
                 .collect(),
             merge_roles: raw.merge_roles,
             reasoning_blocks: raw.reasoning_blocks,
+            json_tool: raw.json_tool.clone(),
         },
         stream_path,
         response,
@@ -539,6 +594,8 @@ fn compile_endpoint(cx: &mut Ctx, name: &str, raw: &RawEndpoint) -> Endpoint {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         tool_calls_finish: raw.tool_calls_finish,
+        json_tool: raw.json_tool.clone(),
+        image_bytes: raw.image_bytes,
         stream,
     }
 }

@@ -16,7 +16,7 @@ use crate::suggest::closest;
 const MAX_MAP_DEPTH: usize = 8;
 
 /// The mappings a `map` key can name in one endpoint.
-pub(super) struct Named<'r> {
+pub(crate) struct Named<'r> {
     pub(super) endpoint: String,
     pub(super) mappings: &'r IndexMap<String, RawMapping>,
     pub(super) response: &'r RawMapping,
@@ -47,7 +47,7 @@ impl Named<'_> {
 /// Where a used mapping is read (`at`, joined with any outer `at`), and
 /// the key that said so, for findings.
 #[derive(Clone)]
-pub(super) struct Prefix {
+pub(crate) struct Prefix {
     path: String,
     at: At,
 }
@@ -64,7 +64,8 @@ const THINKING_FORM: &str = "write one table: thinking-blocks = { each = \"<the 
 
 impl Mapping {
     /// Sets every field `top` has (usage and tool-call fields one by one).
-    fn overlay(&mut self, top: Mapping) {
+    fn overlay(&mut self, mut top: Mapping) {
+        self.overlay_choice(&mut top);
         fn set(dst: &mut Option<Paths>, src: Option<Paths>) {
             if src.is_some() {
                 *dst = src;
@@ -228,9 +229,11 @@ impl Ctx<'_> {
             }
             (None, None) => {}
         }
-        let own = self.own(at, raw, prefix);
+        let mut own = self.own(at, raw, prefix);
+        self.own_choice(at, raw, named, stack, prefix, &mut own);
         out.overlay(own);
         self.check_complete(at, raw, &out);
+        self.check_choice(at, raw, &out);
         out
     }
 
@@ -245,7 +248,21 @@ impl Ctx<'_> {
         prefix: Option<&Prefix>,
         out: &mut Mapping,
     ) {
-        let map_at = sub(at, &["map"]);
+        if let Some(m) = self.named_mapping(&sub(at, &["map"]), name, named, stack, prefix) {
+            out.overlay(m);
+        }
+    }
+
+    /// The named mapping `name` (named at `map_at`), read under `prefix`;
+    /// None when it is unknown, in a cycle, or too deep (each a finding).
+    pub(super) fn named_mapping(
+        &mut self,
+        map_at: &At,
+        name: &str,
+        named: &Named,
+        stack: &mut Vec<String>,
+        prefix: Option<&Prefix>,
+    ) -> Option<Mapping> {
         let Some((target_at, target)) = named.get(name) else {
             let known: Vec<&str> = std::iter::once("response")
                 .chain(named.mappings.keys().map(String::as_str))
@@ -254,14 +271,14 @@ impl Ctx<'_> {
                 .map(|c| format!("did you mean {c:?}? "))
                 .unwrap_or_default();
             self.push(
-                &map_at,
+                map_at,
                 "spec",
                 format!(
                     "unknown mapping {name:?}; {hint}`map` names one of: {}",
                     known.join(", ")
                 ),
             );
-            return;
+            return None;
         };
         if let Some(from) = stack.iter().position(|s| s == name) {
             let mut ring: Vec<String> = stack[from..].to_vec();
@@ -270,30 +287,32 @@ impl Ctx<'_> {
                 .unwrap_or(0);
             ring.rotate_left(first);
             ring.push(ring[0].clone());
-            let (ring_at, _) = named.get(&ring[0]).unwrap_or((at.clone(), named.response));
+            let (ring_at, _) = named
+                .get(&ring[0])
+                .unwrap_or((map_at.clone(), named.response));
             self.push(
                 &sub(&ring_at, &["map"]),
                 "spec",
                 format!("mappings use each other in a cycle: {}", ring.join(" → ")),
             );
-            return;
+            return None;
         }
         if stack.len() >= MAX_MAP_DEPTH {
             self.push(
-                &map_at,
+                map_at,
                 "spec",
                 format!("mappings use each other more than {MAX_MAP_DEPTH} deep"),
             );
-            return;
+            return None;
         }
         stack.push(name.to_string());
         let m = self.mapping(&target_at, target, named, stack, prefix, Role::Named);
         stack.pop();
-        out.overlay(m);
+        Some(m)
     }
 
     /// A path read at the document root, or under the prefix of a used mapping.
-    fn field(
+    pub(super) fn field(
         &mut self,
         at: &At,
         keys: &[&str],
@@ -322,6 +341,7 @@ impl Ctx<'_> {
             thinking_block,
             finish_reason: self.field(at, &["finish-reason"], raw.finish_reason.as_ref(), prefix),
             usage: self.usage(at, &raw.usage, prefix),
+            ..Mapping::default()
         }
     }
 

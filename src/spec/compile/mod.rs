@@ -4,9 +4,11 @@
 //! `compiler` (the spec, auth, endpoints), `mapping` (response mappings,
 //! named mappings, stream rules) and `errors` (the error table).
 
+mod choice;
 mod compiler;
 mod errors;
 mod mapping;
+mod openai_params;
 
 use std::collections::HashMap;
 
@@ -21,7 +23,7 @@ use crate::template::Tpl;
 
 #[cfg(test)]
 pub(crate) use compiler::compile;
-pub(crate) use compiler::{Caches, compile_all};
+pub(crate) use compiler::{Caches, OPENAI_FINISH, compile_all};
 
 /// A compiled provider spec.
 #[derive(Debug)]
@@ -32,10 +34,14 @@ pub struct Spec {
     pub(crate) base_url: String,
     /// `base_url` as a template over `params` (e.g. a region in the host).
     pub(crate) base_url_tpl: Tpl,
+    /// Environment variables that replace the base URL, first set wins.
+    pub(crate) base_url_env: Vec<String>,
     pub(crate) model_prefixes: Vec<String>,
     pub(crate) auth: Auth,
     pub(crate) headers: Vec<(String, Tpl)>,
     pub(crate) params: Vec<Param>,
+    /// The OpenAI parameters the spec carries; None: it declares none, and any is accepted.
+    pub(crate) openai_params: Option<Vec<String>>,
     pub(crate) chat: Option<Endpoint>,
     pub(crate) embeddings: Option<EmbedEndpoint>,
     pub(crate) errors: ErrorTable,
@@ -60,6 +66,27 @@ impl Spec {
     /// The default base URL.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The OpenAI request parameters this provider carries, in
+    /// [`crate::OPENAI_PARAMS`] order (litellm's `get_supported_openai_params`);
+    /// None when the spec declares no `openai-params` (any is accepted).
+    pub fn openai_params(&self) -> Option<&[String]> {
+        self.openai_params.as_deref()
+    }
+
+    /// Whether the provider carries OpenAI parameter `name` (a spec that
+    /// declares none carries every one).
+    pub fn carries(&self, name: &str) -> bool {
+        self.openai_params
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|p| p == name))
+    }
+
+    /// Environment variables that replace the base URL when a call gives
+    /// none, first set wins (`OPENAI_API_BASE`, `<ID>_API_BASE`…).
+    pub fn base_url_env(&self) -> &[String] {
+        &self.base_url_env
     }
 
     /// The environment variable holding the API key, if any.
@@ -118,6 +145,10 @@ pub(crate) struct Endpoint {
     pub(crate) response: Mapping,
     pub(crate) finish_reasons: HashMap<String, String>,
     pub(crate) tool_calls_finish: bool,
+    /// The tool whose call is the answer's content (`json-tool`).
+    pub(crate) json_tool: Option<String>,
+    /// Image URLs are fetched and sent as bytes (`image-bytes`).
+    pub(crate) image_bytes: bool,
     pub(crate) stream: Option<StreamSpec>,
 }
 
@@ -132,6 +163,8 @@ pub(crate) struct Shape {
     pub(crate) merge_roles: bool,
     /// Whether assistant `thinking_blocks` become content blocks (`reasoning-blocks`).
     pub(crate) reasoning_blocks: bool,
+    /// A `json_object` request offers (and forces) this tool (`json-tool`).
+    pub(crate) json_tool: Option<String>,
 }
 
 /// The HTTP shape shared by every endpoint: method, path, body, parts.
@@ -164,6 +197,46 @@ pub(crate) struct Mapping {
     pub(crate) thinking_block: ThinkingBlockMap,
     pub(crate) finish_reason: Option<Paths>,
     pub(crate) usage: UsageMap,
+    pub(crate) choices: Option<ChoicesMap>,
+    pub(crate) logprobs: Option<LogprobsMap>,
+    pub(crate) annotations: Option<AnnotationsMap>,
+    /// `message.provider_specific_fields` entries, by name.
+    pub(crate) provider_fields: Vec<(String, Paths)>,
+}
+
+/// `choices`: the choice nodes and the mapping read in each.
+#[derive(Debug, Default)]
+pub(crate) struct ChoicesMap {
+    pub(crate) each: Option<Paths>,
+    pub(crate) index: Option<Paths>,
+    /// The named mapping read in each node.
+    pub(crate) map: Option<Box<Mapping>>,
+}
+
+/// `logprobs`: an OpenAI-shaped node, or one built token by token.
+#[derive(Debug)]
+pub(crate) enum LogprobsMap {
+    Node(Paths),
+    Table(LogprobsTable),
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct LogprobsTable {
+    pub(crate) each: Option<Paths>,
+    pub(crate) token: Option<Paths>,
+    pub(crate) logprob: Option<Paths>,
+    pub(crate) bytes: Option<Paths>,
+    pub(crate) top: Option<Paths>,
+}
+
+/// `annotations`: URL citations.
+#[derive(Debug, Default)]
+pub(crate) struct AnnotationsMap {
+    pub(crate) each: Option<Paths>,
+    pub(crate) url: Option<Paths>,
+    pub(crate) title: Option<Paths>,
+    pub(crate) start_index: Option<Paths>,
+    pub(crate) end_index: Option<Paths>,
 }
 
 #[derive(Debug, Default)]

@@ -85,6 +85,62 @@ pub(crate) struct RawMapping {
     pub finish_reason: Option<RawPaths>,
     #[serde(default)]
     pub usage: RawUsage,
+    /// The answer's choices: `{ each = "<choice nodes>", index = "$.index", map = "<mapping>" }`;
+    /// the named mapping is read in each choice node.
+    pub choices: Option<RawChoices>,
+    /// Token log probabilities: a path to an OpenAI-shaped `logprobs`
+    /// object, or a table building one.
+    #[schemars(with = "Option<LogprobsSchema>")]
+    pub logprobs: Option<RawLogprobs>,
+    /// URL citations, as OpenAI's `message.annotations`.
+    pub annotations: Option<RawAnnotations>,
+    /// Extra provider data for `message.provider_specific_fields`, by name:
+    /// a path to one node gives it, a wildcard or filter the list of matches.
+    #[serde(default)]
+    pub provider_fields: IndexMap<String, RawPaths>,
+}
+
+/// `choices`: the choice nodes, and the mapping read in each.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawChoices {
+    /// The choice nodes (a path that lands on a list selects its items).
+    pub each: Option<RawPaths>,
+    /// The choice's index, in its node; default: its position.
+    pub index: Option<RawPaths>,
+    /// The named mapping read in each choice node (`$` is the node).
+    pub map: Option<String>,
+}
+
+/// `logprobs`: a path to an OpenAI-shaped object, or a table that builds one.
+#[derive(Debug)]
+pub(crate) enum RawLogprobs {
+    Table(RawLogprobsTable),
+    Node(RawPaths),
+}
+
+/// One node per output token (`each`), read with `token`, `logprob` and
+/// `bytes`; `top` selects, position by position, each token's list of
+/// alternatives, read with `token` and `logprob` too.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawLogprobsTable {
+    pub each: Option<RawPaths>,
+    pub token: Option<RawPaths>,
+    pub logprob: Option<RawPaths>,
+    pub bytes: Option<RawPaths>,
+    pub top: Option<RawPaths>,
+}
+
+/// `annotations`: one node per URL citation, and where its fields are.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawAnnotations {
+    pub each: Option<RawPaths>,
+    pub url: Option<RawPaths>,
+    pub title: Option<RawPaths>,
+    pub start_index: Option<RawPaths>,
+    pub end_index: Option<RawPaths>,
 }
 
 /// Selects stream events: `event` is the SSE event name, `present` lists
@@ -203,6 +259,12 @@ impl<'de> Deserialize<'de> for RawToolCalls {
     }
 }
 
+impl<'de> Deserialize<'de> for RawLogprobs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        table_or_paths(d, RawLogprobs::Table, RawLogprobs::Node)
+    }
+}
+
 impl<'de> Deserialize<'de> for RawThinkingBlocks {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         table_or_paths(d, RawThinkingBlocks::Table, RawThinkingBlocks::Nodes)
@@ -216,6 +278,15 @@ impl<'de> Deserialize<'de> for RawThinkingBlocks {
 enum ToolCallsSchema {
     Table(RawToolCall),
     Nodes(RawPaths),
+}
+
+/// The schema of `logprobs`: the table, or a path.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum LogprobsSchema {
+    Table(RawLogprobsTable),
+    Node(RawPaths),
 }
 
 /// The schema of `thinking-blocks`: the table, or (deprecated) paths.

@@ -34,6 +34,10 @@ pub(crate) struct RawSpec {
     pub docs: Option<String>,
     /// Everything before the endpoint path, as the provider's SDK calls it.
     pub base_url: String,
+    /// Environment variables whose value replaces `base-url` when a call
+    /// gives no `api_base` (first set wins); default `<ID>_API_BASE`.
+    /// Inherited under `extends` unless the child writes its own `base-url`.
+    pub base_url_env: Option<RawNames>,
     /// Bare model names starting with one of these resolve to this provider.
     #[serde(default)]
     pub model_prefixes: Vec<String>,
@@ -44,6 +48,11 @@ pub(crate) struct RawSpec {
     /// Provider parameters (an API version, a region…), usable in templates as `params.<name>`.
     #[serde(default)]
     pub params: IndexMap<String, RawParam>,
+    /// The OpenAI request parameters this provider carries (`name = true`;
+    /// `name = false` takes an inherited one away). A request that uses any
+    /// other is refused, or the parameter dropped (`drop_params`). Without
+    /// the table every parameter is accepted.
+    pub openai_params: Option<IndexMap<String, bool>>,
     pub chat: Option<RawEndpoint>,
     pub embeddings: Option<RawEmbeddings>,
     #[serde(default)]
@@ -160,6 +169,14 @@ pub(crate) struct RawEndpoint {
     /// Report `tool_calls` when the provider says `stop` but returned tool calls.
     #[serde(default)]
     pub tool_calls_finish: bool,
+    /// The API takes image bytes only: the client fetches http(s) image URLs
+    /// (when the call allows it) and sends them as base64 data.
+    #[serde(default)]
+    pub image_bytes: bool,
+    /// JSON mode through a tool, for APIs without one: a request with
+    /// `response_format` `json_object` offers (and forces) a tool of this
+    /// name, and the answer's call to it is the message content.
+    pub json_tool: Option<String>,
     pub stream: Option<RawStream>,
 }
 
