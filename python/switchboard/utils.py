@@ -14,8 +14,11 @@ from .types import ModelResponse
 def check_valid_key(model: str, api_key: str, api_base: Optional[str] = None) -> bool:
     """Whether ``api_key`` works for ``model``, by the cheapest call its
     provider allows (litellm's ``check_valid_key``). False when the key is
-    refused, and when it could not tell."""
-    valid, _reason = _native.check_key(model, api_key, api_base)
+    refused, and when it could not tell. Without ``api_base``, the
+    package's ``switchboard.api_base``, else the provider's own."""
+    import switchboard
+
+    valid, _reason = _native.check_key(model, api_key, api_base or switchboard.api_base)
     return valid is True
 
 
