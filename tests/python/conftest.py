@@ -1,9 +1,12 @@
 """Fixtures: one mock upstream for the session (reset per test), and an
 environment with no provider key or base URL but the ones a test sets, so
-nothing can reach a real provider."""
+nothing can reach a real provider. Every request to a host other than
+loopback goes to a proxy on 127.0.0.1 where nothing listens: a call that
+would have left the machine fails at once instead."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +15,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from mock_upstream import MockUpstream  # noqa: E402
+
+#: Nothing listens on port 9 (discard) of loopback.
+NO_NETWORK = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+              "ALL_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
+os.environ.update(NO_NETWORK)
 
 #: Variables that would point a call somewhere real.
 _ENV = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "OPENAI_API_BASE", "OPENAI_BASE_URL",
@@ -67,3 +75,19 @@ def api(request: pytest.FixtureRequest) -> str:
 
 
 USER = [{"role": "user", "content": "Hi there"}]
+
+
+def env_base_urls_work(mock: MockUpstream, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Whether calls take their base URL from litellm's variables
+    (``OPENAI_API_BASE``…): a call with only the variable set reaches the mock."""
+    import switchboard as litellm
+
+    monkeypatch.setenv("OPENAI_API_BASE", f"{mock.url}/v1")
+    try:
+        litellm.completion(model="openai/gpt-4o-mini", messages=USER, api_key="probe")
+        return True
+    except litellm.APIConnectionError:
+        return False
+    finally:
+        monkeypatch.delenv("OPENAI_API_BASE")
+        mock.requests.clear()
