@@ -18,7 +18,7 @@ litellm's (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``…), or per call.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from . import _bridge, _native
 from . import exceptions as exceptions
@@ -48,6 +48,24 @@ from .types import (
     Usage,
 )
 from . import utils as utils
+
+if TYPE_CHECKING:  # Made on first use at run time (see __getattr__ below).
+    from .exceptions import (
+        APIConnectionError,
+        APIError,
+        AuthenticationError,
+        BadRequestError,
+        ContentPolicyViolationError,
+        ContextWindowExceededError,
+        InternalServerError,
+        NotFoundError,
+        PermissionDeniedError,
+        RateLimitError,
+        RejectedRequestError,
+        ServiceUnavailableError,
+        Timeout,
+        UnprocessableEntityError,
+    )
 from .utils import check_valid_key, stream_chunk_builder
 
 _native.init(_from_native, _bridge.resolve)
