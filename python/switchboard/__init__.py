@@ -18,6 +18,7 @@ litellm's (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``…), or per call.
 
 from __future__ import annotations
 
+import os as _os
 from typing import TYPE_CHECKING, Any, Optional
 
 from . import _bridge, _native
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # Made on first use at run time (see __getattr__ below).
         APIConnectionError,
         APIError,
         AuthenticationError,
+        BadGatewayError,
         BadRequestError,
         ContentPolicyViolationError,
         ContextWindowExceededError,
@@ -69,6 +71,9 @@ if TYPE_CHECKING:  # Made on first use at run time (see __getattr__ below).
 from .utils import check_valid_key, stream_chunk_builder
 
 _native.init(_from_native, _bridge.resolve)
+# A forked child (multiprocessing, gunicorn, celery) starts its own runtime and connections.
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_native.after_fork)
 
 # litellm's module-level settings, read by every call that does not set its own.
 #: Drop OpenAI parameters a provider does not take instead of failing.

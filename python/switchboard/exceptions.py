@@ -219,6 +219,14 @@ def _build() -> Dict[str, type]:
             self._setup(message, llm_provider, model, response, litellm_debug_info, max_retries, num_retries)
 
 
+    class BadGatewayError(SwitchboardError, _base("APIStatusError", _APIStatusError)):  # type: ignore[misc]
+        default_status = 502
+
+        def __init__(self, message: str, llm_provider: Optional[str] = None, model: Optional[str] = None,
+                     response: Any = None, litellm_debug_info: Optional[str] = None,
+                     max_retries: Optional[int] = None, num_retries: Optional[int] = None) -> None:
+            self._setup(message, llm_provider, model, response, litellm_debug_info, max_retries, num_retries)
+
     class InternalServerError(SwitchboardError, _base("InternalServerError", _InternalServerError)):  # type: ignore[misc]
         default_status = 500
 
@@ -262,8 +270,8 @@ def _build() -> Dict[str, type]:
     made = {cls.__name__: cls for cls in (
         AuthenticationError, PermissionDeniedError, NotFoundError, BadRequestError,
         UnprocessableEntityError, ContextWindowExceededError, ContentPolicyViolationError,
-        RejectedRequestError, RateLimitError, ServiceUnavailableError, InternalServerError,
-        APIError, APIConnectionError, Timeout,
+        RejectedRequestError, RateLimitError, ServiceUnavailableError, BadGatewayError,
+        InternalServerError, APIError, APIConnectionError, Timeout,
     )}
     for name, cls in made.items():
         cls.__module__ = __name__
@@ -286,8 +294,8 @@ def _classes() -> Dict[str, Any]:
 _LAZY = (
     "AuthenticationError", "PermissionDeniedError", "NotFoundError", "BadRequestError",
     "UnprocessableEntityError", "ContextWindowExceededError", "ContentPolicyViolationError",
-    "RejectedRequestError", "RateLimitError", "ServiceUnavailableError", "InternalServerError",
-    "APIError", "APIConnectionError", "Timeout",
+    "RejectedRequestError", "RateLimitError", "ServiceUnavailableError", "BadGatewayError",
+    "InternalServerError", "APIError", "APIConnectionError", "Timeout",
 )
 
 
@@ -325,7 +333,10 @@ def _from_native(error_json: str) -> BaseException:
     message, status, provider, model, retry_after, code, attempts)."""
     err = json.loads(error_json).get("error", {})
     made = _classes()
-    cls = made[_BY_KIND.get(err.get("kind"), "APIError")]
+    name = _BY_KIND.get(err.get("kind"), "APIError")
+    if name == "ServiceUnavailableError" and err.get("status") == 502:
+        name = "BadGatewayError"  # as litellm raises a provider's 502
+    cls = made[name]
     e = cls.__new__(cls)
     status = err.get("status")
     SwitchboardError._setup(e, err.get("message", ""), err.get("provider"), err.get("model"),
@@ -365,6 +376,7 @@ __all__ = [
     "RejectedRequestError",
     "RateLimitError",
     "ServiceUnavailableError",
+    "BadGatewayError",
     "InternalServerError",
     "APIError",
     "APIConnectionError",

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Optional
 __all__ = [
     "SwitchboardError", "AuthenticationError", "PermissionDeniedError", "NotFoundError", "BadRequestError",
     "UnprocessableEntityError", "ContextWindowExceededError", "ContentPolicyViolationError",
-    "RejectedRequestError", "RateLimitError", "ServiceUnavailableError", "InternalServerError", "APIError",
+    "RejectedRequestError", "RateLimitError", "ServiceUnavailableError", "BadGatewayError", "InternalServerError", "APIError",
     "APIConnectionError", "Timeout", "BudgetExceededError",
 ]
 
@@ -68,6 +68,11 @@ class RateLimitError(SwitchboardError, _APIStatusError):
                  max_retries: Optional[int] = ..., num_retries: Optional[int] = ...) -> None: ...
 
 class ServiceUnavailableError(SwitchboardError, _APIStatusError):
+    def __init__(self, message: str, llm_provider: Optional[str] = ..., model: Optional[str] = ...,
+                 response: Any = ..., litellm_debug_info: Optional[str] = ...,
+                 max_retries: Optional[int] = ..., num_retries: Optional[int] = ...) -> None: ...
+
+class BadGatewayError(SwitchboardError, _APIStatusError):
     def __init__(self, message: str, llm_provider: Optional[str] = ..., model: Optional[str] = ...,
                  response: Any = ..., litellm_debug_info: Optional[str] = ...,
                  max_retries: Optional[int] = ..., num_retries: Optional[int] = ...) -> None: ...

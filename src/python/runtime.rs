@@ -4,7 +4,7 @@
 //! Knows no request or answer: it moves results and errors across.
 
 use std::future::Future;
-use std::sync::OnceLock;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -20,19 +20,36 @@ use crate::error::Error;
 /// signal (Ctrl-C ends the call with `KeyboardInterrupt`).
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
-/// The process's runtime, started on first use (a worker per core).
+/// The process's runtime, started on first use (a worker per core), and
+/// started anew in a forked child (see [`after_fork`]).
+static RUNTIME: Mutex<Option<&'static Runtime>> = Mutex::new(None);
+
 pub(super) fn runtime() -> PyResult<&'static Runtime> {
-    static RUNTIME: OnceLock<std::result::Result<Runtime, String>> = OnceLock::new();
-    RUNTIME
-        .get_or_init(|| {
-            tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .thread_name("switchboard")
-                .build()
-                .map_err(|e| format!("cannot start the Tokio runtime: {e}"))
-        })
-        .as_ref()
-        .map_err(|e| PyRuntimeError::new_err(e.clone()))
+    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(rt) = *slot {
+        return Ok(rt);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("switchboard")
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("cannot start the Tokio runtime: {e}")))?;
+    // Lives as long as the process (a fork's child leaves its parent's be).
+    let rt: &'static Runtime = Box::leak(Box::new(rt));
+    *slot = Some(rt);
+    Ok(rt)
+}
+
+/// Called in a forked child (`os.register_at_fork`): the parent's runtime
+/// threads and pooled connections did not come along. The next call starts
+/// a runtime and makes HTTP clients of its own; the parent's are left as
+/// they are — never dropped, as dropping would join threads that do not
+/// exist here and deregister sockets the parent still uses.
+#[pyfunction]
+pub fn after_fork() {
+    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    *slot = None;
+    crate::transport::after_fork();
 }
 
 /// Runs `fut` to its end with the interpreter released, so other Python

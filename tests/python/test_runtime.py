@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import threading
 import time
 import weakref
@@ -96,3 +97,37 @@ def test_an_async_call_releases_its_future_and_loop(mock, bases):
     asyncio.run(run())
     gc.collect()
     assert loops[0]() is None
+
+
+def test_a_forked_child_calls_with_its_own_runtime_and_connections(mock, bases):
+    # The parent has a runtime and a pooled connection before the fork.
+    assert litellm.completion(model="openai/gpt-4o-mini", messages=USER, **on_mock("openai", bases)).choices
+    pid = os.fork()
+    if pid == 0:  # the child: both kinds of call, then out without pytest's cleanup
+        code = 3
+        try:
+            r = litellm.completion(model="openai/gpt-4o-mini", messages=USER, timeout=10, **on_mock("openai", bases))
+
+            async def run():
+                return await litellm.acompletion(model="openai/gpt-4o-mini", messages=USER, timeout=10,
+                                                 **on_mock("openai", bases))
+
+            a = asyncio.run(run())
+            code = 0 if r.choices[0].message.content == a.choices[0].message.content == "Hello from gpt-4o-mini" else 1
+        except BaseException:
+            code = 2
+        os._exit(code)
+    for _ in range(5):  # the parent's own connection keeps working meanwhile
+        assert litellm.completion(model="openai/gpt-4o-mini", messages=USER, **on_mock("openai", bases)).choices
+    deadline = time.monotonic() + 30
+    while True:  # a child whose calls hang is killed, and the test fails
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise AssertionError("the forked child's calls hung")
+        time.sleep(0.05)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert litellm.completion(model="openai/gpt-4o-mini", messages=USER, **on_mock("openai", bases)).choices
