@@ -71,9 +71,11 @@ if TYPE_CHECKING:  # Made on first use at run time (see __getattr__ below).
 from .utils import check_valid_key, stream_chunk_builder
 
 _native.init(_from_native, _bridge.resolve)
-# A forked child (multiprocessing, gunicorn, celery) starts its own runtime and connections.
+# fork() (multiprocessing, gunicorn, celery): with no call in flight the
+# runtime's threads are stopped first; parent and child each start their own
+# runtime and connections on their next call.
 if hasattr(_os, "register_at_fork"):
-    _os.register_at_fork(after_in_child=_native.after_fork)
+    _os.register_at_fork(before=_native.before_fork, after_in_child=_native.after_fork)
 
 # litellm's module-level settings, read by every call that does not set its own.
 #: Drop OpenAI parameters a provider does not take instead of failing.

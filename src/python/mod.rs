@@ -40,7 +40,7 @@ mod native {
     #[pymodule_export]
     use super::router::Router;
     #[pymodule_export]
-    use super::runtime::{Task, after_fork};
+    use super::runtime::{Task, after_fork, before_fork};
     #[pymodule_export]
     use super::stream::Stream;
 }

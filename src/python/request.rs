@@ -16,6 +16,7 @@ use crate::client::{CallOptions, Client};
 use crate::duration::Seconds;
 use crate::error::{Error, Result};
 use crate::router::RouteOptions;
+use crate::server::litellm_model;
 use crate::types::{ChatRequest, EmbeddingRequest};
 
 /// The call's own settings, as the Python layer names them.
@@ -60,6 +61,7 @@ pub(super) fn parse<T: DeserializeOwned>(text: &str, what: &str) -> Result<T> {
 pub(super) fn chat(client: &Client, body: &str, settings: &str) -> Result<(ChatRequest, CallOptions)> {
     let mut req: ChatRequest = parse(body, "request")?;
     req.validate()?;
+    req.model = model_name(client, &req.model)?;
     let opts = options(client, &req.model, settings, &mut req.extra)?;
     Ok((req, opts))
 }
@@ -72,6 +74,7 @@ pub(super) fn embedding(
     settings: &str,
 ) -> Result<(EmbeddingRequest, CallOptions)> {
     let mut req: EmbeddingRequest = parse(body, "request")?;
+    req.model = model_name(client, &req.model)?;
     let mut opts = options(client, &req.model, settings, &mut req.extra)?;
     opts.take_litellm_args(&mut req.extra)?;
     if opts.mock_response.is_some() {
@@ -80,6 +83,15 @@ pub(super) fn embedding(
         ));
     }
     Ok((req, opts))
+}
+
+/// `model` in Switchboard's naming: a litellm provider prefix that no spec
+/// is named after (`together_ai/…`) becomes the spec's id.
+fn model_name(client: &Client, model: &str) -> Result<String> {
+    match model.split_once('/') {
+        Some((prefix, _)) if client.registry().get(prefix).is_none() => litellm_model(model),
+        _ => Ok(model.to_string()),
+    }
 }
 
 /// A Router call's routing settings.

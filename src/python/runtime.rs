@@ -4,7 +4,7 @@
 //! Knows no request or answer: it moves results and errors across.
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use pyo3::exceptions::PyRuntimeError;
@@ -20,35 +20,71 @@ use crate::error::Error;
 /// signal (Ctrl-C ends the call with `KeyboardInterrupt`).
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
-/// The process's runtime, started on first use (a worker per core), and
-/// started anew in a forked child (see [`after_fork`]).
-static RUNTIME: Mutex<Option<&'static Runtime>> = Mutex::new(None);
+/// The process's runtime, started on first use (a worker per core). A
+/// call holds it for as long as it runs (a stream, as long as it lives), so
+/// a fork can tell whether any is in flight (see [`before_fork`]).
+static RUNTIME: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
 
-pub(super) fn runtime() -> PyResult<&'static Runtime> {
+pub(super) fn runtime() -> PyResult<Arc<Runtime>> {
     let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(rt) = *slot {
-        return Ok(rt);
+    if let Some(rt) = &*slot {
+        return Ok(rt.clone());
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("switchboard")
         .build()
         .map_err(|e| PyRuntimeError::new_err(format!("cannot start the Tokio runtime: {e}")))?;
-    // Lives as long as the process (a fork's child leaves its parent's be).
-    let rt: &'static Runtime = Box::leak(Box::new(rt));
-    *slot = Some(rt);
+    let rt = Arc::new(rt);
+    *slot = Some(rt.clone());
     Ok(rt)
 }
 
-/// Called in a forked child (`os.register_at_fork`): the parent's runtime
-/// threads and pooled connections did not come along. The next call starts
-/// a runtime and makes HTTP clients of its own; the parent's are left as
-/// they are — never dropped, as dropping would join threads that do not
-/// exist here and deregister sockets the parent still uses.
+/// The runtime if one is running (what a stream holds on to).
+pub(super) fn current() -> Option<Arc<Runtime>> {
+    RUNTIME.lock().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+/// Called before `fork()` (`os.register_at_fork`). A child gets only the
+/// forking thread: runtime threads parked at the fork would leave their
+/// locks' global state half-copied, and the child could crash or hang on
+/// it. So when no call is in flight, the runtime is shut down (its threads
+/// joined) and the HTTP clients dropped from use; the next call, in the
+/// parent or the child, starts both anew. With calls in flight it is left
+/// running: forking then is as unsafe as forking any threaded process.
+#[pyfunction]
+pub fn before_fork(py: Python<'_>) {
+    let idle = {
+        let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(rt) = slot.take() else {
+            return;
+        };
+        match Arc::try_unwrap(rt) {
+            Ok(idle) => idle,
+            Err(busy) => {
+                *slot = Some(busy);
+                return;
+            }
+        }
+    };
+    // Not under the lock: a thread starting a call meanwhile must not wait
+    // on it while holding the interpreter this one needs back.
+    py.detach(|| idle.shutdown_timeout(Duration::from_secs(1)));
+    crate::transport::after_fork();
+}
+
+/// Called in a forked child (`os.register_at_fork`): a runtime the parent
+/// kept running (calls were in flight) did not come along, nor did its
+/// pooled connections. The next call starts a runtime and makes HTTP
+/// clients of its own; the parent's are left as they are — never dropped,
+/// as dropping would join threads that do not exist here and deregister
+/// sockets the parent still uses.
 #[pyfunction]
 pub fn after_fork() {
     let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
-    *slot = None;
+    if let Some(parents) = slot.take() {
+        std::mem::forget(parents);
+    }
     crate::transport::after_fork();
 }
 
@@ -114,6 +150,7 @@ where
     };
     let event_loop = future.call_method0("get_loop")?.unbind();
     let future = future.unbind();
+    let held = rt.clone();
     let handle = rt.spawn(async move {
         let outcome = job.await;
         Python::attach(move |py| {
@@ -130,6 +167,8 @@ where
                 (resolve, future, ok, value),
             );
         });
+        // Held until the future is told: a fork waits for this call.
+        drop(held);
     });
     Ok(Task {
         abort: handle.abort_handle(),

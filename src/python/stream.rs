@@ -24,6 +24,8 @@ struct State {
 #[pyclass(frozen, module = "switchboard._native")]
 pub struct Stream {
     state: Arc<Mutex<State>>,
+    /// The runtime driving its connection, held while the stream lives.
+    _runtime: Option<Arc<tokio::runtime::Runtime>>,
 }
 
 impl Stream {
@@ -33,6 +35,7 @@ impl Stream {
                 chunks: Some(chunks),
                 ended: false,
             })),
+            _runtime: super::runtime::current(),
         }
     }
 }

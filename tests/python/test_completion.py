@@ -177,3 +177,12 @@ def test_unsupported_arguments_are_refused_not_ignored(mock, bases):
     with pytest.raises(litellm.BadRequestError, match="extra_headers"):
         litellm.completion(model="openai/gpt-4o-mini", messages=USER, extra_headers={"x": "y"},
                            **on_mock("openai", bases))
+
+
+def test_litellms_provider_prefixes_name_switchboards_providers(mock, bases):
+    r = litellm.completion(model="together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo", messages=USER,
+                           **on_mock("openai", bases))
+    assert r.choices[0].message.content == "Hello from meta-llama/Llama-3.3-70B-Instruct-Turbo"
+    litellm.completion(model="meta-llama/Llama-3.3-70B-Instruct-Turbo", custom_llm_provider="together_ai",
+                       messages=USER, **on_mock("openai", bases))
+    assert [s.body["model"] for s in mock.seen()] == ["meta-llama/Llama-3.3-70B-Instruct-Turbo"] * 2

@@ -29,6 +29,8 @@ use serde::Deserialize;
 use crate::duration::Seconds;
 use crate::error::{Error, Result};
 pub(crate) use crate::router::resolve_secret;
+#[cfg_attr(not(feature = "python"), allow(unused_imports))]
+pub(crate) use litellm::litellm_model;
 use crate::router::{DeploymentConfig, RouterConfig, Settings, parse_toml};
 
 /// The whole proxy configuration: server settings and the Router's.
