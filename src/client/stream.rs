@@ -5,13 +5,16 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 
 use crate::error::Result;
 use crate::types::{ChatChunk, Usage};
 
 /// A stream of chunks (see [`Client::stream`](crate::Client::stream)).
 pub struct ChatStream {
+    /// A chunk already received, yielded before the rest (a Router checks
+    /// a stream's first chunk before it hands the stream over).
+    first: Option<ChatChunk>,
     inner: Pin<Box<dyn Stream<Item = Result<ChatChunk>> + Send>>,
     usage: Arc<Mutex<Option<Usage>>>,
 }
@@ -23,6 +26,7 @@ impl ChatStream {
         usage: Arc<Mutex<Option<Usage>>>,
     ) -> ChatStream {
         ChatStream {
+            first: None,
             inner: Box::pin(inner),
             usage,
         }
@@ -30,15 +34,25 @@ impl ChatStream {
 
     /// `first`, then the rest of `rest` (a Router that already read the first chunk).
     pub(crate) fn prepend(first: ChatChunk, rest: ChatStream) -> ChatStream {
-        let usage = rest.usage.clone();
+        debug_assert!(rest.first.is_none(), "a stream's first chunk is read once");
         ChatStream {
-            inner: Box::pin(futures::stream::once(async move { Ok(first) }).chain(rest)),
-            usage,
+            first: Some(first),
+            ..rest
         }
     }
 
+    /// Whether the stream's first chunk has arrived and waits to be read:
+    /// true for a stream a [`Router`](crate::Router) returns until it is
+    /// read, so a failure before the first chunk was the Router's to handle
+    /// and nobody needs to look ahead again.
+    pub fn has_first_chunk(&self) -> bool {
+        self.first.is_some()
+    }
+
     /// Usage and cost of the whole stream, once it has finished normally
-    /// (whether or not `stream_options.include_usage` asked for a usage chunk).
+    /// (whether or not `stream_options.include_usage` asked for a usage
+    /// chunk: the engine learns it either way, and yields the chunk only
+    /// when the request asked for it).
     pub fn usage(&self) -> Option<Usage> {
         self.usage.lock().ok()?.clone()
     }
@@ -48,6 +62,9 @@ impl Stream for ChatStream {
     type Item = Result<ChatChunk>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(first) = self.first.take() {
+            return Poll::Ready(Some(Ok(first)));
+        }
         self.inner.as_mut().poll_next(cx)
     }
 }

@@ -119,12 +119,15 @@ impl Deployment {
         s.tokens += tokens;
     }
 
-    /// A request ended well: latency (or time to first token) feeds the average.
-    pub(crate) fn succeed(&self, latency: Duration, extra_tokens: u64) {
+    /// A request ended well: its latency (or time to first token) feeds the
+    /// average, unless it was measured at another host (None).
+    pub(crate) fn succeed(&self, latency: Option<Duration>, extra_tokens: u64) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
         let mut s = self.state();
-        let ms = latency.as_secs_f64() * 1000.0;
-        s.latency_ms = Some(s.latency_ms.map_or(ms, |avg| 0.8 * avg + 0.2 * ms));
+        if let Some(latency) = latency {
+            let ms = latency.as_secs_f64() * 1000.0;
+            s.latency_ms = Some(s.latency_ms.map_or(ms, |avg| 0.8 * avg + 0.2 * ms));
+        }
         s.tokens += extra_tokens;
     }
 
@@ -178,7 +181,8 @@ impl Deployment {
         s.cooldown_until = s.cooldown_until.max(until);
     }
 
-    /// The request was not the deployment's fault (bad request): only in-flight changes.
+    /// The request's failure was not the deployment's (a bad request, or a
+    /// host the caller chose): only in-flight changes.
     pub(crate) fn release(&self) {
         self.in_flight.fetch_sub(1, Ordering::Relaxed);
     }

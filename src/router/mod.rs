@@ -46,7 +46,7 @@ use crate::types::{ChatChunk, ChatRequest, ChatResponse, EmbeddingRequest, Embed
 use deployment::Deployment;
 
 /// Per-call routing options.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct RouteOptions {
     /// Groups (or plain models) to try, in order, when the requested one
     /// fails (replaces the configured ones). A plain model is called with
@@ -61,6 +61,26 @@ pub struct RouteOptions {
     /// Every attempt answers as this mock instead of calling (a proxy
     /// request's `mock_response`, read by `CallOptions::take_litellm_args`).
     pub mock_response: Option<MockResponse>,
+    /// A base URL the caller chose (a proxy's client, when its config
+    /// allows): every attempt goes there, with the picked deployment's
+    /// model, key and settings. Its failures are the host's, not the
+    /// deployment's: they cool no deployment down and feed no latency.
+    pub api_base: Option<String>,
+}
+
+impl std::fmt::Debug for RouteOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteOptions")
+            .field("fallbacks", &self.fallbacks)
+            .field("retries", &self.retries)
+            .field("timeout", &self.timeout)
+            .field("mock_response", &self.mock_response)
+            .field(
+                "api_base",
+                &self.api_base.as_deref().map(crate::redact::display_url),
+            )
+            .finish()
+    }
 }
 
 /// A response and who served it.
@@ -226,15 +246,16 @@ impl Router {
 }
 
 /// A deployment's call options for one attempt: its own timeout, cut to
-/// what is `left` of the call's deadline, and the call's mock answer if it
-/// has one (copied only when one of those changes them).
+/// what is `left` of the call's deadline, the call's mock answer if it has
+/// one, and the caller's base URL if it chose one (copied only when one of
+/// those changes them).
 fn attempt_options<'a>(
     options: &'a CallOptions,
     left: Option<Duration>,
     route: &RouteOptions,
 ) -> Cow<'a, CallOptions> {
     let cut = left.filter(|&left| options.timeout.is_none_or(|t| t > left));
-    if cut.is_none() && route.mock_response.is_none() {
+    if cut.is_none() && route.mock_response.is_none() && route.api_base.is_none() {
         return Cow::Borrowed(options);
     }
     let mut o = options.clone();
@@ -243,6 +264,9 @@ fn attempt_options<'a>(
     }
     if let Some(mock) = &route.mock_response {
         o.mock_response = Some(mock.clone());
+    }
+    if let Some(base) = &route.api_base {
+        o.api_base = Some(base.clone());
     }
     Cow::Owned(o)
 }

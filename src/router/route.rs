@@ -166,9 +166,12 @@ impl Router {
             dep.start(now, ask.tokens);
             let result = call(dep.clone(), attempt_req, left).await;
             let elapsed = self.clock.now().saturating_sub(now);
+            // At a host the caller chose, the deployment's health is not measured.
+            let elsewhere = route.api_base.is_some();
             let e = match result {
                 Ok((response, extra_tokens)) => {
-                    dep.succeed(elapsed, extra_tokens);
+                    let latency = (!elsewhere).then_some(elapsed);
+                    dep.succeed(latency, extra_tokens);
                     attempts.push(attempt(&dep, None, elapsed));
                     return Ok((response, dep.id.clone()));
                 }
@@ -179,7 +182,11 @@ impl Router {
                 dep.release();
                 return Err(e);
             }
-            self.count_failure(d, ask.members, &e).await;
+            if elsewhere {
+                dep.release();
+            } else {
+                self.count_failure(d, ask.members, &e).await;
+            }
             failures += 1;
             if failures > retries {
                 return Err(e);
@@ -339,7 +346,7 @@ impl Router {
         };
         let d = &members[self.choose(&ask, &HashSet::new(), now)?];
         d.start(now, tokens);
-        d.succeed(Duration::from_millis(1), 0);
+        d.succeed(Some(Duration::from_millis(1)), 0);
         Ok(d.id.clone())
     }
 }

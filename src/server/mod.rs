@@ -4,20 +4,39 @@
 //! [`Router`](crate::Router). A thin shell: it parses requests, hands them
 //! to the Router, and writes answers and errors the way the OpenAI API does.
 //!
-//! Rooms:
+//! Rooms, imports pointing down this list:
 //! - `config/`: the `[server]` table and the whole file, TOML or a litellm
 //!   `config.yaml`; parsing only, it reads no other room.
 //! - `accounts/`: virtual keys, their limits (reserved before a call,
 //!   settled after, in process or through Redis) and the spend log; knows
 //!   no HTTP (its failures are typed errors with a code).
+//! - `record/`: the one record of each chat or embeddings call (below).
 //! - `admin`: the key management routes over accounts.
 //! - `http/`: routes, handlers, auth, bodies, errors, SSE, metrics, the
 //!   boundary that catches panics, and the bounded connections and accept
-//!   loops that serve them; reads accounts and the config.
+//!   loops that serve them; reads the record, accounts and the config.
 //! - `log`: the server's stderr lines, scrubbed; reads nothing.
 //!
 //! This file is the composition root: [`AppState`], built once from the
 //! config, is what every room reads.
+//!
+//! **One call, one record, one path.** Every chat or embeddings call gets
+//! one call record. Its handler opens it on arrival (route, start time) and
+//! fills it as the call goes: the model group; the admission (the virtual
+//! key, and what the accounts reserved against its budget and limits); the
+//! deployment that served and every attempt, as the Router reports them
+//! (every call goes through the Router, a client's own base URL being a
+//! route option); the usage and cost, which the engine always learns (it
+//! asks the provider for a stream's usage whenever the spec can, and shows
+//! the caller the usage chunk only when asked); a stream's time to its
+//! first chunk. The record is finished exactly once, by whoever holds it
+//! last: the handler (a JSON answer, a refusal, an error), the stream
+//! wrapper (end, error, cut, or the client going away), or the unwinding of
+//! a panic. Finishing settles the admission with the accounts (reservation
+//! and spend row), then tells the observers the state holds: the metrics,
+//! and any logging callback added later ([`AppState::with_observer`]). A
+//! request refused at the door (a wrong key) leaves a record too, which is
+//! never admitted and so settles nothing.
 //!
 //! [`app`] is a pure function of the state, so tests drive it with
 //! `tower::ServiceExt::oneshot` and no socket; [`serve`] puts it on one.
@@ -38,9 +57,12 @@
 mod accounts;
 mod admin;
 mod config;
-mod direct;
 mod http;
 pub(crate) mod log;
+mod record;
+
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -54,14 +76,12 @@ use crate::client::Client;
 use crate::error::Result;
 use crate::redact::Redactor;
 use accounts::Caller;
-use direct::Direct;
 use http::body;
+use record::Recorder;
 
 /// What every request handler shares: the Router and the server settings.
 pub struct AppState {
     router: crate::Router,
-    /// The same deployments, called one by one (embeddings, client base URLs).
-    direct: Direct,
     /// The model groups served, sorted.
     groups: Vec<String>,
     /// The resolved master key; None asks for no key.
@@ -72,6 +92,9 @@ pub struct AppState {
     redactor: Redactor,
     /// What `GET /metrics` reports.
     metrics: Arc<http::Metrics>,
+    /// Opens each call's record; its observers (the metrics first) are told
+    /// of every finished call.
+    recorder: Recorder,
     /// Virtual keys, their limits and the spend log (with Redis, the
     /// fleet's limits).
     accounts: accounts::Accounts,
@@ -107,16 +130,25 @@ impl AppState {
                 .chain(config::deployment_secrets(&client, &config.router)),
         );
         let groups = router.groups().into_iter().map(str::to_string).collect();
+        let metrics = Arc::new(http::Metrics::new());
         Ok(AppState {
-            direct: Direct::new(client, &config.router)?,
             router,
             groups,
             master_key,
             settings: config.server,
             redactor,
-            metrics: Arc::new(http::Metrics::new()),
+            recorder: Recorder::new(vec![metrics.clone()]),
+            metrics,
             accounts: accounts::Accounts::default(),
         })
+    }
+
+    /// Tells `observer` of every finished call, after the metrics: the seam
+    /// for logging callbacks.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn with_observer(mut self, observer: Arc<dyn record::Observer>) -> Self {
+        self.recorder = self.recorder.with(observer);
+        self
     }
 
     /// Keeps virtual keys and the spend log in `store`.

@@ -606,3 +606,49 @@ fn a_toml_config_reads_groups_keys_from_env_and_fallbacks() {
     let bad = RouterConfig::from_toml("[router]\nstrategy = \"fastest\"\n").unwrap_err();
     assert!(bad.message().contains("fastest"), "{bad}");
 }
+
+/// A base URL the caller chose (a proxy client's `api_base`) is a route
+/// option: the picked deployment's key and model go there, and a failure
+/// there is the host's, so no deployment cools down for it.
+#[tokio::test]
+async fn a_caller_base_url_gets_the_deployments_key_and_its_failures_cool_nothing() {
+    let a = Mock::start(vec![ok("from a")]).await;
+    let b = Mock::start(vec![ok("from b")]).await;
+    let chosen = Mock::start(vec![server_error(503), ok("from the chosen host")]).await;
+    let settings = Settings {
+        retries: 0,
+        allowed_fails: 1,
+        ..Settings::default()
+    };
+    let (r, _clock) = router(
+        vec![
+            dep("chat", "openai/gpt-4o-mini", &a, "key-a"),
+            dep("chat", "openai/gpt-4o-mini", &b, "key-b"),
+        ],
+        settings,
+    );
+    let route = RouteOptions {
+        api_base: Some(format!("{}/v1", chosen.url)),
+        ..RouteOptions::default()
+    };
+    let e = r.completion(&req("chat"), &route).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ServiceUnavailable);
+    assert_eq!(e.attempts().len(), 1);
+    assert!(r.cooling().is_empty(), "{:?}", r.cooling());
+    let got = r.completion(&req("chat"), &route).await.unwrap();
+    assert_eq!(got.response.text(), Some("from the chosen host"));
+    let sent = chosen.requests();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1].header("authorization"), Some("Bearer k"));
+    assert_eq!(sent[1].json()["model"], "gpt-4o-mini");
+    assert!(a.requests().is_empty() && b.requests().is_empty());
+    let with_key = RouteOptions {
+        api_base: Some("https://h.example/v1?key=sekrit-123".into()),
+        ..RouteOptions::default()
+    };
+    let shown = format!("{with_key:?}");
+    assert!(
+        shown.contains("h.example") && !shown.contains("sekrit"),
+        "{shown}"
+    );
+}

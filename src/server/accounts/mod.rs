@@ -3,14 +3,16 @@
 //! rpm, tpm: reserved before a call, settled after, in process or across a
 //! fleet through Redis), and the spend log. [`Accounts`] is the room's one
 //! door for the HTTP surface: authenticate a key, admit a call (its
-//! [`Meter`]), report a key's spend, flush the log.
+//! [`Admission`], which the call's record settles when the call ends),
+//! report a key's spend, flush the log.
 //!
 //! Imports point one way inside the room: `clock`, `record`, `counters` →
 //! `db`, `redis`, `key` → `limits`, `keys`, `spend_log` → `store`,
-//! `estimate`, `meter` → this file. Nothing here knows HTTP: failures are
+//! `estimate`, `admission` → this file. Nothing here knows HTTP: failures are
 //! [`Error`]s with a code, which the HTTP surface answers in the OpenAI
 //! shape.
 
+mod admission;
 mod clock;
 mod counters;
 mod db;
@@ -18,7 +20,6 @@ mod estimate;
 mod key;
 mod keys;
 mod limits;
-mod meter;
 mod record;
 mod redis;
 mod spend_log;
@@ -26,10 +27,10 @@ mod store;
 
 use std::sync::Arc;
 
+pub(crate) use admission::{Admission, Settlement};
 pub use clock::WallClock;
 pub(crate) use estimate::Call;
 pub(crate) use key::{Caller, KeyState};
-pub(crate) use meter::{Meter, Metered};
 pub(crate) use record::{KeyFields, KeyRecord};
 pub(crate) use redis::{DEFAULT_PREFIX, Shared};
 pub use spend_log::SpendRow;
@@ -38,7 +39,6 @@ pub use store::{Store, StoreOptions};
 use crate::error::{Error, ErrorKind, Result};
 use crate::router::Router;
 use limits::{Ask, Limits};
-use meter::Admitted;
 
 /// A server's accounts: its store (None: no database, so neither virtual
 /// keys nor a spend log) and, in a fleet, the Redis that shares limits.
@@ -91,16 +91,17 @@ impl Accounts {
     /// Admits `call` for the request's virtual key (if any): refuses what
     /// the key may not do (expired, model not allowed, a budget over an
     /// unpriced model, over budget, rpm or tpm), reserves the call's share
-    /// of its limits, and starts the call's meter. Refused, the call never
-    /// reaches the Router. Without a database, admits everything.
+    /// of its limits and its spend-log slot. Refused, the call never
+    /// reaches the Router. Without a database, admits everything and
+    /// returns no admission (there is nothing to settle).
     pub(crate) async fn admit(
         &self,
         caller: Option<&Caller>,
         router: &Router,
         call: Call<'_>,
-    ) -> Result<Meter> {
+    ) -> Result<Option<Admission>> {
         let Some(store) = &self.store else {
-            return Ok(Meter::none());
+            return Ok(None);
         };
         let slot = store.spend.slot()?;
         let clock = store.clock();
@@ -125,15 +126,13 @@ impl Accounts {
                 Some((key.clone(), reservation))
             }
         };
-        Ok(Meter::start(Admitted {
-            log: &store.spend,
+        Ok(Some(Admission::new(
+            &store.spend,
             slot,
             clock,
             key,
-            redis: self.shared.as_ref(),
-            group,
-            started: now,
-        }))
+            self.shared.as_ref(),
+        )))
     }
 
     /// A key's record as the fleet knows it now: spend over its life and in

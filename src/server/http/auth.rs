@@ -4,7 +4,9 @@
 //! [`Store`](crate::server::Store), a live virtual key is accepted too (an
 //! expired one is 401 on every API route): the request then carries it (a
 //! [`Caller`](crate::server::accounts::Caller) extension) for the handlers'
-//! budget, model and rate checks. Decides who may call; not what a call may do.
+//! budget, model and rate checks. Decides who may call; not what a call may
+//! do. A chat or embeddings call it refuses still leaves its call record
+//! (never admitted), so the metrics count it.
 
 use std::sync::Arc;
 
@@ -16,6 +18,7 @@ use sha2::{Digest, Sha256};
 use super::error::{ApiError, unauthorized};
 pub(crate) use super::key::presented;
 use crate::server::AppState;
+use crate::server::record::Route;
 
 /// Middleware: 401 unless the request carries the master key.
 pub(crate) async fn require_master_key(
@@ -24,23 +27,29 @@ pub(crate) async fn require_master_key(
     next: Next,
 ) -> Response {
     if let Some(expected) = &state.master_key {
-        match presented(req.headers()).map(str::to_owned) {
-            None => {
-                return unauthorized("missing API key: send it as `Authorization: Bearer <key>`")
-                    .into_response();
-            }
+        let refused = match presented(req.headers()).map(str::to_owned) {
+            None => Some(unauthorized(
+                "missing API key: send it as `Authorization: Bearer <key>`",
+            )),
             Some(given) if !same_key(&given, expected) => {
                 // Not the master key: a virtual key, or nothing.
                 match state.accounts.authenticate(&given).await {
                     Ok(Some(key)) => {
                         req.extensions_mut()
                             .insert(crate::server::accounts::Caller(key));
+                        None
                     }
-                    Ok(None) => return unauthorized("invalid API key").into_response(),
-                    Err(e) => return ApiError::from(e).into_response(),
+                    Ok(None) => Some(unauthorized("invalid API key")),
+                    Err(e) => Some(ApiError::from(e)),
                 }
             }
-            Some(_) => {}
+            Some(_) => None,
+        };
+        if let Some(e) = refused {
+            if let Some(route) = Route::of_path(req.uri().path()) {
+                state.recorder.open(route).fail(e.kind(), &[]);
+            }
+            return e.into_response();
         }
     }
     next.run(req).await

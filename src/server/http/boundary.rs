@@ -34,9 +34,9 @@ use tower::{Layer, Service};
 
 use super::error::{ApiError, Failure, Scrub, panicked};
 use super::key::presented_value;
-use super::metrics::route_of;
 use crate::error::{Error, ErrorKind};
 use crate::server::AppState;
+use crate::server::record::Route;
 
 /// Wraps the routes in [`Guard`].
 #[derive(Clone)]
@@ -88,7 +88,7 @@ where
 
     fn call(&mut self, req: Request) -> Guarded<S::Future> {
         let presented = presented_value(req.headers()).cloned();
-        let route = route_of(req.uri().path()).unwrap_or("other");
+        let route = Route::of_path(req.uri().path()).map_or("other", Route::label);
         let inner = &mut self.inner;
         let called = std::panic::catch_unwind(AssertUnwindSafe(|| inner.call(req)));
         Guarded {

@@ -54,6 +54,11 @@ impl ApiError {
         self.error.kind()
     }
 
+    /// The Router's attempts behind the error (none for a refusal).
+    pub(crate) fn attempts(&self) -> &[crate::error::Attempt] {
+        self.error.attempts()
+    }
+
     pub(crate) fn status(&self) -> StatusCode {
         self.status.unwrap_or_else(|| {
             StatusCode::from_u16(self.error.kind().http_status())
@@ -96,8 +101,6 @@ impl IntoResponse for ApiError {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
         }
-        // For the metrics layer: the unified kind behind the status.
-        resp.extensions_mut().insert(self.kind());
         resp.extensions_mut().insert(Failure(self));
         resp
     }

@@ -1,8 +1,10 @@
-//! The API calls: chat (JSON or SSE) and embeddings. Each one reads and
-//! checks the request, has the caller's key admit it, calls the Router (or
-//! the group's deployments directly, for embeddings and client base URLs),
-//! notes what it learned in the call record, and answers; every failure is
-//! an [`ApiError`] in the OpenAI shape.
+//! The API calls: chat (JSON or SSE) and embeddings. Each one opens the
+//! call's record, reads and checks the request, has the caller's key admit
+//! it, calls the Router (with the client's base URL as a route option, when
+//! the config allows one), notes in the record what it learned, and
+//! answers; a JSON answer or a failure finishes the record here, a stream
+//! hands it to the [`Recorded`] stream. Every failure is an [`ApiError`]
+//! in the OpenAI shape.
 
 use std::sync::Arc;
 
@@ -11,20 +13,19 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt;
 use serde_json::{Map, Value};
 
 use super::body;
-use super::call;
 use super::error::{ApiError, Scrub};
 use super::key::presented_value;
-use super::metrics;
 use super::sse;
+use crate::client::ChatStream;
 use crate::error::{Error, ErrorKind};
 use crate::router::RouteOptions;
 use crate::server::AppState;
-use crate::server::accounts::{Call, Caller, Metered};
-use crate::types::{ChatRequest, EmbeddingRequest};
+use crate::server::accounts::{Call, Caller};
+use crate::server::record::{Recorded, Recording, Route};
+use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 
 const DEPLOYMENT_HEADER: &str = "x-switchboard-deployment";
 
@@ -33,6 +34,12 @@ const BASE_URL_FIELDS: [&str; 2] = ["api_base", "base_url"];
 
 type Key = Option<axum::Extension<Caller>>;
 
+/// What a chat call answers.
+enum Answer {
+    Json(ChatResponse),
+    Stream(ChatStream),
+}
+
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat(
     State(state): State<Arc<AppState>>,
@@ -40,56 +47,56 @@ pub(crate) async fn chat(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (mut req, api_base): (ChatRequest, _) = read_request(&state, &headers, body).await?;
-    call::note_group(&req.model);
-    require_model(&state, &caller, &req.model)?;
+    let mut call = state.recorder.open(Route::Chat);
+    match chat_call(&state, &mut call, caller.as_deref(), &headers, body).await {
+        Ok(Answer::Json(resp)) => Ok(answered(resp, call)),
+        Ok(Answer::Stream(stream)) => Ok(event_stream(&state, &headers, stream, call)),
+        Err(e) => Err(failed(call, e)),
+    }
+}
+
+/// A chat call up to its answer, noting in `call` what it learns.
+async fn chat_call(
+    state: &AppState,
+    call: &mut Recording,
+    caller: Option<&Caller>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Answer, ApiError> {
+    let (req, route): (ChatRequest, _) = read_request(state, headers, body).await?;
+    call.group(&req.model);
+    require_model(state, caller, &req.model)?;
     req.validate()
         .map_err(|e| ApiError::invalid(e.message(), Some(e.param().to_string())))?;
-    // The virtual key's checks; the meter logs the call once, however it ends.
-    let mut meter = state
+    let admission = state
         .accounts
-        .admit(caller.as_deref(), &state.router, Call::Chat(&req))
+        .admit(caller, &state.router, Call::Chat(&req))
         .await?;
+    call.admitted(caller, admission);
     if !req.is_stream() {
-        let (resp, deployment) = match api_base {
-            None => {
-                let r = state
-                    .router
-                    .completion(&req, &RouteOptions::default())
-                    .await?;
-                (r.response, r.deployment)
-            }
-            Some(base) => state.direct.completion(&req, base).await?,
-        };
-        call::note_usage(resp.usage.as_ref());
-        meter.finish(&deployment, resp.usage.as_ref());
-        return Ok(served_by(Json(resp).into_response(), &deployment));
+        let routed = state.router.completion(&req, &route).await?;
+        call.usage(routed.response.usage.clone());
+        call.served(routed.deployment, routed.attempts);
+        return Ok(Answer::Json(routed.response));
     }
-    req.stream = Some(true);
-    let hide_usage = meter.want_usage(&mut req);
-    let (mut stream, deployment) = match api_base {
-        None => {
-            let r = state.router.stream(&req, &RouteOptions::default()).await?;
-            (r.response, r.deployment)
-        }
-        Some(base) => state.direct.stream(&req, base).await?,
-    };
-    // A failure before the first chunk is still an ordinary HTTP error.
-    let first = match stream.next().await {
-        Some(Ok(chunk)) => chunk,
-        Some(Err(e)) => return Err(e.into()),
-        None => {
-            return Err(Error::new(
-                ErrorKind::Connection,
-                "the stream ended before its first chunk",
-            )
-            .into());
-        }
-    };
-    meter.served_by(&deployment);
-    let stream = Metered::new(metrics::observe(stream, &state.metrics), meter, hide_usage);
-    let scrub = Scrub::new(state.redactor.clone(), presented_value(&headers).cloned());
-    let events = sse::events(first, stream, scrub, state.metrics.clone());
+    let routed = state.router.stream(&req, &route).await?;
+    if routed.response.has_first_chunk() {
+        call.first_chunk();
+    }
+    call.served(routed.deployment, routed.attempts);
+    Ok(Answer::Stream(routed.response))
+}
+
+/// A routed stream as server-sent events; the record goes with it.
+fn event_stream(
+    state: &AppState,
+    headers: &HeaderMap,
+    stream: ChatStream,
+    call: Recording,
+) -> Response {
+    let deployment = HeaderValue::from_str(call.deployment()).ok();
+    let scrub = Scrub::new(state.redactor.clone(), presented_value(headers).cloned());
+    let events = sse::events(Recorded::new(stream, call), scrub, state.metrics.clone());
     let mut resp = Body::from_stream(events).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -99,7 +106,10 @@ pub(crate) async fn chat(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // Tells a buffering reverse proxy (nginx) to pass each event on at once.
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
-    Ok(served_by(resp, &deployment))
+    if let Some(v) = deployment {
+        h.insert(DEPLOYMENT_HEADER, v);
+    }
+    resp
 }
 
 /// `POST /v1/embeddings`.
@@ -109,32 +119,52 @@ pub(crate) async fn embeddings(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (req, api_base): (EmbeddingRequest, _) = read_request(&state, &headers, body).await?;
-    call::note_group(&req.model);
-    require_model(&state, &caller, &req.model)?;
-    let meter = state
+    let mut call = state.recorder.open(Route::Embeddings);
+    match embeddings_call(&state, &mut call, caller.as_deref(), &headers, body).await {
+        Ok(resp) => Ok(answered(resp, call)),
+        Err(e) => Err(failed(call, e)),
+    }
+}
+
+/// An embeddings call up to its answer, noting in `call` what it learns.
+async fn embeddings_call(
+    state: &AppState,
+    call: &mut Recording,
+    caller: Option<&Caller>,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<EmbeddingResponse, ApiError> {
+    let (req, route): (EmbeddingRequest, _) = read_request(state, headers, body).await?;
+    call.group(&req.model);
+    require_model(state, caller, &req.model)?;
+    let admission = state
         .accounts
-        .admit(caller.as_deref(), &state.router, Call::Embedding(&req))
+        .admit(caller, &state.router, Call::Embedding(&req))
         .await?;
-    let (resp, deployment) = match api_base {
-        None => {
-            let r = state
-                .router
-                .embedding(&req, &RouteOptions::default())
-                .await?;
-            (r.response, r.deployment)
-        }
-        Some(base) => state.direct.embedding(&req, Some(base)).await?,
-    };
-    call::note_usage(resp.usage.as_ref());
-    meter.finish(&deployment, resp.usage.as_ref());
-    Ok(served_by(Json(resp).into_response(), &deployment))
+    call.admitted(caller, admission);
+    let routed = state.router.embedding(&req, &route).await?;
+    call.usage(routed.response.usage.clone());
+    call.served(routed.deployment, routed.attempts);
+    Ok(routed.response)
+}
+
+/// A JSON answer, naming the deployment that served it; the call succeeded.
+fn answered(answer: impl serde::Serialize, call: Recording) -> Response {
+    let resp = served_by(Json(answer).into_response(), call.deployment());
+    call.succeed();
+    resp
+}
+
+/// Finishes `call` as failed with `e` (and the Router's attempts, if any).
+fn failed(call: Recording, e: ApiError) -> ApiError {
+    call.fail(e.kind(), e.attempts());
+    e
 }
 
 /// The request names a model group this server has: 400 when it names
 /// none, 404 when the group is unknown (listing only the groups the
 /// caller may use).
-fn require_model(state: &AppState, caller: &Key, model: &str) -> Result<(), ApiError> {
+fn require_model(state: &AppState, caller: Option<&Caller>, model: &str) -> Result<(), ApiError> {
     if model.is_empty() {
         return Err(ApiError::invalid(
             "missing required field model",
@@ -144,7 +174,7 @@ fn require_model(state: &AppState, caller: &Key, model: &str) -> Result<(), ApiE
     if state.has_group(model) {
         return Ok(());
     }
-    let visible = state.groups_for(caller.as_deref());
+    let visible = state.groups_for(caller);
     Err(ApiError::from(Error::new(
         ErrorKind::NotFound,
         format!("no model group {model:?} (groups: {})", visible.join(", ")),
@@ -152,17 +182,20 @@ fn require_model(state: &AppState, caller: &Key, model: &str) -> Result<(), ApiE
     .with_code("model_not_found"))
 }
 
-/// Reads, checks and types a request body; also returns the base URL the
-/// client named, if the config allows one.
+/// Reads, checks and types a request body; also returns how to route it:
+/// to the base URL the client named, if the config allows one.
 async fn read_request<T: serde::de::DeserializeOwned>(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(T, Option<String>), ApiError> {
+) -> Result<(T, RouteOptions), ApiError> {
     let bytes = body::read(headers, body, state.body_limits()).await?;
     let mut map = body::object(&bytes)?;
-    let api_base = take_api_base(state, &mut map)?;
-    Ok((body::typed(map)?, api_base))
+    let route = RouteOptions {
+        api_base: take_api_base(state, &mut map)?,
+        ..RouteOptions::default()
+    };
+    Ok((body::typed(map)?, route))
 }
 
 /// Takes `api_base` / `base_url` out of the request: refused unless the
@@ -201,9 +234,8 @@ fn take_api_base(
     Ok(found)
 }
 
-/// Names the deployment that answered, to the client and in the call record.
+/// Names the deployment that answered, to the client.
 fn served_by(mut resp: Response, deployment: &str) -> Response {
-    call::note_deployment(deployment);
     if let Ok(v) = HeaderValue::from_str(deployment) {
         resp.headers_mut().insert(DEPLOYMENT_HEADER, v);
     }

@@ -4,12 +4,10 @@
 //! errors by unified kind; request tasks that panicked; open client
 //! connections and how often their limit was reached.
 //!
-//! [`track`] wraps the chat and embeddings routes: it opens the
-//! [`Call`] record the handlers fill (group, deployment, usage), times the
-//! call, and reads its outcome from the response (the error kind an
-//! [`ApiError`](super::error::ApiError) leaves in its extensions). A stream
-//! is finished by [`observe`] when its last chunk leaves (or the client goes
-//! away). Reads the call record; never the handlers.
+//! The metrics are an [`Observer`] of the call records: each finished
+//! chat or embeddings call counts once, from its record (group, deployment,
+//! outcome, latency, time to first chunk, usage and cost). Reads the record
+//! room; never the handlers.
 //!
 //! Metric names (prefix `switchboard_`): `requests_total{route, model_group,
 //! deployment, outcome}`, `request_duration_seconds{route, model_group}`,
@@ -18,17 +16,12 @@
 //! `errors_total{route, model_group, kind}`, `panics_total{route}`,
 //! `open_connections`, `connection_limit_reached_total`.
 
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64};
-use std::task::{Context, Poll};
-use std::time::Instant;
 
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use futures::Stream;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::prometheus_text;
 use prometheus_client::metrics::counter::Counter;
@@ -37,11 +30,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-use super::call::{self, Call};
-use crate::client::ChatStream;
 use crate::error::{ErrorKind, Result};
 use crate::server::AppState;
-use crate::types::ChatChunk;
+use crate::server::record::{CallRecord, Observer};
 
 /// Latency buckets in seconds: 5 ms to 5 min.
 const LATENCY_BUCKETS: [f64; 16] = [
@@ -213,38 +204,46 @@ impl Metrics {
         })?;
         Ok(out)
     }
+}
 
+impl Observer for Metrics {
     /// One finished call (latency is the whole call).
-    fn finished(&self, call: &Call, outcome: Outcome) {
-        let group = call.group();
-        let deployment = call.deployment();
+    fn finished(&self, call: &CallRecord) {
+        let route = call.route.label();
         self.requests
             .get_or_create(&RequestLabels {
-                route: call.route,
-                model_group: group.clone(),
-                deployment: deployment.clone(),
-                outcome: outcome.label(),
+                route,
+                model_group: call.group.clone(),
+                deployment: call.deployment.clone(),
+                outcome: call.outcome.label(),
             })
             .inc();
         self.latency
             .get_or_create(&LatencyLabels {
-                route: call.route,
-                model_group: group.clone(),
+                route,
+                model_group: call.group.clone(),
             })
-            .observe(call.started.elapsed().as_secs_f64());
-        if let Outcome::Error(kind) = outcome {
+            .observe(call.latency.as_secs_f64());
+        if let Some(first) = call.first_byte {
+            self.ttfb
+                .get_or_create(&GroupLabels {
+                    model_group: call.group.clone(),
+                })
+                .observe(first.as_secs_f64());
+        }
+        if let Some(kind) = call.outcome.kind() {
             self.errors
                 .get_or_create(&ErrorLabels {
-                    route: call.route,
-                    model_group: group.clone(),
+                    route,
+                    model_group: call.group.clone(),
                     kind: kind.as_str(),
                 })
                 .inc();
         }
-        if let Some(usage) = call.usage() {
+        if let Some(usage) = &call.usage {
             let labels = UsageLabels {
-                model_group: group,
-                deployment,
+                model_group: call.group.clone(),
+                deployment: call.deployment.clone(),
             };
             self.prompt_tokens
                 .get_or_create(&labels)
@@ -256,140 +255,6 @@ impl Metrics {
                 self.cost.get_or_create(&labels).inc_by(cost.usd);
             }
         }
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Outcome {
-    Success,
-    Error(ErrorKind),
-    /// A stream the client stopped reading.
-    Cancelled,
-}
-
-impl Outcome {
-    fn label(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Error(_) => "error",
-            Outcome::Cancelled => "cancelled",
-        }
-    }
-}
-
-/// The route label of a metered path; None for the others.
-pub(crate) fn route_of(path: &str) -> Option<&'static str> {
-    if path.ends_with("/chat/completions") {
-        Some("chat")
-    } else if path.ends_with("/embeddings") {
-        Some("embeddings")
-    } else {
-        None
-    }
-}
-
-/// Middleware: meters the chat and embeddings routes.
-pub(crate) async fn track(
-    State(state): State<Arc<AppState>>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let Some(route) = route_of(req.uri().path()) else {
-        return next.run(req).await;
-    };
-    let call = Arc::new(Call::new(route, Instant::now()));
-    let resp = call::scope(call.clone(), next.run(req)).await;
-    let metrics = &state.metrics;
-    if !resp.status().is_success() {
-        let kind = resp
-            .extensions()
-            .get::<ErrorKind>()
-            .copied()
-            .unwrap_or_else(|| kind_of_status(resp.status()));
-        metrics.finished(&call, Outcome::Error(kind));
-    } else if call.is_streaming() {
-        metrics
-            .ttfb
-            .get_or_create(&GroupLabels {
-                model_group: call.group(),
-            })
-            .observe(call.started.elapsed().as_secs_f64());
-    } else {
-        metrics.finished(&call, Outcome::Success);
-    }
-    resp
-}
-
-/// For an error response that carries no kind (a layer's own answer).
-fn kind_of_status(status: StatusCode) -> ErrorKind {
-    if status == StatusCode::BAD_REQUEST {
-        return ErrorKind::BadRequest;
-    }
-    ErrorKind::ALL
-        .into_iter()
-        .find(|k| k.http_status() == status.as_u16())
-        .unwrap_or(ErrorKind::Internal)
-}
-
-/// The rest of a stream (its first chunk already read), metered: the call
-/// is finished when the stream ends, fails, or is dropped unfinished.
-pub(crate) fn observe(stream: ChatStream, metrics: &Arc<Metrics>) -> Observed {
-    let call = call::current();
-    if let Some(c) = &call {
-        c.set_streaming();
-    }
-    Observed {
-        inner: stream,
-        call,
-        metrics: metrics.clone(),
-    }
-}
-
-/// A stream being metered (see [`observe`]).
-pub(crate) struct Observed {
-    inner: ChatStream,
-    /// Taken when the call is recorded.
-    call: Option<Arc<Call>>,
-    metrics: Arc<Metrics>,
-}
-
-impl Observed {
-    fn finish(&mut self, outcome: Outcome) {
-        if let Some(call) = self.call.take() {
-            self.metrics.finished(&call, outcome);
-        }
-    }
-}
-
-impl Stream for Observed {
-    type Item = Result<ChatChunk>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = &mut *self;
-        let next = Pin::new(&mut this.inner).poll_next(cx);
-        match &next {
-            Poll::Ready(Some(Ok(chunk))) => {
-                if let (Some(usage), Some(call)) = (&chunk.usage, &this.call) {
-                    call.set_usage(Some(usage.clone()));
-                }
-            }
-            Poll::Ready(Some(Err(e))) => this.finish(Outcome::Error(e.kind())),
-            Poll::Ready(None) => {
-                // The stream's own total (with cost) once it ended normally.
-                if let (Some(usage), Some(call)) = (this.inner.usage(), &this.call) {
-                    call.set_usage(Some(usage));
-                }
-                this.finish(Outcome::Success);
-            }
-            Poll::Pending => {}
-        }
-        next
-    }
-}
-
-impl Drop for Observed {
-    fn drop(&mut self) {
-        self.finish(Outcome::Cancelled);
     }
 }
 
@@ -411,20 +276,22 @@ pub(crate) async fn render(State(state): State<Arc<AppState>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::record::{Outcome, Recorder, Route};
 
     #[test]
     fn a_finished_call_renders_in_the_prometheus_text_format() {
-        let metrics = Metrics::new();
-        let call = Call::new("chat", Instant::now());
-        call.set_group("g");
-        call.set_deployment("d");
-        call.set_usage(Some(crate::types::Usage {
+        let metrics = Arc::new(Metrics::new());
+        let mut call = Recorder::new(vec![metrics.clone()]).open(Route::Chat);
+        call.group("g");
+        call.served("d".into(), Vec::new());
+        call.first_chunk();
+        call.usage(Some(crate::types::Usage {
             prompt_tokens: 3,
             completion_tokens: 4,
             total_tokens: 7,
             ..Default::default()
         }));
-        metrics.finished(&call, Outcome::Error(ErrorKind::Timeout));
+        call.finish(Outcome::Failed(ErrorKind::Timeout));
         metrics.panicked("chat");
         let text = metrics.render().unwrap();
         for line in [
@@ -432,26 +299,11 @@ mod tests {
             "switchboard_requests_total{route=\"chat\",model_group=\"g\",deployment=\"d\",outcome=\"error\"} 1",
             "switchboard_errors_total{route=\"chat\",model_group=\"g\",kind=\"timeout\"} 1",
             "# TYPE switchboard_request_duration_seconds histogram",
+            "switchboard_time_to_first_byte_seconds_count{model_group=\"g\"} 1",
             "switchboard_completion_tokens_total{model_group=\"g\",deployment=\"d\"} 4",
             "switchboard_panics_total{route=\"chat\"} 1",
         ] {
             assert!(text.lines().any(|l| l == line), "{line}\n{text}");
         }
-    }
-
-    #[test]
-    fn only_chat_and_embeddings_are_metered() {
-        assert_eq!(route_of("/v1/chat/completions"), Some("chat"));
-        assert_eq!(route_of("/embeddings"), Some("embeddings"));
-        assert_eq!(route_of("/v1/models"), None);
-    }
-
-    #[test]
-    fn a_status_without_kind_maps_to_the_kind_of_that_status() {
-        assert_eq!(
-            kind_of_status(StatusCode::TOO_MANY_REQUESTS),
-            ErrorKind::RateLimit
-        );
-        assert_eq!(kind_of_status(StatusCode::IM_A_TEAPOT), ErrorKind::Internal);
     }
 }

@@ -1,21 +1,21 @@
 //! The proxy's HTTP surface: the routes ([`app`]) and what stands around
 //! them — the presented key ([`key`]) and who may call ([`auth`]), request
 //! bodies ([`body`]), errors in the OpenAI shape ([`error`]), SSE
-//! ([`sse`]), the call record and metrics ([`call`], [`metrics`]), the
-//! boundary that catches panics and writes error bodies ([`boundary`]), and
-//! the bounded connections and accept loops that serve it all
+//! ([`sse`]), the metrics (an observer of the call records, [`metrics`]),
+//! the boundary that catches panics and writes error bodies ([`boundary`]),
+//! and the bounded connections and accept loops that serve it all
 //! ([`connection`], [`listen`]).
 //!
-//! Imports point one way inside the room, from the leaves `key` and `call`:
-//! error → key; auth, body, models → error; metrics → call, error; sse →
-//! metrics, error; boundary → metrics, error, key; handlers → all of those;
-//! connection → error; listen → connection, metrics. Reads the accounts room
-//! (keys, spend meter) and the config; holds no business logic.
+//! Imports point one way inside the room, from the leaf `key`: error →
+//! key; auth → error, key; body, metrics, models → error; sse → metrics,
+//! error; boundary → error, key; handlers → body, error, key, sse;
+//! connection → boundary, error; listen → connection, metrics. Reads the record
+//! room (handlers and auth open and finish call records; metrics observe
+//! them), the accounts room and the config; holds no business logic.
 
 pub(crate) mod auth;
 pub(crate) mod body;
 mod boundary;
-mod call;
 mod connection;
 pub(crate) mod error;
 mod handlers;
@@ -60,10 +60,6 @@ fn routes(state: Arc<AppState>) -> axum::Router {
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_master_key,
-        ))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
         ));
     let health = axum::Router::new()
         .route("/health/liveliness", get(models::liveliness))

@@ -16,27 +16,26 @@ use super::metrics::Metrics;
 use crate::error::{Error, ErrorKind};
 use crate::types::ChatChunk;
 
-/// What the tail of a stream still needs.
+/// What the rest of a stream still needs.
 struct Tail<S> {
     rest: S,
     scrub: Scrub,
     metrics: Arc<Metrics>,
 }
 
-/// The events of a stream whose first chunk has already arrived.
+/// The events of a routed stream (whose first chunk has already arrived, so
+/// a failure before it was an ordinary HTTP error).
 pub(crate) fn events(
-    first: ChatChunk,
-    rest: impl Stream<Item = crate::error::Result<ChatChunk>> + Send + Unpin + 'static,
+    stream: impl Stream<Item = crate::error::Result<ChatChunk>> + Send + Unpin + 'static,
     scrub: Scrub,
     metrics: Arc<Metrics>,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
-    let head = futures::stream::once(async move { chunk_event(&first) });
     let tail = Tail {
-        rest,
+        rest: stream,
         scrub,
         metrics,
     };
-    let tail = futures::stream::unfold(Some(tail), |state| async move {
+    futures::stream::unfold(Some(tail), |state| async move {
         let mut t = state?;
         // The last line of defence: a panic here ends the stream with an
         // error event rather than a cut connection.
@@ -51,8 +50,8 @@ pub(crate) fn events(
                 Some((t.scrub.event(&e), None))
             }
         }
-    });
-    head.chain(tail).map(Ok)
+    })
+    .map(Ok)
 }
 
 fn chunk_event(chunk: &ChatChunk) -> Bytes {
@@ -86,20 +85,15 @@ mod tests {
     async fn a_panic_while_streaming_ends_with_an_error_event_and_is_counted() {
         let metrics = Arc::new(Metrics::new());
         let mut n = 0;
-        let rest = futures::stream::poll_fn(move |_| {
+        let stream = futures::stream::poll_fn(move |_| {
             n += 1;
-            if n > 1 {
+            if n > 2 {
                 panic!("mapping bug");
             }
-            std::task::Poll::Ready(Some(Ok(chunk("lo"))))
+            let text = if n == 1 { "Hel" } else { "lo" };
+            std::task::Poll::Ready(Some(Ok(chunk(text))))
         });
-        let text = collect(events(
-            chunk("Hel"),
-            rest,
-            Scrub::default(),
-            metrics.clone(),
-        ))
-        .await;
+        let text = collect(events(stream, Scrub::default(), metrics.clone())).await;
         let events: Vec<&str> = text.trim_end().split("\n\n").collect();
         assert_eq!(events.len(), 3, "{text}");
         assert!(events[1].contains("\"lo\""), "{text}");
@@ -115,11 +109,14 @@ mod tests {
     #[tokio::test]
     async fn an_error_event_is_scrubbed_of_known_secrets() {
         let scrub = Scrub::new(crate::redact::Redactor::new(["upstream-key-123"]), None);
-        let rest = futures::stream::iter([Err(Error::new(
-            ErrorKind::Authentication,
-            "bad key upstream-key-123",
-        ))]);
-        let text = collect(events(chunk("a"), rest, scrub, Arc::new(Metrics::new()))).await;
+        let stream = futures::stream::iter([
+            Ok(chunk("a")),
+            Err(Error::new(
+                ErrorKind::Authentication,
+                "bad key upstream-key-123",
+            )),
+        ]);
+        let text = collect(events(stream, scrub, Arc::new(Metrics::new()))).await;
         assert!(!text.contains("upstream-key-123"), "{text}");
         assert!(text.contains("[REDACTED]"), "{text}");
     }
