@@ -111,6 +111,7 @@ pub(super) fn route(text: &str) -> Result<RouteOptions> {
         retries: r.num_retries,
         timeout,
         mock_response: opts.mock_response,
+        ..RouteOptions::default()
     })
 }
 
