@@ -41,8 +41,12 @@ pub(super) fn client(py: Python<'_>) -> PyResult<Client> {
 
 /// `value` as JSON text.
 pub(super) fn to_json(value: &impl Serialize) -> Result<String> {
-    serde_json::to_string(value)
-        .map_err(|e| Error::new(ErrorKind::Internal, format!("cannot serialize an answer: {e}")))
+    serde_json::to_string(value).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("cannot serialize an answer: {e}"),
+        )
+    })
 }
 
 /// A Python str from a Rust one (what an async call resolves to).
@@ -56,7 +60,9 @@ pub(super) fn deliver_str(py: Python<'_>, s: String) -> PyResult<Py<PyAny>> {
 pub fn completion(py: Python<'_>, body: PyBackedStr, settings: PyBackedStr) -> PyResult<String> {
     let client = client(py)?;
     let (req, opts) = request::chat(&client, &body, &settings).map_err(|e| to_pyerr(py, e))?;
-    wait(py, async move { to_json(&client.completion(&req, &opts).await?) })
+    wait(py, async move {
+        to_json(&client.completion(&req, &opts).await?)
+    })
 }
 
 /// [`completion`] for asyncio: resolves `future` with the JSON.
@@ -104,9 +110,11 @@ pub fn astream(
 #[pyfunction]
 pub fn embedding(py: Python<'_>, body: PyBackedStr, settings: PyBackedStr) -> PyResult<String> {
     let client = client(py)?;
-    let (req, opts) =
-        request::embedding(&client, &body, &settings).map_err(|e| to_pyerr(py, e))?;
-    wait(py, async move { to_json(&client.embedding(&req, &opts).await?) })
+    let (req, opts) = request::embedding(&client, &body, &settings).map_err(|e| to_pyerr(py, e))?;
+    wait(
+        py,
+        async move { to_json(&client.embedding(&req, &opts).await?) },
+    )
 }
 
 /// [`embedding`] for asyncio: resolves `future` with the JSON.
@@ -118,8 +126,7 @@ pub fn aembedding(
     future: Bound<'_, PyAny>,
 ) -> PyResult<Task> {
     let client = client(py)?;
-    let (req, opts) =
-        request::embedding(&client, &body, &settings).map_err(|e| to_pyerr(py, e))?;
+    let (req, opts) = request::embedding(&client, &body, &settings).map_err(|e| to_pyerr(py, e))?;
     let job = async move { to_json(&client.embedding(&req, &opts).await?) };
     spawn(py, future, job, deliver_str)
 }
@@ -129,7 +136,11 @@ pub fn aembedding(
 /// the prompt alone costs (a per-request fee included); the rest is the
 /// completion's.
 #[pyfunction]
-pub fn cost_per_token(py: Python<'_>, model: &str, usage: PyBackedStr) -> PyResult<(f64, f64, bool)> {
+pub fn cost_per_token(
+    py: Python<'_>,
+    model: &str,
+    usage: PyBackedStr,
+) -> PyResult<(f64, f64, bool)> {
     let client = client(py)?;
     let usage: Usage = parse(&usage, "usage").map_err(|e| to_pyerr(py, e))?;
     let total = client.cost_per_token(model, &usage);

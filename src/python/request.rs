@@ -58,7 +58,11 @@ pub(super) fn parse<T: DeserializeOwned>(text: &str, what: &str) -> Result<T> {
 
 /// A chat call: its request (checked against OpenAI's documented ranges)
 /// and its options.
-pub(super) fn chat(client: &Client, body: &str, settings: &str) -> Result<(ChatRequest, CallOptions)> {
+pub(super) fn chat(
+    client: &Client,
+    body: &str,
+    settings: &str,
+) -> Result<(ChatRequest, CallOptions)> {
     let mut req: ChatRequest = parse(body, "request")?;
     req.validate()?;
     req.model = model_name(client, &req.model)?;
@@ -155,10 +159,7 @@ fn options(
                 Value::Number(n) => n.to_string(),
                 Value::Null => continue,
                 _ => {
-                    return Err(Error::bad_request(format!(
-                        "{} must be a string",
-                        p.name
-                    )));
+                    return Err(Error::bad_request(format!("{} must be a string", p.name)));
                 }
             };
             opts.params.insert(p.name.clone(), v);

@@ -58,10 +58,19 @@ impl Router {
 
     /// The model groups, sorted.
     fn groups(&self) -> Vec<String> {
-        self.inner.groups().into_iter().map(str::to_string).collect()
+        self.inner
+            .groups()
+            .into_iter()
+            .map(str::to_string)
+            .collect()
     }
 
-    fn completion(&self, py: Python<'_>, body: PyBackedStr, route: PyBackedStr) -> PyResult<Answer> {
+    fn completion(
+        &self,
+        py: Python<'_>,
+        body: PyBackedStr,
+        route: PyBackedStr,
+    ) -> PyResult<Answer> {
         let router = self.inner.clone();
         let (req, route) = chat(&body, &route).map_err(|e| to_pyerr(py, e))?;
         wait(py, async move {
@@ -86,7 +95,12 @@ impl Router {
         spawn(py, future, job, deliver_answer)
     }
 
-    fn stream(&self, py: Python<'_>, body: PyBackedStr, route: PyBackedStr) -> PyResult<(Stream, String)> {
+    fn stream(
+        &self,
+        py: Python<'_>,
+        body: PyBackedStr,
+        route: PyBackedStr,
+    ) -> PyResult<(Stream, String)> {
         let router = self.inner.clone();
         let (req, route) = chat(&body, &route).map_err(|e| to_pyerr(py, e))?;
         let r = wait(py, async move { router.stream(&req, &route).await })?;
@@ -105,9 +119,15 @@ impl Router {
         let job = async move { router.stream(&req, &route).await };
         spawn(py, future, job, |py, r| {
             let stream = Py::new(py, Stream::new(r.response))?;
-            Ok(PyTuple::new(py, [stream.into_any(), r.deployment.into_pyobject(py)?.into_any().unbind()])?
-                .into_any()
-                .unbind())
+            Ok(PyTuple::new(
+                py,
+                [
+                    stream.into_any(),
+                    r.deployment.into_pyobject(py)?.into_any().unbind(),
+                ],
+            )?
+            .into_any()
+            .unbind())
         })
     }
 

@@ -100,9 +100,8 @@ where
     let rt = runtime()?;
     let mut fut = std::pin::pin!(fut);
     loop {
-        let step = py.detach(|| {
-            rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK, &mut fut).await })
-        });
+        let step =
+            py.detach(|| rt.block_on(async { tokio::time::timeout(SIGNAL_CHECK, &mut fut).await }));
         match step {
             Ok(done) => return done.map_err(|e| to_pyerr(py, e)),
             Err(_elapsed) => py.check_signals()?,
@@ -162,10 +161,9 @@ where
                 Err(e) => (false, e.into_value(py).into_any()),
             };
             // A loop closed meanwhile has no one waiting: nothing to tell.
-            let _ = event_loop.bind(py).call_method1(
-                "call_soon_threadsafe",
-                (resolve, future, ok, value),
-            );
+            let _ = event_loop
+                .bind(py)
+                .call_method1("call_soon_threadsafe", (resolve, future, ok, value));
         });
         // Held until the future is told: a fork waits for this call.
         drop(held);

@@ -51,9 +51,12 @@ impl Stream {
     /// [`Stream::next`] for asyncio: resolves `future` with the JSON or None.
     fn anext(&self, py: Python<'_>, future: Bound<'_, PyAny>) -> PyResult<Task> {
         let state = self.state.clone();
-        spawn(py, future, async move { next_chunk(&state).await }, |py, chunk| {
-            Ok(chunk.into_pyobject(py)?.into_any().unbind())
-        })
+        spawn(
+            py,
+            future,
+            async move { next_chunk(&state).await },
+            |py, chunk| Ok(chunk.into_pyobject(py)?.into_any().unbind()),
+        )
     }
 
     /// Usage and cost of the whole stream (OpenAI's usage object as JSON),

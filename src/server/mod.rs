@@ -67,9 +67,9 @@ mod tests;
 use std::sync::Arc;
 
 pub use accounts::{SpendRow, Store, StoreOptions, WallClock};
-pub use config::{ServerConfig, ServerSettings};
 #[cfg_attr(not(feature = "python"), allow(unused_imports))]
 pub(crate) use config::litellm_model;
+pub use config::{ServerConfig, ServerSettings};
 pub use http::{app, serve, serve_workers};
 
 use crate::client::Client;

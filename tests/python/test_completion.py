@@ -186,3 +186,30 @@ def test_litellms_provider_prefixes_name_switchboards_providers(mock, bases):
     litellm.completion(model="meta-llama/Llama-3.3-70B-Instruct-Turbo", custom_llm_provider="together_ai",
                        messages=USER, **on_mock("openai", bases))
     assert [s.body["model"] for s in mock.seen()] == ["meta-llama/Llama-3.3-70B-Instruct-Turbo"] * 2
+
+
+def test_drop_params_is_acted_on_and_never_sent(mock, bases, monkeypatch):
+    monkeypatch.setattr(litellm, "drop_params", True)
+    try:
+        litellm.completion(model="openai/gpt-4o-mini", messages=USER, **on_mock("openai", bases))
+    except litellm.BadRequestError as e:
+        if "drop_params" in str(e):
+            pytest.skip("the parameter policy (drop_params) is not in this build (the params lane brings it)")
+        raise
+    assert set(mock.seen()[0].body) == {"model", "messages"}
+    litellm.completion(model="openai/gpt-4o-mini", messages=USER, additional_drop_params=["seed"], seed=1,
+                       **on_mock("openai", bases))
+    assert "seed" not in mock.seen()[1].body and "additional_drop_params" not in mock.seen()[1].body
+
+
+def test_base_urls_come_from_litellms_environment_variables(mock, monkeypatch):
+    from conftest import env_base_urls_work
+
+    if not env_base_urls_work(mock, monkeypatch):
+        pytest.skip("base URLs from OPENAI_API_BASE & co. are not in this build (the params lane brings them)")
+    monkeypatch.setenv("OPENAI_API_BASE", f"{mock.url}/v1")
+    monkeypatch.setenv("ANTHROPIC_API_BASE", mock.url)
+    monkeypatch.setenv("GEMINI_API_BASE", f"{mock.url}/v1beta")
+    for model in MODELS.values():
+        assert litellm.completion(model=model, messages=USER, api_key="k").choices[0].message.content
+    assert [s.api for s in mock.seen()] == ["openai", "anthropic", "gemini"]
