@@ -65,6 +65,7 @@ static FORKS: AtomicU64 = AtomicU64::new(0);
 /// runtime's threads, which the child does not have. Each thread makes new
 /// clients on its next request; the parent's are left untouched (dropping
 /// them here would deregister the shared sockets from the parent's poller).
+#[cfg_attr(not(any(feature = "python", test)), allow(dead_code))]
 pub(crate) fn after_fork() {
     FORKS.fetch_add(1, Ordering::Relaxed);
 }

@@ -131,3 +131,18 @@ def test_a_forked_child_calls_with_its_own_runtime_and_connections(mock, bases):
         time.sleep(0.05)
     assert os.waitstatus_to_exitcode(status) == 0
     assert litellm.completion(model="openai/gpt-4o-mini", messages=USER, **on_mock("openai", bases)).choices
+
+
+def test_ctrl_c_ends_a_blocking_call(mock, bases):
+    import signal
+
+    import pytest
+
+    mock.on("gpt-4o-mini", delay=5)
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        litellm.completion(model="openai/gpt-4o-mini", messages=USER, **on_mock("openai", bases))
+    assert time.monotonic() - start < 2
+    timer.join()

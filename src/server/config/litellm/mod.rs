@@ -527,6 +527,7 @@ impl Reader<'_> {
 /// in Switchboard's naming, from the same data file as a config's
 /// `model_list`; a name with no litellm prefix comes back as it is. For
 /// callers that take litellm's names directly (the Python package).
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
 pub(crate) fn litellm_model(model: &str) -> Result<String> {
     Ok(switchboard_model(mapping()?, model, None))
 }
