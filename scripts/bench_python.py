@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 MODEL = "openai/gpt-4o-mini"
 ENV = dict(os.environ, LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_TELEMETRY="False",
-           NO_PROXY="127.0.0.1,localhost")
+           NO_PROXY="127.0.0.1,localhost", PYTHONFAULTHANDLER="1")
 
 
 def per_call(times: list) -> dict:
@@ -132,7 +132,7 @@ def main() -> None:
             done = subprocess.run([sys.executable, __file__, "--child", lib, "--url", url,
                                    "--calls", str(args.calls)], capture_output=True, text=True, env=ENV)
             if done.returncode != 0:
-                print(f"{lib:12} failed: {done.stderr.strip().splitlines()[-1:]}")
+                print(f"{lib:12} failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-3:]}")
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
 
