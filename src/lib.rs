@@ -31,6 +31,9 @@ pub(crate) mod jsonpath;
 #[cfg(feature = "cli")]
 pub(crate) mod lint;
 pub mod pure;
+// The Python package's native module: a shell above the Router, like the CLI.
+#[cfg(feature = "python")]
+mod python;
 pub mod redact;
 pub mod router;
 #[cfg(feature = "server")]

@@ -13,7 +13,9 @@ use std::sync::OnceLock;
 pub use book::PriceBook;
 pub(crate) use catalog::RawPricing;
 pub use catalog::{Catalog, ModelInfo, Tier};
-pub use tokens::{TokenCount, estimate_input_tokens, estimate_tokens, token_counter};
+pub use tokens::{
+    TokenCount, estimate_input_tokens, estimate_tokens, text_token_counter, token_counter,
+};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::types::{Cost, Usage};

@@ -16,14 +16,36 @@ pub struct TokenCount {
 /// counting OpenAI's per-message framing (3 tokens a message, 3 to prime
 /// the reply). Images count 85 tokens each (a low-detail tile).
 pub fn token_counter(model: &str, messages: &[Message]) -> TokenCount {
-    let bare = model.rsplit('/').next().unwrap_or(model);
-    // Looked up without `bpe_for_model`, whose miss builds an error (with a
-    // backtrace when RUST_BACKTRACE is set) on every call for other models.
-    let bpe = tiktoken_rs::tokenizer::get_tokenizer(bare)
-        .and_then(|t| tiktoken_rs::bpe_for_tokenizer(t).ok());
+    let bpe = tokenizer(model);
     TokenCount {
         tokens: count(bpe, messages),
         exact: bpe.is_some(),
+    }
+}
+
+/// Tokens one plain `text` takes in `model`'s tokenizer, with no message
+/// framing (litellm's `token_counter(model, text=…)`); the same estimate
+/// as [`token_counter`] for models without one.
+pub fn text_token_counter(model: &str, text: &str) -> TokenCount {
+    let bpe = tokenizer(model);
+    TokenCount {
+        tokens: count_text(bpe, text),
+        exact: bpe.is_some(),
+    }
+}
+
+/// `model`'s OpenAI tokenizer (bare or `provider/model`), if it has one.
+fn tokenizer(model: &str) -> Option<&'static tiktoken_rs::CoreBPE> {
+    let bare = model.rsplit('/').next().unwrap_or(model);
+    // Looked up without `bpe_for_model`, whose miss builds an error (with a
+    // backtrace when RUST_BACKTRACE is set) on every call for other models.
+    tiktoken_rs::tokenizer::get_tokenizer(bare).and_then(|t| tiktoken_rs::bpe_for_tokenizer(t).ok())
+}
+
+fn count_text(bpe: Option<&tiktoken_rs::CoreBPE>, text: &str) -> u64 {
+    match bpe {
+        Some(b) => b.encode_ordinary(text).len() as u64,
+        None => (text.chars().count() as u64).div_ceil(4),
     }
 }
 
@@ -47,12 +69,7 @@ pub fn estimate_input_tokens(input: &EmbeddingInput) -> u64 {
 }
 
 fn count(bpe: Option<&tiktoken_rs::CoreBPE>, messages: &[Message]) -> u64 {
-    let count = |text: &str| -> u64 {
-        match bpe {
-            Some(b) => b.encode_ordinary(text).len() as u64,
-            None => (text.chars().count() as u64).div_ceil(4),
-        }
-    };
+    let count = |text: &str| count_text(bpe, text);
     let mut total = 3;
     for m in messages {
         total += 3 + count(m.role.as_str());
@@ -104,6 +121,14 @@ mod tests {
         assert!(c.exact);
         // o200k: "Hello, world!" is 4 tokens; + "user" 1 + 3 framing + 3 priming.
         assert_eq!(c.tokens, 4 + 1 + 3 + 3);
+    }
+
+    #[test]
+    fn plain_text_counts_without_message_framing() {
+        let exact = text_token_counter("gpt-4o", "Hello, world!");
+        assert_eq!((exact.tokens, exact.exact), (4, true));
+        let estimate = text_token_counter("claude-sonnet-4-5", "abcdefghi");
+        assert_eq!((estimate.tokens, estimate.exact), (3, false));
     }
 
     #[test]

@@ -67,6 +67,8 @@ mod tests;
 use std::sync::Arc;
 
 pub use accounts::{SpendRow, Store, StoreOptions, WallClock};
+#[cfg_attr(not(feature = "python"), allow(unused_imports))]
+pub(crate) use config::litellm_model;
 pub use config::{ServerConfig, ServerSettings};
 pub use http::{app, serve, serve_workers};
 

@@ -4,9 +4,10 @@
 //! read, size caps on what is read, and transport failures typed as errors
 //! that show a URL without its query. Knows no provider JSON.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use thread_local::ThreadLocal;
@@ -47,11 +48,27 @@ pub(crate) struct Transport {
 /// What one thread sends with.
 #[derive(Debug, Default)]
 struct Local {
+    /// The [`forks`] count when `clients` were made.
+    fork: Cell<u64>,
     /// One client per connect timeout in use (reqwest sets it per client).
     clients: RefCell<Vec<(Duration, reqwest::Client)>>,
     /// Request URLs by base URL and path: building one costs more than
     /// rendering a body.
     urls: RefCell<HashMap<String, reqwest::Url>>,
+}
+
+/// How many times this process has been forked into (see [`after_fork`]).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
+/// Told in a forked child (the Python package does it through
+/// `os.register_at_fork`): every thread's clients were made in the parent,
+/// their pooled connections share sockets with it and are driven by its
+/// runtime's threads, which the child does not have. Each thread makes new
+/// clients on its next request; the parent's are left untouched (dropping
+/// them here would deregister the shared sockets from the parent's poller).
+#[cfg_attr(not(any(feature = "python", test)), allow(dead_code))]
+pub(crate) fn after_fork() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
 }
 
 /// URLs a thread keeps built; past it the cache starts again.
@@ -89,6 +106,11 @@ impl Transport {
     fn client(&self, connect: Duration) -> Result<reqwest::Client> {
         let local = self.local.get_or_default();
         let mut clients = local.clients.borrow_mut();
+        let forks = FORKS.load(Ordering::Relaxed);
+        if local.fork.get() != forks {
+            std::mem::forget(std::mem::take(&mut *clients));
+            local.fork.set(forks);
+        }
         if let Some((_, c)) = clients.iter().find(|(d, _)| *d == connect) {
             return Ok(c.clone());
         }
@@ -174,5 +196,22 @@ impl Transport {
             None => sending.await,
         };
         answer.map_err(transport_error)
+    }
+}
+
+#[cfg(test)]
+mod fork_tests {
+    use super::*;
+
+    #[test]
+    fn after_a_fork_a_thread_makes_new_clients_and_keeps_none_of_the_parents() {
+        let t = Transport::new().unwrap();
+        t.client(Duration::from_secs(1)).unwrap();
+        t.client(Duration::from_secs(2)).unwrap();
+        let count = |t: &Transport| t.local.get_or_default().clients.borrow().len();
+        assert_eq!(count(&t), 2);
+        after_fork();
+        t.client(Duration::from_secs(1)).unwrap();
+        assert_eq!(count(&t), 1);
     }
 }

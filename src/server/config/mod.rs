@@ -30,6 +30,8 @@ use crate::duration::Seconds;
 use crate::error::{Error, Result};
 pub(crate) use crate::router::resolve_secret;
 use crate::router::{DeploymentConfig, RouterConfig, Settings, parse_toml};
+#[cfg_attr(not(feature = "python"), allow(unused_imports))]
+pub(crate) use litellm::litellm_model;
 
 /// The whole proxy configuration: server settings and the Router's.
 #[derive(Debug, Clone, Default)]

@@ -523,6 +523,15 @@ impl Reader<'_> {
     }
 }
 
+/// A model as litellm names it (`together_ai/…`, `vertex_ai/claude-…`)
+/// in Switchboard's naming, from the same data file as a config's
+/// `model_list`; a name with no litellm prefix comes back as it is. For
+/// callers that take litellm's names directly (the Python package).
+#[cfg_attr(not(feature = "python"), allow(dead_code))]
+pub(crate) fn litellm_model(model: &str) -> Result<String> {
+    Ok(switchboard_model(mapping()?, model, None))
+}
+
 /// `prefix/model` with litellm's prefix replaced by Switchboard's id.
 fn switchboard_model(map: &Mapping, model: &str, custom_provider: Option<&str>) -> String {
     let (prefix, rest) = match custom_provider {

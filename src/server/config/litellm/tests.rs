@@ -138,3 +138,27 @@ fn every_mapped_provider_id_exists() {
         );
     }
 }
+
+#[test]
+fn litellms_provider_prefixes_become_switchboards_ids() {
+    // Every prefix of the data file, and one its model prefixes send elsewhere.
+    let map = super::mapping().unwrap();
+    assert!(!map.providers.is_empty());
+    for (theirs, ours) in &map.providers {
+        assert_eq!(
+            super::litellm_model(&format!("{theirs}/some/model:tag")).unwrap(),
+            format!("{ours}/some/model:tag")
+        );
+    }
+    for b in &map.by_model {
+        let m = format!("{}/{}x", b.litellm, b.model_prefix);
+        assert_eq!(
+            super::litellm_model(&m).unwrap(),
+            format!("{}/{}x", b.provider, b.model_prefix)
+        );
+    }
+    // Names without a litellm prefix come back as they are.
+    for same in ["no-such-prefix/m", "bare-model"] {
+        assert_eq!(super::litellm_model(same).unwrap(), same);
+    }
+}
