@@ -68,7 +68,7 @@ if TYPE_CHECKING:  # Made on first use at run time (see __getattr__ below).
         Timeout,
         UnprocessableEntityError,
     )
-from .utils import check_valid_key, stream_chunk_builder
+from .utils import check_valid_key, get_supported_openai_params, stream_chunk_builder
 
 _native.init(_from_native, _bridge.resolve)
 # fork() (multiprocessing, gunicorn, celery): with no call in flight the
@@ -119,6 +119,7 @@ __all__ = [
     "model_cost",
     "register_model",
     "check_valid_key",
+    "get_supported_openai_params",
     "stream_chunk_builder",
     "Router",
     "CustomStreamWrapper",

@@ -1,5 +1,5 @@
 """litellm's ``litellm.utils`` helpers that code reaches for by that path:
-``check_valid_key``, ``stream_chunk_builder``, and the cost and model-info
+``check_valid_key``, ``get_supported_openai_params``, ``stream_chunk_builder``, and the cost and model-info
 functions again."""
 
 from __future__ import annotations
@@ -20,6 +20,20 @@ def check_valid_key(model: str, api_key: str, api_base: Optional[str] = None) ->
 
     valid, _reason = _native.check_key(model, api_key, api_base or switchboard.api_base)
     return valid is True
+
+
+def get_supported_openai_params(
+    model: str, custom_llm_provider: Optional[str] = None, request_type: str = "chat_completion"
+) -> Optional[List[str]]:
+    """The OpenAI parameters ``model``'s provider carries, as its spec
+    declares them (litellm's ``get_supported_openai_params``); None when no
+    provider is known for it. Anything else in a call is refused with a
+    ``BadRequestError`` naming it, unless ``drop_params`` drops it."""
+    if request_type != "chat_completion":
+        return None
+    name = f"{custom_llm_provider}/{model}" if custom_llm_provider and "/" not in model else model
+    found = _native.supported_params(name)
+    return list(found) if found is not None else None
 
 
 def stream_chunk_builder(chunks: List[Any], messages: Optional[List[Any]] = None) -> Optional[ModelResponse]:

@@ -170,6 +170,18 @@ pub fn model_info(py: Python<'_>, model: &str) -> PyResult<Option<(String, Strin
     Ok(Some((spec.id.clone(), name, json)))
 }
 
+/// The OpenAI request parameters `model`'s provider carries (litellm's
+/// `get_supported_openai_params`; `model` may also be a provider id, or in
+/// litellm's naming); None when no provider is found.
+#[pyfunction]
+pub fn supported_params(py: Python<'_>, model: &str) -> PyResult<Option<Vec<String>>> {
+    let client = client(py)?;
+    let Ok(name) = request::model_name(&client, model) else {
+        return Ok(None);
+    };
+    Ok(client.supported_openai_params(&name).ok())
+}
+
 /// Every model of the built-in catalog, as `(provider, model)`, sorted.
 #[pyfunction]
 pub fn model_names(py: Python<'_>) -> PyResult<Vec<(String, String)>> {

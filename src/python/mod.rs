@@ -33,7 +33,7 @@ mod native {
     #[pymodule_export]
     use super::calls::{
         acompletion, aembedding, astream, check_key, completion, cost_per_token, embedding,
-        model_info, model_names, register_model, stream, token_counter,
+        model_info, model_names, register_model, stream, supported_params, token_counter,
     };
     #[pymodule_export]
     use super::error::init;

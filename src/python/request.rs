@@ -91,7 +91,7 @@ pub(super) fn embedding(
 
 /// `model` in Switchboard's naming: a litellm provider prefix that no spec
 /// is named after (`together_ai/…`) becomes the spec's id.
-fn model_name(client: &Client, model: &str) -> Result<String> {
+pub(super) fn model_name(client: &Client, model: &str) -> Result<String> {
     match model.split_once('/') {
         Some((prefix, _)) if client.registry().get(prefix).is_none() => litellm_model(model),
         _ => Ok(model.to_string()),

@@ -75,19 +75,3 @@ def api(request: pytest.FixtureRequest) -> str:
 
 
 USER = [{"role": "user", "content": "Hi there"}]
-
-
-def env_base_urls_work(mock: MockUpstream, monkeypatch: pytest.MonkeyPatch) -> bool:
-    """Whether calls take their base URL from litellm's variables
-    (``OPENAI_API_BASE``…): a call with only the variable set reaches the mock."""
-    import switchboard as litellm
-
-    monkeypatch.setenv("OPENAI_API_BASE", f"{mock.url}/v1")
-    try:
-        litellm.completion(model="openai/gpt-4o-mini", messages=USER, api_key="probe")
-        return True
-    except litellm.APIConnectionError:
-        return False
-    finally:
-        monkeypatch.delenv("OPENAI_API_BASE")
-        mock.requests.clear()

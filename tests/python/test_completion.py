@@ -190,12 +190,7 @@ def test_litellms_provider_prefixes_name_switchboards_providers(mock, bases):
 
 def test_drop_params_is_acted_on_and_never_sent(mock, bases, monkeypatch):
     monkeypatch.setattr(litellm, "drop_params", True)
-    try:
-        litellm.completion(model="openai/gpt-4o-mini", messages=USER, **on_mock("openai", bases))
-    except litellm.BadRequestError as e:
-        if "drop_params" in str(e):
-            pytest.skip("the parameter policy (drop_params) is not in this build (the params lane brings it)")
-        raise
+    litellm.completion(model="openai/gpt-4o-mini", messages=USER, **on_mock("openai", bases))
     assert set(mock.seen()[0].body) == {"model", "messages"}
     litellm.completion(model="openai/gpt-4o-mini", messages=USER, additional_drop_params=["seed"], seed=1,
                        **on_mock("openai", bases))
@@ -203,13 +198,25 @@ def test_drop_params_is_acted_on_and_never_sent(mock, bases, monkeypatch):
 
 
 def test_base_urls_come_from_litellms_environment_variables(mock, monkeypatch):
-    from conftest import env_base_urls_work
-
-    if not env_base_urls_work(mock, monkeypatch):
-        pytest.skip("base URLs from OPENAI_API_BASE & co. are not in this build (the params lane brings them)")
     monkeypatch.setenv("OPENAI_API_BASE", f"{mock.url}/v1")
     monkeypatch.setenv("ANTHROPIC_API_BASE", mock.url)
     monkeypatch.setenv("GEMINI_API_BASE", f"{mock.url}/v1beta")
     for model in MODELS.values():
         assert litellm.completion(model=model, messages=USER, api_key="k").choices[0].message.content
     assert [s.api for s in mock.seen()] == ["openai", "anthropic", "gemini"]
+
+
+def test_supported_params_are_the_specs_and_the_rest_is_refused_or_dropped(mock, bases):
+    openai_params = litellm.get_supported_openai_params("gpt-4o-mini", custom_llm_provider="openai")
+    assert {"temperature", "tools", "n", "logprobs"} <= set(openai_params)
+    anthropic_params = litellm.get_supported_openai_params("anthropic/claude-3-5-haiku-20241022")
+    assert "temperature" in anthropic_params and "logprobs" not in anthropic_params
+    assert litellm.utils.get_supported_openai_params("no-such-provider/x") is None
+    # What the provider does not carry is refused by name, or dropped when asked.
+    with pytest.raises(litellm.BadRequestError, match="logprobs"):
+        litellm.completion(model="anthropic/claude-3-5-haiku-20241022", messages=USER, logprobs=True,
+                           **on_mock("anthropic", bases))
+    assert mock.seen() == []
+    litellm.completion(model="anthropic/claude-3-5-haiku-20241022", messages=USER, logprobs=True,
+                       drop_params=True, **on_mock("anthropic", bases))
+    assert "logprobs" not in mock.seen()[0].body
