@@ -59,6 +59,10 @@ pub struct CallOptions {
     /// Parameters sent even where the provider does not carry them, under
     /// their OpenAI name (litellm's `allowed_openai_params`).
     pub allowed_openai_params: Vec<String>,
+    /// Parameters dropped where the provider does not carry them and sent
+    /// where it does, never a refusal (the proxy's `user`, an end-user id
+    /// litellm's proxy takes from every request).
+    pub drop_if_unsupported: Vec<String>,
     /// Whether http(s) image URLs may be fetched, for a provider that takes
     /// image bytes only (`image-bytes` in its spec); unset: yes. The proxy
     /// sets it off unless a deployment allows it.
@@ -106,6 +110,7 @@ impl fmt::Debug for CallOptions {
             .field("drop_params", &self.drop_params)
             .field("additional_drop_params", &self.additional_drop_params)
             .field("allowed_openai_params", &self.allowed_openai_params)
+            .field("drop_if_unsupported", &self.drop_if_unsupported)
             .field("fetch_image_urls", &self.fetch_image_urls)
             .finish()
     }

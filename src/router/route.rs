@@ -9,6 +9,8 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use indexmap::IndexMap;
+
 use super::deployment::{Deployment, Unavailable};
 use super::routable::Routable;
 use super::strategy::{View, pick};
@@ -100,8 +102,16 @@ impl Router {
     ) -> Vec<String> {
         let s = &self.settings;
         let specific = match e.kind() {
-            ErrorKind::ContextWindowExceeded => s.context_window_fallbacks.get(group),
-            ErrorKind::ContentPolicy => s.content_policy_fallbacks.get(group),
+            ErrorKind::ContextWindowExceeded => table(
+                route.context_window_fallbacks.as_ref(),
+                &s.context_window_fallbacks,
+            )
+            .get(group),
+            ErrorKind::ContentPolicy => table(
+                route.content_policy_fallbacks.as_ref(),
+                &s.content_policy_fallbacks,
+            )
+            .get(group),
             _ => None,
         };
         match (specific, &route.fallbacks) {
@@ -349,6 +359,14 @@ impl Router {
         d.succeed(Some(Duration::from_millis(1)), 0);
         Ok(d.id.clone())
     }
+}
+
+/// The call's own fallback table when it has one, else the Router's.
+fn table<'a>(
+    call: Option<&'a IndexMap<String, Vec<String>>>,
+    own: &'a IndexMap<String, Vec<String>>,
+) -> &'a IndexMap<String, Vec<String>> {
+    call.unwrap_or(own)
 }
 
 fn attempt(dep: &Deployment, failed: Option<&Error>, duration: Duration) -> Attempt {

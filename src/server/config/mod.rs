@@ -87,6 +87,10 @@ pub struct ServerSettings {
     /// On SIGTERM or Ctrl-C: how long calls in flight may take to finish
     /// before they are cut (the spend log is written either way).
     pub shutdown_timeout_secs: Seconds,
+    /// A directory of user provider specs (`*.toml`), loaded beside the
+    /// built-in ones, as `switchboard complete --spec-dir` does; relative
+    /// to the config file. `serve --spec-dir` overrides it.
+    pub spec_dir: Option<std::path::PathBuf>,
 }
 
 /// Bounds on `[server]` numbers: beyond them a value is a typo, refused at load.
@@ -111,6 +115,7 @@ impl Default for ServerSettings {
             body_read_timeout_secs: secs(30),
             max_connections: 10_000,
             shutdown_timeout_secs: secs(30),
+            spec_dir: None,
         }
     }
 }
