@@ -155,6 +155,15 @@ impl Router {
         self
     }
 
+    /// The group `name` names: itself, or the group it is an alias of
+    /// (`model-group-alias`).
+    pub fn group_of<'a>(&'a self, name: &'a str) -> &'a str {
+        self.settings
+            .model_group_alias
+            .get(name)
+            .map_or(name, String::as_str)
+    }
+
     /// The model groups, sorted.
     pub fn groups(&self) -> Vec<&str> {
         let mut g: Vec<&str> = self.groups.keys().map(String::as_str).collect();

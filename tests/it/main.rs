@@ -20,6 +20,7 @@ mod server_crash;
 mod server_keys;
 mod server_keys_litellm;
 mod server_litellm;
+mod server_litellm_config;
 mod server_metrics;
 mod server_redis;
 mod server_shutdown;

@@ -64,7 +64,9 @@ async fn chat_call(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Answer, ApiError> {
-    let (req, route): (ChatRequest, _) = read_request(state, caller, headers, body).await?;
+    let (mut req, route): (ChatRequest, _) = read_request(state, caller, headers, body).await?;
+    // litellm's `model_group_alias`: an alias is its group from here on.
+    req.model = state.router.group_of(&req.model).to_string();
     call.group(&req.model);
     require_model(state, caller, &req.model)?;
     req.validate()
@@ -135,7 +137,10 @@ async fn embeddings_call(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<EmbeddingResponse, ApiError> {
-    let (req, route): (EmbeddingRequest, _) = read_request(state, caller, headers, body).await?;
+    let (mut req, route): (EmbeddingRequest, _) =
+        read_request(state, caller, headers, body).await?;
+    // litellm's `model_group_alias`: an alias is its group from here on.
+    req.model = state.router.group_of(&req.model).to_string();
     call.group(&req.model);
     require_model(state, caller, &req.model)?;
     let admission = state

@@ -149,11 +149,12 @@ fn groups(
                     Some(field.into()),
                 ));
             }
+            let group = state.router.group_of(&f.model);
             let allowed = match caller {
                 None => true,
-                Some(Caller(key)) => key.with_record(|r| r.may_call(&f.model)),
+                Some(Caller(key)) => key.with_record(|r| r.may_call(group)),
             };
-            if !state.has_group(&f.model) || !allowed {
+            if !state.has_group(group) || !allowed {
                 return Err(ApiError::from(Error::new(
                     ErrorKind::NotFound,
                     format!(
@@ -164,7 +165,7 @@ fn groups(
                 ))
                 .with_code("model_not_found"));
             }
-            Ok(f.model.clone())
+            Ok(group.to_string())
         })
         .collect()
 }

@@ -7,7 +7,7 @@
 //! ([`connection`], [`listen`]).
 //!
 //! Imports point one way inside the room, from the leaf `key`: error →
-//! key; auth → error, key; body, metrics, model_info, models → error; sse → metrics,
+//! key; client_ip → error; auth → error, key; body, metrics, model_info, models → error; sse → metrics,
 //! error; boundary → error, key; litellm_fields → error; handlers → body, error, key, litellm_fields, sse;
 //! connection → boundary, error; listen → connection, metrics. Reads the record
 //! room (handlers and auth open and finish call records; metrics observe
@@ -16,6 +16,7 @@
 pub(crate) mod auth;
 pub(crate) mod body;
 mod boundary;
+mod client_ip;
 mod connection;
 pub(crate) mod error;
 mod handlers;
@@ -32,6 +33,7 @@ use std::sync::Arc;
 use axum::middleware;
 use axum::routing::{get, post};
 
+pub use client_ip::ClientIp;
 pub use listen::{serve, serve_workers};
 pub(crate) use metrics::Metrics;
 
@@ -77,6 +79,10 @@ fn routes(state: Arc<AppState>) -> axum::Router {
         .merge(crate::server::admin::routes(state.clone()))
         .fallback(models::no_route)
         .method_not_allowed_fallback(models::wrong_method)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_ip::require_allowed,
+        ))
         .with_state(state)
 }
 
