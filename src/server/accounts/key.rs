@@ -90,11 +90,6 @@ impl KeyState {
         }
     }
 
-    /// Calls of this key in flight in this process now.
-    #[cfg(test)]
-    pub(crate) fn in_flight(&self) -> i64 {
-        self.in_flight.load(Ordering::Acquire)
-    }
 
     /// `f` of the stored record, without copying it.
     pub(crate) fn with_record<T>(&self, f: impl FnOnce(&KeyRecord) -> T) -> T {
