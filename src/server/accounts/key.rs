@@ -90,7 +90,6 @@ impl KeyState {
         }
     }
 
-
     /// `f` of the stored record, without copying it.
     pub(crate) fn with_record<T>(&self, f: impl FnOnce(&KeyRecord) -> T) -> T {
         f(&lock(&self.record))
