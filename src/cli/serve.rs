@@ -1,6 +1,8 @@
 //! `switchboard serve`: the OpenAI-compatible proxy, for one model
-//! (`--model gpt-4o-mini`, like `litellm --model`) or for the model groups
-//! of a config file (`--config switchboard.toml`). SIGTERM or Ctrl-C
+//! (`--model gpt-4o-mini`, like `litellm --model`, with `--api-base` and
+//! `--api-key-env` as litellm's `--api_base`) or for the model groups of a
+//! config file (`--config switchboard.toml`); user provider specs come from
+//! `--spec-dir` or `[server] spec-dir`, as for `complete --spec-dir`. SIGTERM or Ctrl-C
 //! drains it: no new connections, calls in flight get `[server]
 //! shutdown-timeout-secs` to finish, then the rest are cut, the spend log is
 //! written and the process exits 0.

@@ -1,5 +1,6 @@
 //! The OpenAI-compatible proxy: `POST /v1/chat/completions` (JSON or SSE),
-//! `POST /v1/embeddings`, `GET /v1/models`, health probes and Prometheus
+//! `POST /v1/embeddings`, `GET /v1/models`, litellm's `GET /v1/model/info`
+//! and `GET /model_group/info`, health probes and Prometheus
 //! `GET /metrics` (no key asked, like litellm's), in front of a
 //! [`Router`](crate::Router). A thin shell: it parses requests, hands them
 //! to the Router, and writes answers and errors the way the OpenAI API does.
