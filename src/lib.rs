@@ -26,6 +26,7 @@ pub mod cost;
 pub mod duration;
 pub(crate) mod engine;
 mod error;
+pub(crate) mod ingress;
 pub(crate) mod jsonpath;
 // Only the `lint` command reads it.
 #[cfg(feature = "cli")]

@@ -143,7 +143,18 @@ impl<'v> Walk<'_, 'v> {
                 }
                 Ok(Value::Object(map))
             }
-            Tpl::Each { over, body } => {
+            Tpl::Concat(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    match self.eval(item)? {
+                        Value::Null => {}
+                        Value::Array(list) => out.extend(list.into_iter().filter(|v| !v.is_null())),
+                        v => out.push(v),
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            Tpl::Each { over, body, flat } => {
                 let items = match lookup_expr(over, &self.scopes) {
                     Some(Value::Array(items)) => items,
                     Some(Value::Null) | None => return Ok(Value::Null),
@@ -162,9 +173,12 @@ impl<'v> Walk<'_, 'v> {
                     });
                     let v = self.eval(body);
                     self.scopes.pop();
-                    let v = v?;
-                    if !v.is_null() {
-                        out.push(v);
+                    match v? {
+                        Value::Null => {}
+                        Value::Array(list) if *flat => {
+                            out.extend(list.into_iter().filter(|v| !v.is_null()))
+                        }
+                        v => out.push(v),
                     }
                 }
                 Ok(Value::Array(out))

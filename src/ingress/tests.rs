@@ -1,0 +1,121 @@
+//! Door fixtures: `tests/fixtures/ingress/<door>/<case>/` holds what a
+//! caller sends (`request.json`) and the canonical request it must become
+//! (`canonical.json`); the canonical answer (`answer.json`) and the door's
+//! answer it must become (`expected.json`); or canonical stream chunks
+//! (`chunks.json`) and the events they must become (`events.json`, a list
+//! of `{event, data}`). Expected files are written from the door's API
+//! docs, not from this code's output.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use super::frame::Framer;
+use super::*;
+use crate::types::{ChatChunk, ChatRequest};
+
+fn door(id: &str) -> Arc<Door> {
+    let doors = Doors::builtin().unwrap();
+    doors
+        .doors
+        .iter()
+        .find(|d| d.id == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("no built-in door {id}"))
+}
+
+fn read(path: &Path) -> Option<Value> {
+    let text = std::fs::read_to_string(path).ok()?;
+    Some(serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+fn pretty(v: &Value) -> String {
+    serde_json::to_string_pretty(v).unwrap()
+}
+
+/// Runs every case of one door's fixture folder; returns how many ran.
+fn run_cases(id: &str) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/ingress")
+        .join(id);
+    let door = door(id);
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        if let (Some(req), Some(want)) = (
+            read(&case.join("request.json")),
+            read(&case.join("canonical.json")),
+        ) {
+            let got = door.request(&req).unwrap_or_else(|e| panic!("{name}: {e}"));
+            // It must also be a chat request the proxy can type.
+            let typed: Result<ChatRequest, _> = serde_json::from_value(got.clone());
+            if let Err(e) = typed {
+                failures.push(format!("{name}: canonical request does not type: {e}"));
+            }
+            if got != want {
+                failures.push(format!(
+                    "{name}: canonical request\n got: {}\nwant: {}",
+                    pretty(&got),
+                    pretty(&want)
+                ));
+            }
+        }
+        if let (Some(ans), Some(want)) = (
+            read(&case.join("answer.json")),
+            read(&case.join("expected.json")),
+        ) {
+            let resp: ChatResponse = serde_json::from_value(ans).unwrap();
+            let got = door.answer(&resp).unwrap_or_else(|e| panic!("{name}: {e}"));
+            if got != want {
+                failures.push(format!(
+                    "{name}: answer\n got: {}\nwant: {}",
+                    pretty(&got),
+                    pretty(&want)
+                ));
+            }
+        }
+        if let (Some(chunks), Some(want)) = (
+            read(&case.join("chunks.json")),
+            read(&case.join("events.json")),
+        ) {
+            let chunks: Vec<ChatChunk> = serde_json::from_value(chunks).unwrap();
+            let mut f = Framer::new(door.clone());
+            let mut events = Vec::new();
+            for c in &chunks {
+                events.extend(f.chunk(c).unwrap_or_else(|e| panic!("{name}: {e}")));
+            }
+            events.extend(f.finish().unwrap());
+            let got: Vec<Value> = events
+                .iter()
+                .map(|e| json!({"event": e.name, "data": e.data}))
+                .collect();
+            let got = Value::Array(got);
+            if got != want {
+                failures.push(format!(
+                    "{name}: events\n got: {}\nwant: {}",
+                    pretty(&got),
+                    pretty(&want)
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    cases.len()
+}
+
+#[test]
+fn anthropic_messages_fixtures() {
+    assert!(run_cases("anthropic_messages") >= 1);
+}
+
+#[test]
+fn builtin_doors_compile_clean() {
+    let (doors, found) = compile_doors(&builtin_sources());
+    assert!(found.is_empty(), "{found:?}");
+    assert!(doors.iter().any(|d| d.paths[0] == "/v1/messages"));
+}
