@@ -436,3 +436,98 @@ async fn the_anthropic_python_sdk_gets_its_usual_answers_and_exceptions() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An Anthropic Messages answer, as the API documents it.
+fn anthropic_answer() -> Value {
+    json!({
+        "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
+        "content": [
+            {"type": "thinking", "thinking": "Short answer.", "signature": "EqQBCgIYAhIM"},
+            {"type": "text", "text": "Hi!", "citations": null}
+        ],
+        "stop_reason": "stop_sequence", "stop_sequence": "END",
+        "usage": {"input_tokens": 7, "output_tokens": 3, "cache_read_input_tokens": 100,
+            "cache_creation_input_tokens": 0, "service_tier": "standard"}
+    })
+}
+
+/// An Anthropic Messages stream, framed as the API documents it.
+fn anthropic_stream() -> String {
+    let ev = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
+    [
+        ev("message_start", json!({"type": "message_start", "message": {"id": "msg_02", "type": "message",
+            "role": "assistant", "model": "claude-sonnet-4-5", "content": [], "stop_reason": null,
+            "stop_sequence": null, "usage": {"input_tokens": 12, "output_tokens": 1}}})),
+        ev("content_block_start", json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "text", "text": ""}})),
+        ev("ping", json!({"type": "ping"})),
+        ev("content_block_delta", json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": "Hello"}})),
+        ev("content_block_stop", json!({"type": "content_block_stop", "index": 0})),
+        ev("message_delta", json!({"type": "message_delta",
+            "delta": {"stop_reason": "end_turn", "stop_sequence": null}, "usage": {"output_tokens": 6}})),
+        ev("message_stop", json!({"type": "message_stop"})),
+    ]
+    .concat()
+}
+
+/// A request with what the canonical request has no field for.
+fn rich_request(model: &str) -> Value {
+    json!({
+        "model": model, "max_tokens": 512,
+        "system": [{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral", "ttl": "1h"}}],
+        "metadata": {"user_id": "u-1"},
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": "Greet.", "signature": "sig-A"},
+                {"type": "text", "text": "Hello"}]},
+            {"role": "user", "content": [{"type": "text", "text": "Again", "cache_control": {"type": "ephemeral"}}]}
+        ]
+    })
+}
+
+#[tokio::test]
+async fn an_anthropic_backend_gets_the_body_as_sent_and_its_answer_goes_back_unchanged() {
+    let up = Mock::start(vec![Reply::json(200, &anthropic_answer())]).await;
+    let app = server(config(vec![anthropic_dep("claude", &up)]));
+    let a = messages(&app, rich_request("claude")).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.json(), anthropic_answer(), "the provider's own answer");
+    let seen = &up.requests()[0];
+    assert_eq!(seen.target, "/v1/messages");
+    assert_eq!(seen.header("x-api-key"), Some("upstream-key"));
+    let mut want = rich_request("claude-sonnet-4-5");
+    assert_eq!(seen.json(), want.take(), "only model replaced");
+}
+
+#[tokio::test]
+async fn an_anthropic_stream_passes_through_event_for_event() {
+    let up = Mock::start(vec![Reply::stream("text/event-stream", anthropic_stream())]).await;
+    let app = server(config(vec![anthropic_dep("claude", &up)]));
+    let mut body = rich_request("claude");
+    body["stream"] = json!(true);
+    let a = messages(&app, body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.text(), anthropic_stream());
+    assert_eq!(up.requests()[0].json()["stream"], true);
+    assert_eq!(up.requests()[0].json()["metadata"]["user_id"], "u-1");
+}
+
+#[tokio::test]
+async fn an_openai_caller_still_reaches_an_anthropic_backend_through_the_spec() {
+    // Pass-through is the door's: chat callers keep the spec's mapping.
+    let up = Mock::start(vec![Reply::json(200, &anthropic_answer())]).await;
+    let app = server(config(vec![anthropic_dep("claude", &up)]));
+    let a = send(
+        &app,
+        "/v1/chat/completions",
+        Some(("authorization", &format!("Bearer {KEY}"))),
+        json!({"model": "claude", "messages": [{"role": "user", "content": "Hi"}]}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    assert_eq!(a.json()["choices"][0]["message"]["content"], "Hi!");
+    assert_eq!(up.requests()[0].json()["max_tokens"], 4096);
+}

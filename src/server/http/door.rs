@@ -25,7 +25,7 @@ use super::handlers::{
 };
 use super::key::presented_value;
 use super::metrics::Metrics;
-use crate::client::ChatStream;
+use crate::client::{ChatStream, Native};
 use crate::error::{Error, ErrorKind};
 use crate::ingress::Door;
 use crate::ingress::frame::{Event, Framer};
@@ -43,18 +43,32 @@ pub(crate) async fn call(
     body: Body,
 ) -> Result<Response, ApiError> {
     let mut call = state.recorder.open(Route::Chat);
+    let mut native = None;
     let answer = async {
-        let (map, route) = read_object(&state, &headers, body).await?;
-        let req = canonical(&door, map)?;
+        let (map, mut route) = read_object(&state, &headers, body).await?;
+        let incoming = Value::Object(map);
+        let req = canonical(&door, &incoming)?;
+        if let Some(dialect) = &door.dialect {
+            native = Some(Native::new(dialect.clone(), incoming));
+            route.native = native.clone();
+        }
         routed_chat(&state, &mut call, caller, req, &route).await
     }
     .await;
     match answer {
-        Ok(Answer::Json(resp)) => match door.answer(&resp) {
-            Ok(body) => Ok(answered(body, call)),
-            Err(e) => Err(failed(call, ApiError::from(e))),
-        },
-        Ok(Answer::Stream(stream)) => Ok(door_stream(&state, &door, &headers, stream, call)),
+        Ok(Answer::Json(resp)) => {
+            // The provider's own answer, when it speaks the door's dialect.
+            if let Some(own) = native.as_ref().and_then(Native::take_answer) {
+                return Ok(answered(own, call));
+            }
+            match door.answer(&resp) {
+                Ok(body) => Ok(answered(body, call)),
+                Err(e) => Err(failed(call, ApiError::from(e))),
+            }
+        }
+        Ok(Answer::Stream(stream)) => {
+            Ok(door_stream(&state, &door, &headers, stream, call, native))
+        }
         Err(e) => Err(failed(call, e)),
     }
 }
@@ -69,7 +83,7 @@ pub(crate) async fn count_tokens(
     body: Body,
 ) -> Result<Response, ApiError> {
     let (map, _) = read_object(&state, &headers, body).await?;
-    let req = canonical(&door, map)?;
+    let req = canonical(&door, &Value::Object(map))?;
     require_model(&state, caller, &req.model)?;
     let mut tokens = crate::cost::token_counter(&req.model, &req.messages).tokens;
     if let Some(tools) = &req.tools {
@@ -81,8 +95,8 @@ pub(crate) async fn count_tokens(
 }
 
 /// The canonical chat request for a door's incoming body.
-fn canonical(door: &Door, map: serde_json::Map<String, Value>) -> Result<ChatRequest, ApiError> {
-    let mapped = door.request(&Value::Object(map))?;
+fn canonical(door: &Door, incoming: &Value) -> Result<ChatRequest, ApiError> {
+    let mapped = door.request(incoming)?;
     serde_json::from_value(mapped).map_err(|e| {
         ApiError::invalid(
             format!(
@@ -101,6 +115,7 @@ fn door_stream(
     headers: &HeaderMap,
     stream: ChatStream,
     call: Recording,
+    native: Option<Native>,
 ) -> Response {
     let deployment = HeaderValue::from_str(call.deployment()).ok();
     let scrub = Scrub::new(state.redactor.clone(), presented_value(headers).cloned());
@@ -109,6 +124,7 @@ fn door_stream(
         door.clone(),
         scrub,
         state.metrics.clone(),
+        native.filter(Native::used),
     );
     sse_response(Body::from_stream(events), deployment)
 }
@@ -119,17 +135,21 @@ struct Tail<S> {
     door: Arc<Door>,
     scrub: Scrub,
     metrics: Arc<Metrics>,
+    /// A passed-through stream: its raw frames go out as they came.
+    native: Option<Native>,
     queue: VecDeque<Bytes>,
     over: bool,
 }
 
-/// The door's events for a canonical stream: one write per chunk; a
-/// failure (or a panic) mid-way is the door's error event, last.
+/// The door's events for a canonical stream (or, passed through, the
+/// provider's own frames): one write per chunk; a failure (or a panic)
+/// mid-way is the door's error event, last.
 pub(super) fn framed(
     stream: impl Stream<Item = crate::error::Result<crate::types::ChatChunk>> + Send + Unpin + 'static,
     door: Arc<Door>,
     scrub: Scrub,
     metrics: Arc<Metrics>,
+    native: Option<Native>,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let tail = Tail {
         rest: stream,
@@ -137,6 +157,7 @@ pub(super) fn framed(
         door,
         scrub,
         metrics,
+        native,
         queue: VecDeque::new(),
         over: false,
     };
@@ -149,6 +170,16 @@ pub(super) fn framed(
                 return None;
             }
             let next = AssertUnwindSafe(t.rest.next()).catch_unwind().await;
+            if let (Some(n), Ok(Some(Ok(_)) | None)) = (&t.native, &next) {
+                let raw = raw_frames(&n.take_frames());
+                if !raw.is_empty() {
+                    t.queue.push_back(raw);
+                }
+                if matches!(next, Ok(None)) {
+                    t.over = true;
+                }
+                continue;
+            }
             let events = match next {
                 Ok(Some(Ok(chunk))) => t.framer.chunk(&chunk),
                 Ok(Some(Err(e))) => Err(e),
@@ -180,6 +211,25 @@ pub(super) fn framed(
             }
         }
     })
+}
+
+/// Frames as they came: `event: <name>` (when named) and `data: <text>`.
+fn raw_frames(frames: &[crate::client::NativeFrame]) -> Bytes {
+    let mut out = String::new();
+    for (event, data) in frames {
+        if let Some(e) = event {
+            out.push_str("event: ");
+            out.push_str(e);
+            out.push('\n');
+        }
+        for line in data.split('\n') {
+            out.push_str("data: ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    Bytes::from(out)
 }
 
 fn joined(events: &[Event]) -> Bytes {
