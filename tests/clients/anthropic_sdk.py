@@ -5,6 +5,9 @@ against a server with these groups, each an OpenAI-shaped mock:
   gpt         answers "Hello from the mock" (9 input, 4 output tokens)
   gpt-stream  streams "Let me look." then a get_weather tool call
   limited     answers 429
+and each an Anthropic-shaped mock (the body passes through):
+  claude         answers thinking + "Hi!" (stop_sequence END)
+  claude-stream  streams "Hello"
 Prints "all checks passed" when every check holds.
 """
 
@@ -63,6 +66,18 @@ assert follow.content[0].text == "Hello from the mock", follow
 # count_tokens
 count = client.messages.count_tokens(model="gpt", messages=[{"role": "user", "content": "Hello there"}])
 assert count.input_tokens > 0, count
+
+# An Anthropic backend: the provider's own answer, thinking signature and all.
+own = client.messages.create(model="claude", max_tokens=64, messages=[{"role": "user", "content": "Hi"}])
+assert [b.type for b in own.content] == ["thinking", "text"], own.content
+assert own.content[0].signature == "EqQBCgIYAhIM", own.content[0]
+assert own.stop_reason == "stop_sequence" and own.stop_sequence == "END", own
+assert own.usage.cache_read_input_tokens == 100, own.usage
+with client.messages.stream(model="claude-stream", max_tokens=64,
+                            messages=[{"role": "user", "content": "Hi"}]) as stream:
+    streamed = stream.get_final_message()
+assert streamed.content[0].text == "Hello" and streamed.stop_reason == "end_turn", streamed
+assert streamed.usage.output_tokens == 6, streamed.usage
 
 # The SDK's own exception classes, raised from Anthropic's error shape.
 def raises(cls, model, **options):

@@ -397,12 +397,17 @@ async fn the_anthropic_python_sdk_gets_its_usual_answers_and_exceptions() {
         &json!({"error": {"message": "slow down", "type": "requests"}}),
     )])
     .await;
+    let claude = Mock::start(vec![Reply::json(200, &anthropic_answer())]).await;
+    let claude_stream =
+        Mock::start(vec![Reply::stream("text/event-stream", anthropic_stream())]).await;
     let state = AppState::new(
         Client::new().unwrap(),
         config(vec![
             openai_dep("gpt", &chat),
             openai_dep("gpt-stream", &stream),
             openai_dep("limited", &limited),
+            anthropic_dep("claude", &claude),
+            anthropic_dep("claude-stream", &claude_stream),
         ]),
     )
     .unwrap();
@@ -530,4 +535,93 @@ async fn an_openai_caller_still_reaches_an_anthropic_backend_through_the_spec() 
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     assert_eq!(a.json()["choices"][0]["message"]["content"], "Hi!");
     assert_eq!(up.requests()[0].json()["max_tokens"], 4096);
+}
+
+/// A master-key JSON call to the admin API.
+async fn admin(app: &axum::Router, method: &str, path: &str, body: Value) -> Value {
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {KEY}"));
+    let body = if body.is_null() {
+        Body::empty()
+    } else {
+        Body::from(body.to_string())
+    };
+    let resp = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn messages_calls_are_charged_to_the_key_and_logged_like_chat() {
+    let gpt = Mock::start(vec![Reply::openai_chat("hi", 1000, 500)]).await;
+    let claude = Mock::start(vec![Reply::stream("text/event-stream", anthropic_stream())]).await;
+    let store = switchboard::server::Store::open("sqlite::memory:")
+        .await
+        .unwrap();
+    let state = AppState::new(
+        Client::new().unwrap(),
+        config(vec![
+            openai_dep("gpt", &gpt),
+            anthropic_dep("claude", &claude),
+        ]),
+    )
+    .unwrap()
+    .with_store(store);
+    let app = app(Arc::new(state));
+    let key = admin(&app, "POST", "/key/generate", json!({"max_budget": 1.0})).await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let as_key = Some(("x-api-key", key.as_str()));
+    let a = send(&app, "/v1/messages", as_key, hello("gpt")).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let mut streamed = hello("claude");
+    streamed["stream"] = json!(true);
+    let b = send(&app, "/v1/messages", as_key, streamed).await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.text());
+    assert!(
+        b.text()
+            .ends_with("event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n")
+    );
+
+    let rows = admin(
+        &app,
+        "GET",
+        &format!("/spend/logs?api_key={key}"),
+        Value::Null,
+    )
+    .await;
+    let mut rows = rows.as_array().unwrap().clone();
+    rows.sort_by_key(|r| r["model_group"].as_str().unwrap().to_string());
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["model_group"], "claude");
+    assert_eq!(rows[0]["prompt_tokens"], 12);
+    assert_eq!(rows[0]["completion_tokens"], 6);
+    assert_eq!(rows[1]["model_group"], "gpt");
+    assert_eq!(rows[1]["prompt_tokens"], 1000);
+    assert_eq!(rows[1]["completion_tokens"], 500);
+    let logged: f64 = rows.iter().map(|r| r["cost"].as_f64().unwrap()).sum();
+    assert!(logged > 0.0, "{rows:?}");
+    let info = admin(&app, "GET", &format!("/key/info?key={key}"), Value::Null).await;
+    let spent = info["info"]["spend"].as_f64().unwrap();
+    assert!((spent - logged).abs() < 1e-12, "{spent} vs {logged}");
+
+    // Over budget: refused before any upstream call, in Anthropic's shape.
+    admin(
+        &app,
+        "POST",
+        "/key/update",
+        json!({"key": key, "max_budget": spent / 2.0}),
+    )
+    .await;
+    let over = send(&app, "/v1/messages", as_key, hello("gpt")).await;
+    let msg = over.anthropic_error(400, "invalid_request_error");
+    assert!(msg.contains("budget"), "{msg}");
+    assert_eq!(gpt.requests().len(), 1);
 }
