@@ -443,7 +443,15 @@ async fn schema_ingress_describes_a_front_door_file() {
     assert_eq!(out.status.code(), Some(0));
     let schema: Value = serde_json::from_slice(&out.stdout).expect("JSON Schema");
     let props = schema["properties"].as_object().expect("properties");
-    for key in ["path", "dialect", "request", "response", "errors", "stream", "count-tokens"] {
+    for key in [
+        "path",
+        "dialect",
+        "request",
+        "response",
+        "errors",
+        "stream",
+        "count-tokens",
+    ] {
         assert!(props.contains_key(key), "schema lacks {key}");
     }
     let required = schema["required"].as_array().unwrap();
