@@ -41,7 +41,8 @@ pub(crate) fn builtin_sources() -> Vec<Source> {
         .collect()
 }
 
-/// The JSON Schema of a door file.
+/// The JSON Schema of a door file (`switchboard schema --ingress`).
+#[cfg(feature = "cli")]
 pub(crate) fn schema() -> Value {
     serde_json::to_value(schemars::schema_for!(raw::RawDoor)).unwrap_or(Value::Null)
 }
