@@ -1,11 +1,13 @@
-//! Embeds every `providers/*.toml` and `pricing/*.toml` in the binary, so
-//! built-in specs and prices need no files at run time.
+//! Embeds every `providers/*.toml`, `pricing/*.toml` and `ingress/*.toml`
+//! in the binary, so built-in specs, prices and front doors need no files
+//! at run time.
 
 use std::{env, fs, path::Path};
 
 fn main() {
     embed("providers", "BUILTIN", "builtin_specs.rs");
     embed("pricing", "BUILTIN_PRICING", "builtin_pricing.rs");
+    embed("ingress", "BUILTIN_INGRESS", "builtin_ingress.rs");
 }
 
 /// Writes `OUT_DIR/<out>`: a `const <name>: &[(&str, &str)]` of every `<dir>/*.toml`.

@@ -25,6 +25,9 @@ pub mod cost;
 pub mod duration;
 pub(crate) mod engine;
 mod error;
+// Served by the proxy, checked by lint.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
+pub(crate) mod ingress;
 pub(crate) mod jsonpath;
 // Only the `lint` command reads it.
 #[cfg(feature = "cli")]
@@ -43,7 +46,9 @@ pub(crate) mod template;
 pub(crate) mod transport;
 pub mod types;
 
-pub use client::{CallOptions, ChatStream, Client, Fallback, KeyCheck, MockResponse};
+pub use client::{
+    CallOptions, ChatStream, Client, Fallback, KeyCheck, MockResponse, Native, NativeFrame,
+};
 pub use cost::{Catalog, ModelInfo, PriceBook, token_counter};
 pub use error::{Attempt, Error, ErrorDetails, ErrorKind, Result};
 pub use router::{RouteOptions, Router, RouterConfig};

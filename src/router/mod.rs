@@ -75,6 +75,9 @@ pub struct RouteOptions {
     /// OpenAI parameters every attempt drops where its provider does not
     /// carry them (see [`CallOptions::drop_if_unsupported`]).
     pub drop_if_unsupported: Vec<String>,
+    /// The caller's body as a front door received it, passed through to a
+    /// deployment that speaks the door's dialect.
+    pub native: Option<crate::client::Native>,
 }
 
 impl std::fmt::Debug for RouteOptions {
@@ -324,6 +327,7 @@ fn attempt_options<'a>(
         && route.mock_response.is_none()
         && route.api_base.is_none()
         && route.drop_if_unsupported.is_empty()
+        && route.native.is_none()
     {
         return Cow::Borrowed(options);
     }
@@ -341,6 +345,9 @@ fn attempt_options<'a>(
         if !o.drop_if_unsupported.contains(name) {
             o.drop_if_unsupported.push(name.clone());
         }
+    }
+    if let Some(native) = &route.native {
+        o.native = Some(native.clone());
     }
     Cow::Owned(o)
 }

@@ -101,6 +101,8 @@ pub struct AppState {
     accounts: accounts::Accounts,
     /// `[server] allowed-ips`, parsed; None: every address may call.
     allowed_ips: Option<Vec<ipnet::IpNet>>,
+    /// The front doors served beside OpenAI chat (`ingress/*.toml`).
+    doors: crate::ingress::Doors,
 }
 
 impl AppState {
@@ -149,6 +151,7 @@ impl AppState {
             recorder: Recorder::new(vec![metrics.clone()]),
             metrics,
             accounts: accounts::Accounts::default(),
+            doors: crate::ingress::Doors::builtin()?,
         })
     }
 

@@ -27,7 +27,8 @@ pub(crate) struct Compiler<'a> {
 }
 
 const DIRECTIVES: &[&str] = &[
-    "$each", "$do", "$if", "$then", "$else", "$match", "$default", "$with", "$base",
+    "$each", "$do", "$flat", "$if", "$then", "$else", "$match", "$default", "$with", "$base",
+    "$concat",
 ];
 
 impl<'a> Compiler<'a> {
@@ -111,8 +112,33 @@ impl<'a> Compiler<'a> {
                 self.err("$each needs $do: the template for each item");
                 return Tpl::Lit(Value::Null);
             };
-            self.only(map, &["$each", "$do"]);
-            return over.map_or(Tpl::Lit(Value::Null), |over| Tpl::Each { over, body });
+            self.only(map, &["$each", "$do", "$flat"]);
+            let flat = match map.get("$flat") {
+                None | Some(Value::Bool(false)) => false,
+                Some(Value::Bool(true)) => true,
+                Some(_) => {
+                    self.nested("$flat", |c| c.err("$flat is true or false"));
+                    false
+                }
+            };
+            return over.map_or(Tpl::Lit(Value::Null), |over| Tpl::Each { over, body, flat });
+        }
+        if let Some(list) = map.get("$concat") {
+            self.only(map, &["$concat"]);
+            let Value::Array(items) = list else {
+                self.nested("$concat", |c| {
+                    c.err("$concat takes a list of templates, like [\"{{a}}\", \"{{b}}\"]")
+                });
+                return Tpl::Lit(Value::Null);
+            };
+            let items = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    self.nested("$concat", |c| c.nested(&i.to_string(), |c| c.compile(v)))
+                })
+                .collect();
+            return Tpl::Concat(items);
         }
         if map.contains_key("$with") {
             let value = expr_at(self, "$with");
@@ -167,7 +193,7 @@ impl<'a> Compiler<'a> {
         } else {
             None
         };
-        for stray in ["$do", "$then", "$else", "$default"] {
+        for stray in ["$do", "$then", "$else", "$default", "$flat"] {
             if map.contains_key(stray) {
                 self.nested(stray, |c| {
                     c.err(format!(

@@ -27,6 +27,8 @@ pub(crate) enum Helper {
     UrlEncode,
     When,
     Contains,
+    Where,
+    WhereNot,
 }
 
 /// (name, helper, min args, max args or usize::MAX, one-line doc)
@@ -129,6 +131,20 @@ const TABLE: &[(&str, Helper, usize, usize, &str)] = &[
         2,
         2,
         "true when text contains the second argument as text, or a list holds it as an item",
+    ),
+    (
+        "where",
+        Helper::Where,
+        3,
+        3,
+        "the items of a list whose field (second argument) equals the third argument",
+    ),
+    (
+        "where_not",
+        Helper::WhereNot,
+        3,
+        3,
+        "the items of a list whose field (second argument) does not equal the third argument",
     ),
 ];
 
@@ -283,6 +299,21 @@ pub(crate) fn call(helper: Helper, args: &[Value], hash: &[(&str, Value)]) -> Va
             Value::Null => Value::Null,
             other => Value::String(as_text(other)),
         },
+        Helper::Where | Helper::WhereNot => {
+            let keep = helper == Helper::Where;
+            match (arg(0), arg(1)) {
+                (Value::Array(items), Value::String(field)) => Value::Array(
+                    items
+                        .iter()
+                        .filter(|item| {
+                            (item.get(field.as_str()).unwrap_or(&Value::Null) == arg(2)) == keep
+                        })
+                        .cloned()
+                        .collect(),
+                ),
+                _ => Value::Null,
+            }
+        }
     }
 }
 

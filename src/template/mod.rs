@@ -10,8 +10,9 @@
 //!   of its value (object, array, number…); `null` drops the key.
 //! - `"text {{expr}}"`: string interpolation; values are inserted as text.
 //! - `"{{> name}}"`: renders the named part with the current scope.
-//! - objects with a `$`-key are structural: `$each`/`$do`, `$if`/`$then`/`$else`,
-//!   `$match` (+ cases, `$default`), `$with`/`$do`, `$base` (object to extend).
+//! - objects with a `$`-key are structural: `$each`/`$do` (`$flat`), `$if`/`$then`/`$else`,
+//!   `$match` (+ cases, `$default`), `$with`/`$do`, `$base` (object to extend),
+//!   `$concat` (lists one after another).
 //!
 //! Because the output is built as a `serde_json::Value`, never as text, any
 //! user string is data: a rendered body is valid JSON for every input.
@@ -63,7 +64,11 @@ pub(crate) enum Tpl {
     Each {
         over: Expr,
         body: Box<Tpl>,
+        /// `"$flat" = true`: a list the body renders is spliced in, item by item.
+        flat: bool,
     },
+    /// `{ "$concat" = [T…] }`: the items rendered one after another, lists spliced.
+    Concat(Vec<Tpl>),
     If {
         cond: Expr,
         then: Box<Tpl>,
@@ -85,7 +90,7 @@ impl Tpl {
     pub(crate) fn children(&self) -> Vec<&Tpl> {
         match self {
             Tpl::Lit(_) | Tpl::Expr(_) | Tpl::Interp(_) | Tpl::Part(_) => Vec::new(),
-            Tpl::Array(items) => items.iter().collect(),
+            Tpl::Array(items) | Tpl::Concat(items) => items.iter().collect(),
             Tpl::Object { fields, .. } => fields.iter().map(|(_, t)| t).collect(),
             Tpl::Each { body, .. } | Tpl::With { body, .. } => vec![body],
             Tpl::If {

@@ -56,7 +56,7 @@ impl Walker<'_> {
                     self.tpl(part, depth);
                 }
             }
-            Tpl::Array(items) => items.iter().for_each(|t| self.tpl(t, depth)),
+            Tpl::Array(items) | Tpl::Concat(items) => items.iter().for_each(|t| self.tpl(t, depth)),
             Tpl::Object { base, fields } => {
                 if let Some(b) = base {
                     match root_path(b, depth) {
@@ -69,7 +69,7 @@ impl Walker<'_> {
                 }
                 fields.iter().for_each(|(_, t)| self.tpl(t, depth));
             }
-            Tpl::Each { over, body } => {
+            Tpl::Each { over, body, .. } => {
                 self.expr(over, depth);
                 self.tpl(body, depth + 1);
             }

@@ -29,6 +29,7 @@ mod server_keys;
 mod server_keys_litellm;
 mod server_litellm;
 mod server_litellm_config;
+mod server_messages;
 mod server_metrics;
 mod server_redis;
 mod server_shutdown;
