@@ -27,7 +27,7 @@ pub(crate) struct Compiler<'a> {
 }
 
 const DIRECTIVES: &[&str] = &[
-    "$each", "$do", "$if", "$then", "$else", "$match", "$default", "$with", "$base",
+    "$each", "$do", "$flatten", "$if", "$then", "$else", "$match", "$default", "$with", "$base",
 ];
 
 impl<'a> Compiler<'a> {
@@ -111,8 +111,22 @@ impl<'a> Compiler<'a> {
                 self.err("$each needs $do: the template for each item");
                 return Tpl::Lit(Value::Null);
             };
-            self.only(map, &["$each", "$do"]);
-            return over.map_or(Tpl::Lit(Value::Null), |over| Tpl::Each { over, body });
+            let flatten = match map.get("$flatten") {
+                None => false,
+                Some(Value::Bool(b)) => *b,
+                Some(_) => {
+                    self.nested("$flatten", |c| {
+                        c.err("$flatten takes true or false (true: an item that renders a list is spliced in)")
+                    });
+                    false
+                }
+            };
+            self.only(map, &["$each", "$do", "$flatten"]);
+            return over.map_or(Tpl::Lit(Value::Null), |over| Tpl::Each {
+                over,
+                body,
+                flatten,
+            });
         }
         if map.contains_key("$with") {
             let value = expr_at(self, "$with");
@@ -167,7 +181,7 @@ impl<'a> Compiler<'a> {
         } else {
             None
         };
-        for stray in ["$do", "$then", "$else", "$default"] {
+        for stray in ["$do", "$flatten", "$then", "$else", "$default"] {
             if map.contains_key(stray) {
                 self.nested(stray, |c| {
                     c.err(format!(

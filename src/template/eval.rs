@@ -143,7 +143,11 @@ impl<'v> Walk<'_, 'v> {
                 }
                 Ok(Value::Object(map))
             }
-            Tpl::Each { over, body } => {
+            Tpl::Each {
+                over,
+                body,
+                flatten,
+            } => {
                 let items = match lookup_expr(over, &self.scopes) {
                     Some(Value::Array(items)) => items,
                     Some(Value::Null) | None => return Ok(Value::Null),
@@ -162,9 +166,12 @@ impl<'v> Walk<'_, 'v> {
                     });
                     let v = self.eval(body);
                     self.scopes.pop();
-                    let v = v?;
-                    if !v.is_null() {
-                        out.push(v);
+                    match v? {
+                        Value::Null => {}
+                        Value::Array(list) if *flatten => {
+                            out.extend(list.into_iter().filter(|x| !x.is_null()))
+                        }
+                        v => out.push(v),
                     }
                 }
                 Ok(Value::Array(out))

@@ -10,7 +10,7 @@
 //!   of its value (object, array, number…); `null` drops the key.
 //! - `"text {{expr}}"`: string interpolation; values are inserted as text.
 //! - `"{{> name}}"`: renders the named part with the current scope.
-//! - objects with a `$`-key are structural: `$each`/`$do`, `$if`/`$then`/`$else`,
+//! - objects with a `$`-key are structural: `$each`/`$do` (+ `$flatten`), `$if`/`$then`/`$else`,
 //!   `$match` (+ cases, `$default`), `$with`/`$do`, `$base` (object to extend).
 //!
 //! Because the output is built as a `serde_json::Value`, never as text, any
@@ -63,6 +63,8 @@ pub(crate) enum Tpl {
     Each {
         over: Expr,
         body: Box<Tpl>,
+        /// `"$flatten" = true`: an item that renders a list is spliced in.
+        flatten: bool,
     },
     If {
         cond: Expr,

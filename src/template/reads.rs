@@ -69,7 +69,7 @@ impl Walker<'_> {
                 }
                 fields.iter().for_each(|(_, t)| self.tpl(t, depth));
             }
-            Tpl::Each { over, body } => {
+            Tpl::Each { over, body, .. } => {
                 self.expr(over, depth);
                 self.tpl(body, depth + 1);
             }
