@@ -381,3 +381,23 @@ fn hostile_specs_fail_to_load_without_overflowing_a_small_stack() {
         .expect("spawn");
     worker.join().expect("no case crashes the loader");
 }
+
+#[test]
+fn variant_with_an_unknown_key() {
+    check_case("variant_unknown_key");
+}
+
+#[test]
+fn variant_with_an_unknown_mode_and_a_bad_path() {
+    check_case("variant_mode_and_path");
+}
+
+#[test]
+fn variant_template_and_jsonpath_problems_are_found_at_the_variant() {
+    check_case("variant_body");
+}
+
+#[test]
+fn variant_that_cannot_render_a_sample() {
+    check_case("variant_render");
+}

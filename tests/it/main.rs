@@ -12,6 +12,7 @@ mod plain_call;
 mod reasoning_state;
 mod router;
 mod router_deadline;
+mod responses_variant;
 mod router_litellm;
 mod server;
 mod server_budget;

@@ -26,6 +26,7 @@ use crate::template::Tpl;
 #[cfg(test)]
 pub(crate) use compiler::compile;
 pub(crate) use compiler::{Caches, OPENAI_FINISH, compile_all};
+#[cfg_attr(not(feature = "cli"), allow(unused_imports))]
 pub(crate) use variant::{MODES, Variant};
 
 /// A compiled provider spec.
