@@ -112,7 +112,10 @@ pub(crate) fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> V
                     &path,
                     Severity::Error,
                     "pricing",
-                    format!("{model}: unknown mode {mode:?} (known: {})", MODES.join(", ")),
+                    format!(
+                        "{model}: unknown mode {mode:?} (known: {})",
+                        MODES.join(", ")
+                    ),
                 ));
             }
             if info.tiers.windows(2).any(|w| w[0].above >= w[1].above) {

@@ -71,8 +71,13 @@ pub(super) fn render_all(sources: &[Source], loaded: &mut Loaded) -> Vec<Diagnos
         // Each variant renders the samples too, found at its own body.
         for v in &spec.variants {
             for (name, req) in &chats {
-                let result =
-                    prepare_chat(&v.spec, req, "sample-model", params.clone(), req.is_stream());
+                let result = prepare_chat(
+                    &v.spec,
+                    req,
+                    "sample-model",
+                    params.clone(),
+                    req.is_stream(),
+                );
                 if let Err(e) = result {
                     finding(
                         &["chat", "variants", &v.name, "body"],

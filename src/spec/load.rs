@@ -186,10 +186,7 @@ fn load_one(r: &Resolver, i: usize, caches: &mut Caches) -> (Option<Spec>, Vec<u
     let mut found = Vec::new();
     r.borrow_parts(&mut merged, &mut found);
     let id = r.id(i);
-    let has_variants = merged
-        .get("chat")
-        .and_then(|c| c.get("variants"))
-        .is_some();
+    let has_variants = merged.get("chat").and_then(|c| c.get("variants")).is_some();
     let for_variants = has_variants.then(|| merged.clone());
     let (raw, removed) = match deserialize(merged) {
         Ok(raw) => (Some(raw), None),

@@ -9,14 +9,18 @@
 
 use std::sync::Arc;
 
+use super::Severity;
 use super::compile::{Caches, Variant, compile_all};
 use super::load::{Raw, merge};
 use super::schema::deserialize;
-use super::Severity;
 
 /// The variants of `merged` (a spec's tables, `extends` resolved), compiled,
 /// and the findings in them.
-pub(super) fn build(id: &str, merged: &toml::Table, caches: &mut Caches) -> (Vec<Variant>, Vec<Raw>) {
+pub(super) fn build(
+    id: &str,
+    merged: &toml::Table,
+    caches: &mut Caches,
+) -> (Vec<Variant>, Vec<Raw>) {
     let mut variants = Vec::new();
     let mut found = Vec::new();
     let Some(toml::Value::Table(all)) = merged.get("chat").and_then(|c| c.get("variants")) else {
@@ -54,11 +58,15 @@ pub(super) fn build(id: &str, merged: &toml::Table, caches: &mut Caches) -> (Vec
             }
         }
         match spec {
-            Some(spec) => variants.push(Variant {
-                name: name.clone(),
-                modes: modes(written),
-                spec: Arc::new(spec),
-            }),
+            Some(mut spec) => {
+                // Messages about the variant's calls say which API they went to.
+                spec.name = format!("{} ({name})", spec.name);
+                variants.push(Variant {
+                    name: name.clone(),
+                    modes: modes(written),
+                    spec: Arc::new(spec),
+                })
+            }
             None if found.len() == before => {
                 let why = first_error.unwrap_or_else(|| "it does not compile".into());
                 found.push(unplaced(name, &why));

@@ -98,9 +98,15 @@ fn flatten_takes_a_boolean_and_belongs_to_each() {
         &HashMap::new(),
         &json!({"$each": "{{x}}", "$do": "{{this}}", "$flatten": "yes"}),
     );
-    assert!(errors[0].message.contains("$flatten takes true or false"), "{errors:?}");
+    assert!(
+        errors[0].message.contains("$flatten takes true or false"),
+        "{errors:?}"
+    );
     let (_, errors) = compile_with(&HashMap::new(), &json!({"a": "b", "$flatten": true}));
-    assert!(errors[0].message.contains("$flatten has no $each"), "{errors:?}");
+    assert!(
+        errors[0].message.contains("$flatten has no $each"),
+        "{errors:?}"
+    );
 }
 
 #[test]
@@ -346,8 +352,8 @@ mod properties {
     }
 
     const KEYS: &[&str] = &[
-        "a", "b", "$each", "$do", "$flatten", "$if", "$then", "$else", "$match", "$default", "$with", "$base",
-        "$bogus", "text", "x",
+        "a", "b", "$each", "$do", "$flatten", "$if", "$then", "$else", "$match", "$default",
+        "$with", "$base", "$bogus", "text", "x",
     ];
 
     /// A template value: strings of template text inside tables and lists.

@@ -65,9 +65,10 @@ pub(super) fn check(cx: &mut Ctx, ep: &[String], variants: &RawRules<RawVariant>
             cx.push(
                 &sub(&at, &["path"]),
                 "spec",
-                format!("a variant's path starts with `/` (it is appended to base-url), got {path:?}"),
+                format!(
+                    "a variant's path starts with `/` (it is appended to base-url), got {path:?}"
+                ),
             );
         }
     }
 }
-
