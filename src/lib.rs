@@ -7,8 +7,7 @@
 //! use switchboard::{CallOptions, ChatRequest, Client};
 //!
 //! let client = Client::new()?;
-//! let mut req = ChatRequest::new("gemini/gemini-2.5-flash").user("Explain SSE in one line");
-//! req.stream = Some(true);
+//! let req = ChatRequest::new("gemini/gemini-2.5-flash").user("Explain SSE in one line");
 //! let mut stream = client.stream(&req, &CallOptions::default()).await?;
 //! while let Some(chunk) = stream.next().await {
 //!     let chunk = chunk?;
