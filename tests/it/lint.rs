@@ -401,3 +401,8 @@ fn variant_template_and_jsonpath_problems_are_found_at_the_variant() {
 fn variant_that_cannot_render_a_sample() {
     check_case("variant_render");
 }
+
+#[test]
+fn variant_that_declares_a_parameter_it_does_not_read() {
+    check_case("variant_params");
+}
