@@ -15,6 +15,7 @@
 //! `mock` (answers without a network), `variant` (which endpoint variant a
 //! model's calls go through).
 
+mod defaults;
 mod fallback;
 mod images;
 mod key_check;
@@ -36,6 +37,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::time::Instant;
 
+pub(crate) use defaults::{check_defaults, check_headers};
 pub use fallback::Fallback;
 pub use key_check::KeyCheck;
 pub(crate) use litellm_args::has_litellm_args;
@@ -371,7 +373,8 @@ impl Client {
         let api_key = api_key(&spec, opts).map_err(at)?;
         let key = api_key.as_deref();
         let canon = canonical_embedding(req, &model, params).map_err(at)?;
-        let prepared = render_request(&spec, &ep.request, None, &canon)?;
+        let mut prepared = render_request(&spec, &ep.request, None, &canon)?;
+        defaults::add_headers(&mut prepared.headers, &opts.extra_headers);
         let env_base = env_base_url(&spec).map_err(at)?;
         let base_url = opts
             .api_base
@@ -431,7 +434,8 @@ impl Client {
         let params = resolve_params(&spec, &opts.params).map_err(at)?;
         let api_key = api_key(&spec, opts).map_err(at)?;
         policy::check_options(opts).map_err(at)?;
-        let (req, policy) = policy::call_policy(req, opts).map_err(at)?;
+        let req = defaults::with_defaults(req, &opts.defaults).map_err(at)?;
+        let (req, policy) = policy::call_policy(&req, opts).map_err(at)?;
         let applied = engine::params::apply(&spec, &req, &policy.policy()).map_err(at)?;
         if !applied.dropped.is_empty() {
             log::debug!(
@@ -442,6 +446,7 @@ impl Client {
         }
         let mut prepared = prepare_chat(&spec, &applied.request, &model, params, stream)?;
         engine::params::force_into(&mut prepared.body, &applied.forced);
+        defaults::add_headers(&mut prepared.headers, &opts.extra_headers);
         let base_url = match &opts.api_base {
             Some(b) => b.clone(),
             None => env_base_url(&spec)

@@ -636,3 +636,24 @@ async fn check_key_cannot_tell_from_a_404() {
     assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
     assert!(stdout(&out).starts_with("unknown: "), "{}", stdout(&out));
 }
+
+/// Issue 12: a 404 whose JSON body the error table reads as another kind
+/// (here a rate limit, which would mean "the key was accepted") is still a
+/// wrong base URL or path that may never have seen the key.
+#[tokio::test]
+async fn check_key_cannot_tell_from_a_404_whatever_its_body_says() {
+    let body = serde_json::json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}});
+    let mock = Mock::start(vec![Reply::json(404, &body)]).await;
+    let out = run(&[
+        "check-key",
+        "--model",
+        "openai/gpt-4o-mini",
+        "--api-key",
+        "k",
+        "--api-base",
+        &mock.url,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("unknown: "), "{}", stdout(&out));
+}

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::body;
 use super::error::{ApiError, Scrub};
 use super::key::presented_value;
+use super::litellm_fields;
 use super::sse;
 use crate::client::ChatStream;
 use crate::error::{Error, ErrorKind};
@@ -63,7 +64,9 @@ async fn chat_call(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Answer, ApiError> {
-    let (req, route): (ChatRequest, _) = read_request(state, headers, body).await?;
+    let (mut req, route): (ChatRequest, _) = read_request(state, caller, headers, body).await?;
+    // litellm's `model_group_alias`: an alias is its group from here on.
+    req.model = state.router.group_of(&req.model).to_string();
     call.group(&req.model);
     require_model(state, caller, &req.model)?;
     req.validate()
@@ -134,7 +137,10 @@ async fn embeddings_call(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<EmbeddingResponse, ApiError> {
-    let (req, route): (EmbeddingRequest, _) = read_request(state, headers, body).await?;
+    let (mut req, route): (EmbeddingRequest, _) =
+        read_request(state, caller, headers, body).await?;
+    // litellm's `model_group_alias`: an alias is its group from here on.
+    req.model = state.router.group_of(&req.model).to_string();
     call.group(&req.model);
     require_model(state, caller, &req.model)?;
     let admission = state
@@ -183,18 +189,22 @@ fn require_model(state: &AppState, caller: Option<&Caller>, model: &str) -> Resu
 }
 
 /// Reads, checks and types a request body; also returns how to route it:
-/// to the base URL the client named, if the config allows one.
+/// to the base URL the client named, if the config allows one, with the
+/// retries, fallbacks and timeout litellm's fields ask for (taken out of
+/// the body, see [`litellm_fields`]).
 async fn read_request<T: serde::de::DeserializeOwned>(
     state: &AppState,
+    caller: Option<&Caller>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(T, RouteOptions), ApiError> {
     let bytes = body::read(headers, body, state.body_limits()).await?;
     let mut map = body::object(&bytes)?;
-    let route = RouteOptions {
+    let mut route = RouteOptions {
         api_base: take_api_base(state, &mut map)?,
         ..RouteOptions::default()
     };
+    litellm_fields::take(state, caller, &mut map, &mut route)?;
     Ok((body::typed(map)?, route))
 }
 
