@@ -12,7 +12,8 @@
 //! to), `key_check` (does a key work), `litellm_args` (litellm's arguments found in a request body),
 //! `lookup` (key and provider parameters from outside the request), `pump`
 //! (a streamed body to chunks), `stream` (the stream handed to the caller),
-//! `mock` (answers without a network).
+//! `mock` (answers without a network), `variant` (which endpoint variant a
+//! model's calls go through).
 
 mod defaults;
 mod fallback;
@@ -26,6 +27,7 @@ mod options;
 mod policy;
 mod pump;
 mod stream;
+mod variant;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -207,6 +209,7 @@ impl Client {
             None => {}
         }
         let deadline = answer_deadline(opts);
+        let (spec, model) = variant::pick(spec, model, opts.price.as_deref(), &self.prices);
         let req = images::inline_images(&self.transport, &spec, req, opts)
             .await
             .map_err(|e| e.at(&spec.id, &model))?;
@@ -284,6 +287,7 @@ impl Client {
         let started = Instant::now();
         let total_by = after(started, opts.limits.total);
         let head_by = earliest(after(started, opts.timeout), total_by);
+        let (spec, model) = variant::pick(spec, model, opts.price.as_deref(), &self.prices);
         let req = images::inline_images(&self.transport, &spec, req, opts)
             .await
             .map_err(|e| e.at(&spec.id, &model))?;

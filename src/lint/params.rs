@@ -14,7 +14,8 @@ use crate::spec::{Diagnostic, Loaded, Severity, Source, Spec};
 use crate::template::reads::{Reads, root_reads};
 use crate::types::{OPENAI_PARAMS, is_openai_param};
 
-/// A finding for every spec whose declaration and templates disagree.
+/// A finding for every spec (and endpoint variant) whose declaration and
+/// templates disagree.
 pub(super) fn check_all(sources: &[Source], loaded: &mut Loaded) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for spec in &loaded.specs {
@@ -41,47 +42,79 @@ pub(super) fn check_all(sources: &[Source], loaded: &mut Loaded) -> Vec<Diagnost
                 message,
             });
         };
-        let read = carried(spec);
-        let Some(declared) = spec.openai_params() else {
+        check_one(spec, None, &mut finding);
+        for v in &spec.variants {
+            check_one(&v.spec, Some(&v.name), &mut finding);
+        }
+    }
+    out
+}
+
+/// The findings of one spec, or of its variant `variant` (whose keys sit
+/// under `[chat.variants.<name>]` when it writes them).
+fn check_one(
+    spec: &Spec,
+    variant: Option<&str>,
+    finding: &mut impl FnMut(&[&str], Severity, String),
+) {
+    let read = carried(spec);
+    let under = |keys: &[&str]| -> Vec<String> {
+        let mut at: Vec<String> = variant
+            .map(|v| vec!["chat".to_string(), "variants".to_string(), v.to_string()])
+            .unwrap_or_default();
+        at.extend(keys.iter().map(|k| k.to_string()));
+        at
+    };
+    let through = variant
+        .map(|v| format!(" (through variant `{v}`)"))
+        .unwrap_or_default();
+    let Some(declared) = spec.openai_params() else {
+        if variant.is_none() {
             finding(
                 &[],
                 Severity::Warning,
                 "no `openai-params`: every OpenAI parameter is accepted, and those the templates do not read are dropped silently; declare what the provider carries".into(),
             );
-            continue;
-        };
-        for name in declared.iter().filter(|d| !read.contains(d.as_str())) {
-            finding(
-                &["openai-params", name],
-                Severity::Error,
-                format!(
-                    "`{name}` is declared in [openai-params], but no template reads it (`{{{{{}}}}}`, or the request passed through with \"$base\" = \"{{{{request}}}}\"); write `{name} = false` there if the provider does not take it",
-                    field_of(name)
-                ),
-            );
         }
-        let undeclared: Vec<&str> = OPENAI_PARAMS
-            .iter()
-            .copied()
-            .filter(|p| read.contains(p) && !declared.iter().any(|d| d == p))
-            .collect();
-        if !undeclared.is_empty() {
-            finding(
-                &["chat", "body"],
-                Severity::Warning,
-                format!(
-                    "the templates read {}, which `openai-params` does not declare: a request using {} is refused",
-                    undeclared
-                        .iter()
-                        .map(|n| format!("`{n}`"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    if undeclared.len() == 1 { "it" } else { "one" }
-                ),
-            );
-        }
+        return;
+    };
+    for name in declared.iter().filter(|d| !read.contains(d.as_str())) {
+        let at = under(&["openai-params", name]);
+        let at: Vec<&str> = at.iter().map(String::as_str).collect();
+        finding(
+            &at,
+            Severity::Error,
+            format!(
+                "`{name}` is declared in [openai-params]{through}, but no template reads it (`{{{{{}}}}}`, or the request passed through with \"$base\" = \"{{{{request}}}}\"); write `{name} = false` there if the provider does not take it",
+                field_of(name)
+            ),
+        );
     }
-    out
+    let undeclared: Vec<&str> = OPENAI_PARAMS
+        .iter()
+        .copied()
+        .filter(|p| read.contains(p) && !declared.iter().any(|d| d == p))
+        .collect();
+    if !undeclared.is_empty() {
+        let at = under(&["body"]);
+        let mut at: Vec<&str> = at.iter().map(String::as_str).collect();
+        if variant.is_none() {
+            at.insert(0, "chat");
+        }
+        finding(
+            &at,
+            Severity::Warning,
+            format!(
+                "the templates{through} read {}, which `openai-params` does not declare: a request using {} is refused",
+                undeclared
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if undeclared.len() == 1 { "it" } else { "one" }
+            ),
+        );
+    }
 }
 
 /// The canonical field a template reads a parameter from.

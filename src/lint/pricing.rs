@@ -1,10 +1,11 @@
 //! Lint for `pricing/*.toml`: shape, a provider that has a spec, plausible
-//! prices, and a warning for models with no price. Findings are located
+//! prices, a known mode, and a warning for models with no price. Findings are located
 //! like spec findings (`file:line:col`).
 
 use std::collections::HashSet;
 
 use crate::cost::RawPricing;
+use crate::spec::compile::MODES;
 use crate::spec::diagnostic::{line_col, locate};
 use crate::spec::{Diagnostic, Severity, Source};
 
@@ -100,6 +101,22 @@ pub(crate) fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> V
                         format!("{model}: {name} = {v} USD is not plausible (0 to {MAX_FEE})"),
                     ));
                 }
+            }
+            // A spec's endpoint variant is picked by this mode (`when-mode`).
+            if let Some(mode) = &info.mode
+                && !MODES.contains(&mode.as_str())
+            {
+                let mut path = at.to_vec();
+                path.push("mode");
+                out.push(finding(
+                    &path,
+                    Severity::Error,
+                    "pricing",
+                    format!(
+                        "{model}: unknown mode {mode:?} (known: {})",
+                        MODES.join(", ")
+                    ),
+                ));
             }
             if info.tiers.windows(2).any(|w| w[0].above >= w[1].above) {
                 out.push(finding(

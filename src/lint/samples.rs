@@ -19,8 +19,8 @@ pub(super) fn render_all(sources: &[Source], loaded: &mut Loaded) -> Vec<Diagnos
         let Some(chain) = loaded.chains.get(&spec.id) else {
             continue;
         };
-        let mut finding = |endpoint: &str, message: String| {
-            let at = [endpoint.to_string(), "body".to_string()];
+        let mut finding = |at: &[&str], message: String| {
+            let at: Vec<String> = at.iter().map(|k| k.to_string()).collect();
             let (file, line, col) = loaded.places.place(sources, chain, &at);
             out.push(Diagnostic {
                 file,
@@ -48,7 +48,7 @@ pub(super) fn render_all(sources: &[Source], loaded: &mut Loaded) -> Vec<Diagnos
                 .and_then(|c| render_request(spec, &ep.request, None, &c));
             if let Err(e) = result {
                 finding(
-                    "embeddings",
+                    &["embeddings", "body"],
                     format!(
                         "the sample embeddings request does not render: {}",
                         e.message()
@@ -63,9 +63,31 @@ pub(super) fn render_all(sources: &[Source], loaded: &mut Loaded) -> Vec<Diagnos
             let result = prepare_chat(spec, req, "sample-model", params.clone(), req.is_stream());
             if let Err(e) = result {
                 finding(
-                    "chat",
+                    &["chat", "body"],
                     format!("the {name} sample request does not render: {}", e.message()),
                 );
+            }
+        }
+        // Each variant renders the samples too, found at its own body.
+        for v in &spec.variants {
+            for (name, req) in &chats {
+                let result = prepare_chat(
+                    &v.spec,
+                    req,
+                    "sample-model",
+                    params.clone(),
+                    req.is_stream(),
+                );
+                if let Err(e) = result {
+                    finding(
+                        &["chat", "variants", &v.name, "body"],
+                        format!(
+                            "the {name} sample request does not render through variant `{}`: {}",
+                            v.name,
+                            e.message()
+                        ),
+                    );
+                }
             }
         }
     }

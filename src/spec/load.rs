@@ -38,7 +38,7 @@ struct Parsed {
 }
 
 /// A finding of the loader, before it is placed.
-struct Raw {
+pub(super) struct Raw {
     at: Vec<String>,
     severity: Severity,
     code: &'static str,
@@ -46,6 +46,20 @@ struct Raw {
 }
 
 impl Raw {
+    pub(super) fn new(
+        at: Vec<String>,
+        severity: Severity,
+        code: &'static str,
+        message: String,
+    ) -> Self {
+        Raw {
+            at,
+            severity,
+            code,
+            message,
+        }
+    }
+
     fn error(at: &[&str], code: &'static str, message: String) -> Self {
         Raw {
             at: at.iter().map(|s| s.to_string()).collect(),
@@ -172,6 +186,8 @@ fn load_one(r: &Resolver, i: usize, caches: &mut Caches) -> (Option<Spec>, Vec<u
     let mut found = Vec::new();
     r.borrow_parts(&mut merged, &mut found);
     let id = r.id(i);
+    let has_variants = merged.get("chat").and_then(|c| c.get("variants")).is_some();
+    let for_variants = has_variants.then(|| merged.clone());
     let (raw, removed) = match deserialize(merged) {
         Ok(raw) => (Some(raw), None),
         Err(problems) => {
@@ -206,7 +222,15 @@ fn load_one(r: &Resolver, i: usize, caches: &mut Caches) -> (Option<Spec>, Vec<u
                 message: f.message,
             }),
     );
-    let ok = typed_ok && found.iter().all(|f| f.severity != Severity::Error);
+    let mut ok = typed_ok && found.iter().all(|f| f.severity != Severity::Error);
+    let mut spec = spec.filter(|_| ok);
+    // Variants are built once their endpoint loads clean.
+    if let (Some(spec), Some(tables)) = (spec.as_mut(), &for_variants) {
+        let (variants, findings) = super::variants::build(id, tables, caches);
+        ok = findings.iter().all(|f| f.severity != Severity::Error);
+        found.extend(findings);
+        spec.variants = variants;
+    }
     (spec.filter(|_| ok), chain, found)
 }
 
@@ -371,7 +395,7 @@ fn borrowed(value: &toml::Value) -> Option<&str> {
 }
 
 /// Deep merge: tables merge key by key; anything else in `child` replaces.
-fn merge(mut parent: toml::Table, child: toml::Table) -> toml::Table {
+pub(super) fn merge(mut parent: toml::Table, child: toml::Table) -> toml::Table {
     for (k, v) in child {
         match (parent.get_mut(&k), v) {
             (Some(toml::Value::Table(p)), toml::Value::Table(c)) => {

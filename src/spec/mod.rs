@@ -15,6 +15,7 @@ mod load;
 pub(crate) mod raw;
 pub(crate) mod registry;
 mod schema;
+mod variants;
 
 use std::collections::HashMap;
 

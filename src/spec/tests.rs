@@ -375,3 +375,61 @@ fn choices_annotations_and_logprobs_tables_need_each_and_json_tool_a_name() {
         assert!(f.contains(want), "{want}: {f}");
     }
 }
+
+#[test]
+fn a_variant_replaces_what_it_writes_and_inherits_the_rest() {
+    let child = r#"
+extends = "parent"
+
+[chat.variants.v2]
+when-mode = ["responses"]
+path = "/v2"
+response = { content = "$.output" }
+
+[chat.variants.v2.errors.rules]
+busy = { code = "busy", kind = "rate_limit" }
+
+[chat.variants.v2.openai-params]
+seed = false
+
+[chat.variants.gone]
+path = "/gone"
+"#;
+    let grandchild = "extends = \"child\"\n\n[chat.variants]\ngone = false\n";
+    let (all, _) = specs(&[
+        source("parent", PARENT),
+        source("child", child),
+        source("grandchild", grandchild),
+    ]);
+    let c = spec(&all, "child");
+    let mut names = c.variant_names();
+    names.sort();
+    assert_eq!(names, ["gone", "v2"]);
+    let v = c.variant("v2").unwrap();
+    assert!(
+        c.variant_for_mode("responses")
+            .is_some_and(|s| std::sync::Arc::ptr_eq(s, v))
+    );
+    assert!(c.variant_for_mode("chat").is_none());
+    assert_eq!(v.id, "child");
+    assert_eq!(v.name, "child (v2)");
+    assert!(v.variants.is_empty() && v.embeddings.is_none());
+    // Its own response mapping; the endpoint's stream rules, inherited.
+    let content = v.chat.as_ref().unwrap().response.content.as_ref().unwrap();
+    assert_eq!(
+        content
+            .text(&json!({"output": "o", "text": "t"}))
+            .as_deref(),
+        Some("o")
+    );
+    assert_eq!(
+        rule_text(v, 1, &json!({"delta": {"text": "d"}})).as_deref(),
+        Some("d")
+    );
+    // Error rules merged by name over the spec's; parameters key by key.
+    let kinds: Vec<_> = v.errors.rules.iter().map(|r| r.code.clone()).collect();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    assert!(!v.carries("seed") && c.carries("seed"));
+    // A child removes an inherited variant by name.
+    assert_eq!(spec(&all, "grandchild").variant_names(), ["v2"]);
+}

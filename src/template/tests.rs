@@ -71,6 +71,45 @@ fn each_maps_items_with_index_and_parent_scope() {
 }
 
 #[test]
+fn each_with_flat_splices_the_lists_items_render() {
+    // One input item may become several output items (a message and its calls).
+    let t = json!({"$each": "{{msgs}}", "$flat": true, "$do": {"$each": "{{parts}}", "$do": "{{this}}"}});
+    let out = render(
+        t,
+        json!({"msgs": [{"parts": ["a", "b"]}, {"parts": []}, {"parts": ["c"]}]}),
+    );
+    assert_eq!(out, json!(["a", "b", "c"]));
+    // Without it the lists stay nested, and an item that is no list stays whole.
+    let out = render(
+        json!({"$each": "{{msgs}}", "$do": "{{this}}"}),
+        json!({"msgs": [["a"], "b"]}),
+    );
+    assert_eq!(out, json!([["a"], "b"]));
+    let out = render(
+        json!({"$each": "{{msgs}}", "$flat": true, "$do": "{{this}}"}),
+        json!({"msgs": [["a", null], "b", null]}),
+    );
+    assert_eq!(out, json!(["a", "b"]));
+}
+
+#[test]
+fn flat_takes_a_boolean_and_belongs_to_each() {
+    let (_, errors) = compile_with(
+        &HashMap::new(),
+        &json!({"$each": "{{x}}", "$do": "{{this}}", "$flat": "yes"}),
+    );
+    assert!(
+        errors[0].message.contains("$flat is true or false"),
+        "{errors:?}"
+    );
+    let (_, errors) = compile_with(&HashMap::new(), &json!({"a": "b", "$flat": true}));
+    assert!(
+        errors[0].message.contains("$flat has no $each"),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn match_picks_case_and_reports_missing_one() {
     let t = json!({"$match": "{{type}}", "text": {"t": "{{text}}"}});
     assert_eq!(
@@ -313,8 +352,8 @@ mod properties {
     }
 
     const KEYS: &[&str] = &[
-        "a", "b", "$each", "$do", "$if", "$then", "$else", "$match", "$default", "$with", "$base",
-        "$bogus", "text", "x",
+        "a", "b", "$each", "$do", "$flat", "$concat", "$if", "$then", "$else", "$match", "$default",
+        "$with", "$base", "$bogus", "text", "x",
     ];
 
     /// A template value: strings of template text inside tables and lists.

@@ -398,3 +398,28 @@ fn the_shipped_front_doors_lint_clean() {
     assert_eq!(text(&out.stdout), "", "{}", text(&out.stderr));
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn variant_with_an_unknown_key() {
+    check_case("variant_unknown_key");
+}
+
+#[test]
+fn variant_with_an_unknown_mode_and_a_bad_path() {
+    check_case("variant_mode_and_path");
+}
+
+#[test]
+fn variant_template_and_jsonpath_problems_are_found_at_the_variant() {
+    check_case("variant_body");
+}
+
+#[test]
+fn variant_that_cannot_render_a_sample() {
+    check_case("variant_render");
+}
+
+#[test]
+fn variant_that_declares_a_parameter_it_does_not_read() {
+    check_case("variant_params");
+}

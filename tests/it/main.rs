@@ -18,6 +18,7 @@ mod lint;
 mod params;
 mod plain_call;
 mod reasoning_state;
+mod responses_variant;
 mod router;
 mod router_deadline;
 mod router_litellm;

@@ -177,6 +177,16 @@ pub struct Mock {
 
 impl Mock {
     pub async fn start(replies: Vec<Reply>) -> Mock {
+        Self::start_inner(replies, None).await
+    }
+
+    /// A mock that answers only `POST <path>` (with the scripted replies);
+    /// any other request gets OpenAI's 404 error.
+    pub async fn only(path: &str, replies: Vec<Reply>) -> Mock {
+        Self::start_inner(replies, Some(Arc::from(path))).await
+    }
+
+    async fn start_inner(replies: Vec<Reply>, only: Option<Arc<str>>) -> Mock {
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
@@ -189,8 +199,9 @@ impl Mock {
                 let reply = replies[n.min(replies.len() - 1)].clone();
                 n += 1;
                 let log = log.clone();
+                let only = only.clone();
                 tokio::spawn(async move {
-                    let _ = serve(sock, reply, log).await;
+                    let _ = serve(sock, reply, log, only).await;
                 });
             }
         });
@@ -206,6 +217,7 @@ async fn serve(
     mut sock: TcpStream,
     reply: Reply,
     log: Arc<Mutex<Vec<Seen>>>,
+    only: Option<Arc<str>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     let mut tmp = [0u8; 8192];
@@ -248,12 +260,24 @@ async fn serve(
         .to_string()
         .into_bytes()
     });
+    let elsewhere = only
+        .as_deref()
+        .is_some_and(|p| method != "POST" || target.split('?').next() != Some(p));
     log.lock().expect("lock").push(Seen {
         method,
         target,
         headers,
         body,
     });
+    let reply = if elsewhere {
+        Reply::json(
+            404,
+            &serde_json::json!({"error": {"message": "Invalid URL", "type": "invalid_request_error",
+                "param": null, "code": null}}),
+        )
+    } else {
+        reply
+    };
     if reply.drop_connection {
         return Ok(());
     }

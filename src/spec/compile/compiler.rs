@@ -367,6 +367,7 @@ pub(crate) fn compile_all(
         chat,
         embeddings,
         errors,
+        variants: Vec::new(),
     };
     (Some(spec), findings)
 }
@@ -541,6 +542,7 @@ fn compile_endpoint(cx: &mut Ctx, name: &str, raw: &RawEndpoint) -> Endpoint {
             );
         }
     }
+    super::variant::check(cx, &ep, &raw.variants);
     let named = super::mapping::Named {
         endpoint: name.to_string(),
         mappings: &raw.mappings,

@@ -9,8 +9,10 @@ mod compiler;
 mod errors;
 mod mapping;
 mod openai_params;
+mod variant;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use regex::Regex;
 use serde_json::Value;
@@ -24,6 +26,8 @@ use crate::template::Tpl;
 #[cfg(test)]
 pub(crate) use compiler::compile;
 pub(crate) use compiler::{Caches, OPENAI_FINISH, compile_all};
+#[cfg_attr(not(feature = "cli"), allow(unused_imports))]
+pub(crate) use variant::{MODES, Variant};
 
 /// A compiled provider spec.
 #[derive(Debug)]
@@ -45,9 +49,32 @@ pub struct Spec {
     pub(crate) chat: Option<Endpoint>,
     pub(crate) embeddings: Option<EmbedEndpoint>,
     pub(crate) errors: ErrorTable,
+    /// The chat endpoint's variants (`[chat.variants.<name>]`), in order.
+    pub(crate) variants: Vec<Variant>,
 }
 
 impl Spec {
+    /// The variant named `name` of the chat endpoint, as a spec of its own.
+    pub(crate) fn variant(&self, name: &str) -> Option<&Arc<Spec>> {
+        self.variants
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| &v.spec)
+    }
+
+    /// The first variant whose `when-mode` names catalog mode `mode`.
+    pub(crate) fn variant_for_mode(&self, mode: &str) -> Option<&Arc<Spec>> {
+        self.variants
+            .iter()
+            .find(|v| v.modes.iter().any(|m| m == mode))
+            .map(|v| &v.spec)
+    }
+
+    /// The names of the chat endpoint's variants, in order.
+    pub fn variant_names(&self) -> Vec<&str> {
+        self.variants.iter().map(|v| v.name.as_str()).collect()
+    }
+
     /// The provider id, e.g. `anthropic`.
     pub fn id(&self) -> &str {
         &self.id

@@ -183,6 +183,49 @@ pub(crate) struct RawEndpoint {
     /// goes back as the provider wrote it.
     pub dialect: Option<String>,
     pub stream: Option<RawStream>,
+    /// Named variants of this endpoint (`[chat.variants.<name>]`): another
+    /// API of the provider for the same calls, chosen per model (see
+    /// providers/README.md, Endpoint variants). `<name> = false` removes an
+    /// inherited one.
+    #[serde(default)]
+    #[schemars(with = "RulesSchema<RawVariant>")]
+    pub variants: RawRules<RawVariant>,
+}
+
+/// One endpoint variant (`[chat.variants.<name>]`): each key it writes
+/// replaces the endpoint's whole, but `parts` and `mappings`, which merge
+/// by name; what it does not write is the endpoint's. The loader builds the
+/// variant's endpoint from the tables; these types check what is written.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[allow(dead_code)]
+pub(crate) struct RawVariant {
+    /// The catalog modes (a model's `mode` in pricing/) whose models are
+    /// called through this variant, e.g. "responses".
+    pub when_mode: Option<RawNames>,
+    pub method: Option<String>,
+    pub path: Option<String>,
+    pub stream_path: Option<String>,
+    pub roles: Option<IndexMap<String, String>>,
+    pub merge_roles: Option<bool>,
+    pub system_role: Option<String>,
+    pub reasoning_blocks: Option<bool>,
+    #[schemars(with = "Option<Value>")]
+    pub body: Option<Value>,
+    #[schemars(with = "Option<IndexMap<String, Value>>")]
+    pub parts: Option<IndexMap<String, Value>>,
+    pub mappings: Option<IndexMap<String, RawMapping>>,
+    pub response: Option<RawMapping>,
+    pub finish_reasons: Option<IndexMap<String, String>>,
+    pub tool_calls_finish: Option<bool>,
+    pub image_bytes: Option<bool>,
+    pub json_tool: Option<String>,
+    pub stream: Option<RawStream>,
+    /// The OpenAI parameters the variant carries, merged key by key over
+    /// the spec's `[openai-params]`.
+    pub openai_params: Option<IndexMap<String, bool>>,
+    /// Merged over the spec's `[errors]` (rules by name) for this variant.
+    pub errors: Option<RawErrors>,
 }
 
 /// The embeddings endpoint (`[embeddings]`).
