@@ -14,6 +14,9 @@
 # 1 runs twice: spread over the cores as the scheduler likes, and with wrk,
 # mock and proxy all on one core (taskset), which takes the cost of waking
 # another CPU out of the chain.
+# The "messages" rows send the same prompt through the Anthropic Messages
+# front door (POST /v1/messages, mapped to chat and back), to compare its
+# added latency with chat's. MESSAGES=0 leaves them out.
 # Needs: cargo, wrk, curl. Ports: MOCK_PORT (9100), PROXY_PORT (9101).
 set -euo pipefail
 
@@ -23,6 +26,7 @@ MOCK_PORT=${MOCK_PORT:-9100}
 PROXY_PORT=${PROXY_PORT:-9101}
 TTFB_SAMPLES=${TTFB_SAMPLES:-50}
 WORKERS=${WORKERS:-0} # proxy serving threads; 0: one per core
+MESSAGES=${MESSAGES:-1}
 for tool in wrk curl cargo; do
     command -v "$tool" >/dev/null || { echo "bench_proxy: $tool not found" >&2; exit 1; }
 done
@@ -74,6 +78,7 @@ wait_for() { # url
 }
 direct="http://127.0.0.1:$MOCK_PORT/v1/chat/completions"
 proxied="http://127.0.0.1:$PROXY_PORT/v1/chat/completions"
+messages="http://127.0.0.1:$PROXY_PORT/v1/messages"
 wait_for "$direct"
 wait_for "$proxied"
 
@@ -82,6 +87,12 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"model":"bench","messages":[{"role":"user","content":"Say hello."}]}'
 EOF
+cat >"$work/messages.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["anthropic-version"] = "2023-06-01"
+wrk.body = '{"model":"bench","max_tokens":256,"messages":[{"role":"user","content":"Say hello."}]}'
+EOF
 
 # Prints "rps p50 p99" for one wrk run; a third argument runs wrk under
 # that command (taskset).
@@ -89,7 +100,9 @@ run_wrk() { # url connections [wrapper...]
     local url=$1 conns=$2
     shift 2
     local threads=$(( conns < 2 ? 1 : 2 ))
-    "$@" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$work/post.lua" "$url" >"$work/wrk.out"
+    local script=$work/post.lua
+    [ "$url" = "$messages" ] && script=$work/messages.lua
+    "$@" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url" >"$work/wrk.out"
     awk '
         /Requests\/sec:/ { rps = $2 }
         /^ +50%/ { p50 = $2 }
@@ -114,10 +127,13 @@ rss() { awk -v k="$1:" '$1 == k { print $2 / 1024 " MiB" }' "/proc/$proxy_pid/st
 echo "cores: $(nproc) (shared with whatever else runs here); ${DURATION}s per run"
 echo "proxy RSS at start: $(rss VmRSS)"
 printf '\n%-8s %-6s %12s %10s %10s %8s\n' target conc 'req/s' p50 p99 non-2xx
+targets="direct proxied"
+[ "$MESSAGES" = 1 ] && targets="$targets messages"
 for conc in 1 32; do
-    for which in direct proxied; do
+    for which in $targets; do
         url=$direct
         [ "$which" = proxied ] && url=$proxied
+        [ "$which" = messages ] && url=$messages
         read -r rps p50 p99 bad < <(run_wrk "$url" "$conc")
         printf '%-8s %-6s %12s %10s %10s %8s\n' "$which" "$conc" "$rps" "$p50" "$p99" "$bad"
     done
@@ -130,9 +146,10 @@ done
 if command -v taskset >/dev/null && [ "$(nproc)" -gt 1 ]; then
     one=$(( $(nproc) - 1 ))
     for pid in "${pids[@]}"; do taskset -a -cp "$one" "$pid" >/dev/null; done
-    for which in direct proxied; do
+    for which in $targets; do
         url=$direct
         [ "$which" = proxied ] && url=$proxied
+        [ "$which" = messages ] && url=$messages
         read -r rps p50 p99 bad < <(run_wrk "$url" 1 taskset -c "$one")
         printf '%-8s %-6s %12s %10s %10s %8s\n' "$which" "1, 1cpu" "$rps" "$p50" "$p99" "$bad"
     done

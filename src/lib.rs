@@ -45,7 +45,9 @@ pub(crate) mod template;
 pub(crate) mod transport;
 pub mod types;
 
-pub use client::{CallOptions, ChatStream, Client, Fallback, KeyCheck, MockResponse};
+pub use client::{
+    CallOptions, ChatStream, Client, Fallback, KeyCheck, MockResponse, Native, NativeFrame,
+};
 pub use cost::{Catalog, ModelInfo, PriceBook, token_counter};
 pub use error::{Attempt, Error, ErrorDetails, ErrorKind, Result};
 pub use router::{RouteOptions, Router, RouterConfig};

@@ -20,6 +20,7 @@ mod key_check;
 mod litellm_args;
 mod lookup;
 mod mock;
+mod native;
 mod options;
 mod policy;
 mod pump;
@@ -38,6 +39,7 @@ pub use fallback::Fallback;
 pub use key_check::KeyCheck;
 pub(crate) use litellm_args::has_litellm_args;
 pub use mock::MockResponse;
+pub use native::{Native, NativeFrame};
 pub use options::CallOptions;
 pub use stream::ChatStream;
 
@@ -220,6 +222,9 @@ impl Client {
             )
             .await
             .map_err(at)?;
+        if let Some(native) = &opts.native {
+            native.keep_answer(&json);
+        }
         let id = fresh_id();
         let Some(chat) = plan.spec.chat.as_ref() else {
             return Err(no_endpoint(&plan.spec, "chat"));
@@ -340,7 +345,8 @@ impl Client {
             provider: plan.spec.id.clone(),
             model: plan.model.clone(),
         };
-        let state = Pump::new(body, decoder, mapper, pricing, final_usage.clone());
+        let state = Pump::new(body, decoder, mapper, pricing, final_usage.clone())
+            .keeping(opts.native.clone());
         let inner = futures::stream::unfold(state, move |mut st| {
             let at = at.clone();
             async move {
@@ -438,6 +444,12 @@ impl Client {
         }
         let mut prepared = prepare_chat(&spec, &applied.request, &model, params, stream)?;
         engine::params::force_into(&mut prepared.body, &applied.forced);
+        if let Some(native) = &opts.native {
+            let dialect = spec.chat.as_ref().and_then(|c| c.dialect.as_deref());
+            if let Some(body) = native.begin(dialect, &model) {
+                prepared.body = body;
+            }
+        }
         let base_url = match &opts.api_base {
             Some(b) => b.clone(),
             None => env_base_url(&spec)

@@ -63,6 +63,9 @@ pub struct CallOptions {
     /// image bytes only (`image-bytes` in its spec); unset: yes. The proxy
     /// sets it off unless a deployment allows it.
     pub fetch_image_urls: Option<bool>,
+    /// The caller's body as a front door received it: sent as it is to a
+    /// deployment whose spec speaks the door's dialect (see [`Native`](crate::Native)).
+    pub native: Option<super::Native>,
 }
 
 impl CallOptions {

@@ -25,9 +25,17 @@ pub(super) struct Pump {
     done: bool,
     pricing: Pricing,
     final_usage: Arc<Mutex<Option<Usage>>>,
+    /// A front door's pass-through, which keeps every raw frame.
+    native: Option<super::Native>,
 }
 
 impl Pump {
+    /// Keeps every raw frame for a front door's pass-through.
+    pub(super) fn keeping(mut self, native: Option<super::Native>) -> Pump {
+        self.native = native;
+        self
+    }
+
     pub(super) fn new(
         body: BodyStream,
         decoder: Decoder,
@@ -45,6 +53,7 @@ impl Pump {
             done: false,
             pricing,
             final_usage,
+            native: None,
         }
     }
 
@@ -74,6 +83,9 @@ impl Pump {
             let mut out = Vec::new();
             let mapped = step.and_then(|()| {
                 for f in self.frames.drain(..) {
+                    if let Some(n) = &self.native {
+                        n.keep_frame(f.event.as_deref(), &f.data);
+                    }
                     self.mapper.frame(&f, &mut out)?;
                 }
                 if self.done || self.mapper.is_complete() {

@@ -108,9 +108,20 @@ fn run_cases(id: &str) -> usize {
     cases.len()
 }
 
+/// Every door's fixture folder (`tests/fixtures/ingress/<door id>/`).
 #[test]
-fn anthropic_messages_fixtures() {
-    assert!(run_cases("anthropic_messages") >= 1);
+fn every_door_fixture_holds() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ingress");
+    let mut doors = 0;
+    for entry in std::fs::read_dir(&root).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            let id = path.file_name().unwrap().to_string_lossy().to_string();
+            assert!(run_cases(&id) >= 1, "{id}: no cases");
+            doors += 1;
+        }
+    }
+    assert!(doors >= 1);
 }
 
 #[test]

@@ -24,8 +24,9 @@ pub(crate) struct Report {
     pub(crate) unreadable: usize,
 }
 
-/// Lints spec and pricing files and directories of them; with no paths,
-/// `./providers` and `./pricing` when present, else the built-in specs.
+/// Lints spec, pricing and front-door files and directories of them; with
+/// no paths, `./providers`, `./pricing` and `./ingress` when present, else
+/// the built-in specs.
 /// Built-in specs are always loaded, so `extends` resolves, but only the
 /// given files are checked.
 pub(crate) fn lint_paths(paths: &[PathBuf]) -> Report {
@@ -34,7 +35,7 @@ pub(crate) fn lint_paths(paths: &[PathBuf]) -> Report {
     let mut paths = paths.to_vec();
     if paths.is_empty() {
         paths.extend(
-            ["providers", "pricing"]
+            ["providers", "pricing", "ingress"]
                 .map(PathBuf::from)
                 .into_iter()
                 .filter(|p| p.is_dir()),
@@ -42,6 +43,7 @@ pub(crate) fn lint_paths(paths: &[PathBuf]) -> Report {
     }
     let mut findings = Vec::new();
     let mut pricing = Vec::new();
+    let mut doors = Vec::new();
     let mut unreadable = 0;
     for p in &paths {
         match read(p) {
@@ -52,6 +54,8 @@ pub(crate) fn lint_paths(paths: &[PathBuf]) -> Report {
             )),
             // A file in a directory named `pricing` is a price list; anything else a spec.
             Ok(list) if is_pricing(p) => pricing.extend(list),
+            // …and one in a directory named `ingress` a front door.
+            Ok(list) if is_ingress(p) => doors.extend(list),
             Ok(list) => sources.extend(list),
             Err(reason) => {
                 unreadable += 1;
@@ -69,10 +73,13 @@ pub(crate) fn lint_paths(paths: &[PathBuf]) -> Report {
         let ids: HashSet<String> = sources.iter().map(Source::id_of).collect();
         findings.extend(pricing::lint_pricing(&pricing, &ids));
     }
+    if !doors.is_empty() {
+        findings.extend(crate::ingress::compile_doors(&doors).1);
+    }
     findings.sort_by(|a, b| (&a.file, a.line, a.col).cmp(&(&b.file, b.line, b.col)));
     Report {
         findings,
-        files: check.as_ref().map_or(builtin, HashSet::len) + pricing.len(),
+        files: check.as_ref().map_or(builtin, HashSet::len) + pricing.len() + doors.len(),
         unreadable,
     }
 }
@@ -118,6 +125,11 @@ fn whole_file(path: &Path, severity: Severity, message: String) -> Diagnostic {
         code: "io".into(),
         message,
     }
+}
+
+/// A path in (or of) a directory named `ingress`: front-door files.
+fn is_ingress(path: &Path) -> bool {
+    path.components().any(|c| c.as_os_str() == "ingress")
 }
 
 fn is_pricing(path: &Path) -> bool {

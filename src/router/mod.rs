@@ -66,6 +66,9 @@ pub struct RouteOptions {
     /// model, key and settings. Its failures are the host's, not the
     /// deployment's: they cool no deployment down and feed no latency.
     pub api_base: Option<String>,
+    /// The caller's body as a front door received it, passed through to a
+    /// deployment that speaks the door's dialect.
+    pub native: Option<crate::client::Native>,
 }
 
 impl std::fmt::Debug for RouteOptions {
@@ -255,7 +258,11 @@ fn attempt_options<'a>(
     route: &RouteOptions,
 ) -> Cow<'a, CallOptions> {
     let cut = left.filter(|&left| options.timeout.is_none_or(|t| t > left));
-    if cut.is_none() && route.mock_response.is_none() && route.api_base.is_none() {
+    if cut.is_none()
+        && route.mock_response.is_none()
+        && route.api_base.is_none()
+        && route.native.is_none()
+    {
         return Cow::Borrowed(options);
     }
     let mut o = options.clone();
@@ -267,6 +274,9 @@ fn attempt_options<'a>(
     }
     if let Some(base) = &route.api_base {
         o.api_base = Some(base.clone());
+    }
+    if let Some(native) = &route.native {
+        o.native = Some(native.clone());
     }
     Cow::Owned(o)
 }

@@ -98,6 +98,8 @@ pub struct AppState {
     /// Virtual keys, their limits and the spend log (with Redis, the
     /// fleet's limits).
     accounts: accounts::Accounts,
+    /// The front doors served beside OpenAI chat (`ingress/*.toml`).
+    doors: crate::ingress::Doors,
 }
 
 impl AppState {
@@ -143,6 +145,7 @@ impl AppState {
             recorder: Recorder::new(vec![metrics.clone()]),
             metrics,
             accounts: accounts::Accounts::default(),
+            doors: crate::ingress::Doors::builtin()?,
         })
     }
 

@@ -81,6 +81,26 @@ impl<'v> Walk<'_, 'v> {
         out
     }
 
+    /// `body` once per item of `items` (the item in scope); nulls dropped,
+    /// and with `flat` a list the body renders spliced in.
+    fn each(&mut self, items: &'v [Value], body: &Tpl, flat: bool) -> Result<Value, RenderError> {
+        let mut out = Vec::with_capacity(items.len().min(1024));
+        for (i, item) in items.iter().enumerate() {
+            self.scopes.push(Frame {
+                value: item,
+                index: Some((i, items.len())),
+            });
+            let v = self.eval(body);
+            self.scopes.pop();
+            match v? {
+                Value::Null => {}
+                Value::Array(list) if flat => out.extend(list.into_iter().filter(|v| !v.is_null())),
+                v => out.push(v),
+            }
+        }
+        Ok(Value::Array(out))
+    }
+
     fn eval_inner(&mut self, tpl: &Tpl) -> Result<Value, RenderError> {
         match tpl {
             Tpl::Lit(v) => {
@@ -155,6 +175,30 @@ impl<'v> Walk<'_, 'v> {
                 Ok(Value::Array(out))
             }
             Tpl::Each { over, body, flat } => {
+                if !matches!(over, Expr::Path(_)) {
+                    // A computed list (`{{where content "type" "text"}}`): owned
+                    // here, walked by a walk whose scopes live no longer than it.
+                    let owned = eval_expr(over, &self.scopes);
+                    let items = match &owned {
+                        Value::Array(items) => items,
+                        Value::Null => return Ok(Value::Null),
+                        other => {
+                            return Err(RenderError(format!(
+                                "$each needs a list, got {}",
+                                helpers::type_name(other)
+                            )));
+                        }
+                    };
+                    let mut inner = Walk {
+                        parts: self.parts,
+                        scopes: self.scopes.clone(),
+                        depth: self.depth,
+                        left: self.left,
+                    };
+                    let out = inner.each(items, body, *flat);
+                    self.left = inner.left;
+                    return out;
+                }
                 let items = match lookup_expr(over, &self.scopes) {
                     Some(Value::Array(items)) => items,
                     Some(Value::Null) | None => return Ok(Value::Null),
@@ -165,23 +209,7 @@ impl<'v> Walk<'_, 'v> {
                         )));
                     }
                 };
-                let mut out = Vec::with_capacity(items.len().min(1024));
-                for (i, item) in items.iter().enumerate() {
-                    self.scopes.push(Frame {
-                        value: item,
-                        index: Some((i, items.len())),
-                    });
-                    let v = self.eval(body);
-                    self.scopes.pop();
-                    match v? {
-                        Value::Null => {}
-                        Value::Array(list) if *flat => {
-                            out.extend(list.into_iter().filter(|v| !v.is_null()))
-                        }
-                        v => out.push(v),
-                    }
-                }
-                Ok(Value::Array(out))
+                self.each(items, body, *flat)
             }
             Tpl::With { value, body } => match lookup_expr(value, &self.scopes) {
                 None | Some(Value::Null) => Ok(Value::Null),

@@ -381,3 +381,20 @@ fn hostile_specs_fail_to_load_without_overflowing_a_small_stack() {
         .expect("spawn");
     worker.join().expect("no case crashes the loader");
 }
+
+#[test]
+fn a_front_door_with_a_problem_in_each_part_reports_them_all() {
+    check_case("ingress/broken_door");
+}
+
+#[test]
+fn a_front_door_with_an_unknown_key_names_its_place() {
+    check_case("ingress/unknown_key");
+}
+
+#[test]
+fn the_shipped_front_doors_lint_clean() {
+    let out = switchboard_lint(crate_root(), &["ingress"]);
+    assert_eq!(text(&out.stdout), "", "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0));
+}

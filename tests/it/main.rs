@@ -17,6 +17,7 @@ mod server;
 mod server_budget;
 mod server_crash;
 mod server_keys;
+mod server_messages;
 mod server_metrics;
 mod server_redis;
 mod server_shutdown;

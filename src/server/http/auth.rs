@@ -46,7 +46,10 @@ pub(crate) async fn require_master_key(
             Some(_) => None,
         };
         if let Some(e) = refused {
-            if let Some(route) = Route::of_path(req.uri().path()) {
+            let path = req.uri().path();
+            let route =
+                Route::of_path(path).or_else(|| state.doors.by_path(path).map(|_| Route::Chat));
+            if let Some(route) = route {
                 state.recorder.open(route).fail(e.kind(), &[]);
             }
             return e.into_response();

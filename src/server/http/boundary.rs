@@ -35,6 +35,7 @@ use tower::{Layer, Service};
 use super::error::{ApiError, Failure, Scrub, panicked};
 use super::key::presented_value;
 use crate::error::{Error, ErrorKind};
+use crate::ingress::Door;
 use crate::server::AppState;
 use crate::server::record::Route;
 
@@ -88,7 +89,11 @@ where
 
     fn call(&mut self, req: Request) -> Guarded<S::Future> {
         let presented = presented_value(req.headers()).cloned();
-        let route = Route::of_path(req.uri().path()).map_or("other", Route::label);
+        let path = req.uri().path();
+        let door = self.state.doors.by_path(path).cloned();
+        let route = Route::of_path(path)
+            .or_else(|| door.as_ref().map(|_| Route::Chat))
+            .map_or("other", Route::label);
         let inner = &mut self.inner;
         let called = std::panic::catch_unwind(AssertUnwindSafe(|| inner.call(req)));
         Guarded {
@@ -96,6 +101,7 @@ where
             state: self.state.clone(),
             presented,
             route,
+            door,
         }
     }
 }
@@ -109,6 +115,8 @@ pin_project_lite::pin_project! {
         state: Arc<AppState>,
         presented: Option<HeaderValue>,
         route: &'static str,
+        // The front door the path belongs to: errors take its shape.
+        door: Option<Arc<Door>>,
     }
 }
 
@@ -141,7 +149,15 @@ where
         };
         if let Some(e) = failure {
             let scrub = Scrub::new(this.state.redactor.clone(), this.presented.take());
-            let json = Json(scrub.body(&e)).into_response();
+            let mut body = scrub.body(&e);
+            if let Some(door) = this.door.as_ref() {
+                let status = door.status(e.kind(), resp.status().as_u16());
+                body = door.error_body(e.kind(), status, &body);
+                if let Ok(s) = StatusCode::from_u16(status) {
+                    *resp.status_mut() = s;
+                }
+            }
+            let json = Json(body).into_response();
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),

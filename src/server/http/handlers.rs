@@ -32,10 +32,10 @@ const DEPLOYMENT_HEADER: &str = "x-switchboard-deployment";
 /// Request fields that would send the call to another host.
 const BASE_URL_FIELDS: [&str; 2] = ["api_base", "base_url"];
 
-type Key = Option<axum::Extension<Caller>>;
+pub(super) type Key = Option<axum::Extension<Caller>>;
 
 /// What a chat call answers.
-enum Answer {
+pub(super) enum Answer {
     Json(ChatResponse),
     Stream(ChatStream),
 }
@@ -64,6 +64,18 @@ async fn chat_call(
     body: Body,
 ) -> Result<Answer, ApiError> {
     let (req, route): (ChatRequest, _) = read_request(state, headers, body).await?;
+    routed_chat(state, call, caller, req, &route).await
+}
+
+/// A typed chat request from any front door, through the one path every
+/// chat call takes: the group, admission, the Router.
+pub(super) async fn routed_chat(
+    state: &AppState,
+    call: &mut Recording,
+    caller: Option<&Caller>,
+    req: ChatRequest,
+    route: &RouteOptions,
+) -> Result<Answer, ApiError> {
     call.group(&req.model);
     require_model(state, caller, &req.model)?;
     req.validate()
@@ -74,12 +86,12 @@ async fn chat_call(
         .await?;
     call.admitted(caller, admission);
     if !req.is_stream() {
-        let routed = state.router.completion(&req, &route).await?;
+        let routed = state.router.completion(&req, route).await?;
         call.usage(routed.response.usage.clone());
         call.served(routed.deployment, routed.attempts);
         return Ok(Answer::Json(routed.response));
     }
-    let routed = state.router.stream(&req, &route).await?;
+    let routed = state.router.stream(&req, route).await?;
     if routed.response.has_first_chunk() {
         call.first_chunk();
     }
@@ -88,7 +100,7 @@ async fn chat_call(
 }
 
 /// A routed stream as server-sent events; the record goes with it.
-fn event_stream(
+pub(super) fn event_stream(
     state: &AppState,
     headers: &HeaderMap,
     stream: ChatStream,
@@ -97,7 +109,12 @@ fn event_stream(
     let deployment = HeaderValue::from_str(call.deployment()).ok();
     let scrub = Scrub::new(state.redactor.clone(), presented_value(headers).cloned());
     let events = sse::events(Recorded::new(stream, call), scrub, state.metrics.clone());
-    let mut resp = Body::from_stream(events).into_response();
+    sse_response(Body::from_stream(events), deployment)
+}
+
+/// An SSE answer, naming the deployment that serves it.
+pub(super) fn sse_response(body: Body, deployment: Option<HeaderValue>) -> Response {
+    let mut resp = body.into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -149,14 +166,14 @@ async fn embeddings_call(
 }
 
 /// A JSON answer, naming the deployment that served it; the call succeeded.
-fn answered(answer: impl serde::Serialize, call: Recording) -> Response {
+pub(super) fn answered(answer: impl serde::Serialize, call: Recording) -> Response {
     let resp = served_by(Json(answer).into_response(), call.deployment());
     call.succeed();
     resp
 }
 
 /// Finishes `call` as failed with `e` (and the Router's attempts, if any).
-fn failed(call: Recording, e: ApiError) -> ApiError {
+pub(super) fn failed(call: Recording, e: ApiError) -> ApiError {
     call.fail(e.kind(), e.attempts());
     e
 }
@@ -164,7 +181,11 @@ fn failed(call: Recording, e: ApiError) -> ApiError {
 /// The request names a model group this server has: 400 when it names
 /// none, 404 when the group is unknown (listing only the groups the
 /// caller may use).
-fn require_model(state: &AppState, caller: Option<&Caller>, model: &str) -> Result<(), ApiError> {
+pub(super) fn require_model(
+    state: &AppState,
+    caller: Option<&Caller>,
+    model: &str,
+) -> Result<(), ApiError> {
     if model.is_empty() {
         return Err(ApiError::invalid(
             "missing required field model",
@@ -189,13 +210,23 @@ async fn read_request<T: serde::de::DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(T, RouteOptions), ApiError> {
+    let (map, route) = read_object(state, headers, body).await?;
+    Ok((body::typed(map)?, route))
+}
+
+/// Reads and checks a request body as a JSON object, with how to route it.
+pub(super) async fn read_object(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(Map<String, Value>, RouteOptions), ApiError> {
     let bytes = body::read(headers, body, state.body_limits()).await?;
     let mut map = body::object(&bytes)?;
     let route = RouteOptions {
         api_base: take_api_base(state, &mut map)?,
         ..RouteOptions::default()
     };
-    Ok((body::typed(map)?, route))
+    Ok((map, route))
 }
 
 /// Takes `api_base` / `base_url` out of the request: refused unless the

@@ -17,6 +17,7 @@ pub(crate) mod auth;
 pub(crate) mod body;
 mod boundary;
 mod connection;
+mod door;
 pub(crate) mod error;
 mod handlers;
 mod key;
@@ -27,6 +28,9 @@ mod sse;
 
 use std::sync::Arc;
 
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::middleware;
 use axum::routing::{get, post};
 
@@ -48,7 +52,42 @@ fn served(state: Arc<AppState>) -> boundary::Guard<axum::Router> {
 
 /// The HTTP routes over `state`, without the boundary.
 fn routes(state: Arc<AppState>) -> axum::Router {
-    let api = axum::Router::new()
+    let mut api = axum::Router::new();
+    for d in &state.doors.doors {
+        for path in &d.paths {
+            let door = d.clone();
+            api = api.route(
+                path,
+                post(
+                    move |State(st): State<Arc<AppState>>,
+                          caller: handlers::Key,
+                          headers: HeaderMap,
+                          body: Body| {
+                        let door = door.clone();
+                        async move { door::call(door, st, caller.as_deref(), headers, body).await }
+                    },
+                ),
+            );
+        }
+        if let Some(path) = &d.count_path {
+            let door = d.clone();
+            api = api.route(
+                path,
+                post(
+                    move |State(st): State<Arc<AppState>>,
+                          caller: handlers::Key,
+                          headers: HeaderMap,
+                          body: Body| {
+                        let door = door.clone();
+                        async move {
+                            door::count_tokens(door, st, caller.as_deref(), headers, body).await
+                        }
+                    },
+                ),
+            );
+        }
+    }
+    let api = api
         .route("/v1/chat/completions", post(handlers::chat))
         .route("/chat/completions", post(handlers::chat))
         .route("/v1/embeddings", post(handlers::embeddings))

@@ -567,6 +567,7 @@ fn compile_endpoint(cx: &mut Ctx, name: &str, raw: &RawEndpoint) -> Endpoint {
         |v: &Value| serde_json::to_string(v).is_ok_and(|t| t.contains("request"));
     let uses_request = mentions_request(&raw.body) || raw.parts.values().any(mentions_request);
     Endpoint {
+        dialect: raw.dialect.clone(),
         request,
         shape: Shape {
             request: uses_request,

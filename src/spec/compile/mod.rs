@@ -149,6 +149,8 @@ pub(crate) struct Endpoint {
     pub(crate) json_tool: Option<String>,
     /// Image URLs are fetched and sent as bytes (`image-bytes`).
     pub(crate) image_bytes: bool,
+    /// The front-door dialect the endpoint speaks natively (`dialect`).
+    pub(crate) dialect: Option<String>,
     pub(crate) stream: Option<StreamSpec>,
 }
 

@@ -177,6 +177,11 @@ pub(crate) struct RawEndpoint {
     /// `response_format` `json_object` offers (and forces) a tool of this
     /// name, and the answer's call to it is the message content.
     pub json_tool: Option<String>,
+    /// The front-door dialect this endpoint speaks natively (a door file's
+    /// `dialect`, e.g. `anthropic-messages`): a call through that door is
+    /// sent the caller's body as it came, `model` replaced, and its answer
+    /// goes back as the provider wrote it.
+    pub dialect: Option<String>,
     pub stream: Option<RawStream>,
 }
 
