@@ -18,6 +18,7 @@ mod server_budget;
 mod server_crash;
 mod server_keys;
 mod server_messages;
+mod server_responses;
 mod server_metrics;
 mod server_redis;
 mod server_shutdown;
