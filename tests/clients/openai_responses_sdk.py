@@ -99,20 +99,21 @@ assert own.usage.input_tokens == 107 and own.usage.input_tokens_details.cached_t
 
 
 # The SDK's own exception classes, raised from OpenAI's error shape.
-def raises(cls, model, **kwargs):
-    options = kwargs.pop("options", {})
+def raises(cls, model, c=client, **kwargs):
     try:
-        client.with_options(**options).responses.create(model=model, input="Hi", **kwargs)
+        c.responses.create(model=model, input="Hi", **kwargs)
     except cls as e:
         assert isinstance(e.body, dict) and isinstance(e.body.get("message"), str), e.body
         return e
     raise AssertionError(f"{cls.__name__} not raised")
 
 
-raises(openai.AuthenticationError, "gpt", options={"api_key": "sk-wrong"})
 raises(openai.NotFoundError, "no-such-group")
 raises(openai.RateLimitError, "limited")
 e = raises(openai.BadRequestError, "gpt", previous_response_id="resp_123")
 assert e.param == "previous_response_id" and "not store" in e.message, (e.param, e.message)
+# Its own client: the proxy refuses a wrong key before reading the body.
+wrong = openai.OpenAI(base_url=base, api_key="sk-wrong", max_retries=0)
+raises(openai.AuthenticationError, "gpt", c=wrong)
 
 print("all checks passed")
