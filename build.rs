@@ -35,6 +35,8 @@ fn embed(dir: &str, name: &str, out_file: &str) {
     out.push_str("];\n");
     let dest = Path::new(&env::var("OUT_DIR").unwrap_or_default()).join(out_file);
     if let Err(e) = fs::write(&dest, out) {
-        panic!("cannot write {}: {e}", dest.display());
+        // A build script fails by saying why and exiting non-zero.
+        eprintln!("cannot write {}: {e}", dest.display());
+        std::process::exit(1);
     }
 }

@@ -9,6 +9,14 @@
 //! Every input is checked once before it is timed, so a broken spec shows
 //! up as a panic here instead of as the speed of an error path.
 
+// A benchmark: unwrap, expect and panic are how a test fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::sync::Arc;

@@ -1,6 +1,14 @@
 //! Start-up cost: compiling every built-in provider spec and parsing the
 //! whole pricing catalog (aim: under 50 ms together).
 
+// A benchmark: unwrap, expect and panic are how a test fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use switchboard::{Catalog, Registry};
 

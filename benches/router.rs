@@ -3,6 +3,14 @@
 //! And what a plain call's fallbacks cost (litellm's `completion(…,
 //! fallbacks=[…])`: an ad-hoc Router per call), on mock answers.
 
+// A benchmark: unwrap, expect and panic are how a test fails.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 use std::sync::Arc;
 
 use criterion::{Criterion, criterion_group, criterion_main};

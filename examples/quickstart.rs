@@ -32,8 +32,7 @@ async fn main() -> switchboard::Result<()> {
         }
     }
 
-    let mut req = ChatRequest::new("anthropic/claude-3-5-haiku-latest").user("Count to five.");
-    req.stream = Some(true);
+    let req = ChatRequest::new("anthropic/claude-3-5-haiku-latest").user("Count to five.");
     let mut stream = client.stream(&req, &options("ANTHROPIC_API_KEY")).await?;
     print!("streamed: ");
     while let Some(chunk) = stream.next().await {

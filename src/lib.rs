@@ -7,8 +7,7 @@
 //! use switchboard::{CallOptions, ChatRequest, Client};
 //!
 //! let client = Client::new()?;
-//! let mut req = ChatRequest::new("gemini/gemini-2.5-flash").user("Explain SSE in one line");
-//! req.stream = Some(true);
+//! let req = ChatRequest::new("gemini/gemini-2.5-flash").user("Explain SSE in one line");
 //! let mut stream = client.stream(&req, &CallOptions::default()).await?;
 //! while let Some(chunk) = stream.next().await {
 //!     let chunk = chunk?;
@@ -26,6 +25,8 @@ pub mod cost;
 pub mod duration;
 pub(crate) mod engine;
 mod error;
+// Served by the proxy, checked by lint.
+#[cfg_attr(not(feature = "server"), allow(dead_code))]
 pub(crate) mod ingress;
 pub(crate) mod jsonpath;
 // Only the `lint` command reads it.

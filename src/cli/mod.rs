@@ -38,8 +38,12 @@ struct Cli {
 enum Command {
     /// Check provider spec files; prints `file:line:col: error[code]: reason` per finding.
     Lint(lint::Args),
-    /// Print the JSON Schema of a provider spec file.
-    Schema,
+    /// Print the JSON Schema of a provider spec file (or, with --ingress, of a front-door file).
+    Schema {
+        /// The schema of `ingress/<id>.toml` front-door files instead.
+        #[arg(long)]
+        ingress: bool,
+    },
     /// Send a chat completion; streams text to the terminal, or prints JSON with --json.
     Complete(complete::Args),
     /// Create embeddings; prints the OpenAI `list` object with --json.
@@ -68,8 +72,12 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Lint(args) => lint::run(args),
-        Command::Schema => {
-            let schema = crate::spec::schema();
+        Command::Schema { ingress } => {
+            let schema = if ingress {
+                crate::ingress::schema()
+            } else {
+                crate::spec::schema()
+            };
             println!(
                 "{}",
                 serde_json::to_string_pretty(&schema).unwrap_or_default()

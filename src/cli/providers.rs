@@ -73,7 +73,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
 }
 
 /// The provider table, as Markdown or as aligned text.
-pub fn table(registry: &Registry, markdown: bool) -> String {
+pub(crate) fn table(registry: &Registry, markdown: bool) -> String {
     let yes = |b: bool| if b { "yes" } else { "no" };
     let rows: Vec<[String; 6]> = registry
         .specs()

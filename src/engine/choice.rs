@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::map::{nodes, thinking_blocks};
+use super::read::{nodes, thinking_blocks};
 use crate::jsonpath::Paths;
 use crate::spec::compile::{AnnotationsMap, LogprobsMap, LogprobsTable, Mapping, ToolCallMap};
 use crate::types::{Annotation, ThinkingBlock, UrlCitation};

@@ -13,9 +13,8 @@ use serde_json::{Map, Value};
 
 use super::choice::{ChoiceView, choices};
 use super::classify::classify_event;
-use super::map::{
-    UsageParts, arguments_at, fallback_call_id, map_finish, signature_fields, string_at,
-};
+use super::map::{UsageParts, fallback_call_id, map_finish};
+use super::read::{arguments_at, signature_fields, string_at};
 use super::stream::Frame;
 use crate::error::{Error, ErrorKind, Result};
 use crate::spec::Spec;

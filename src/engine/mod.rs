@@ -10,6 +10,7 @@ pub(crate) mod events;
 pub(crate) mod map;
 pub(crate) mod params;
 pub(crate) mod parts;
+pub(crate) mod read;
 pub(crate) mod render;
 pub(crate) mod stream;
 

@@ -43,7 +43,7 @@ pub(crate) fn builtin_sources() -> Vec<Source> {
 }
 
 /// The JSON Schema of a door file.
-pub fn schema() -> Value {
+pub(crate) fn schema() -> Value {
     serde_json::to_value(schemars::schema_for!(raw::RawDoor)).unwrap_or(Value::Null)
 }
 

@@ -158,3 +158,86 @@ fn responses_door_refuses_what_it_cannot_keep_with_the_param_named() {
         assert_eq!(e.kind(), ErrorKind::BadRequest, "{body}");
     }
 }
+
+#[test]
+fn absurd_bodies_are_refused_as_bad_requests_never_a_panic() {
+    let d = door("anthropic_messages");
+    let bodies = [
+        json!(null),
+        json!([]),
+        json!({"model": "g", "messages": 7}),
+        json!({"model": "g", "messages": [{"role": "user", "content": [{"type": "hologram"}]}]}),
+        json!({"model": "g", "messages": [{"role": "narrator", "content": "x"}]}),
+        json!({"model": "g", "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "ftp"}}]}]}),
+        json!({"model": "g", "tools": "all", "messages": []}),
+        json!({"model": "g", "tool_choice": {"type": "sometimes"}, "messages": []}),
+    ];
+    for body in bodies {
+        if let Err(e) = d.request(&body) {
+            assert_eq!(e.kind(), ErrorKind::BadRequest, "{body}: {e}");
+        }
+    }
+    // As deep as a parsed body can be (serde_json stops at 128 levels).
+    let mut deep = json!("x");
+    for _ in 0..120 {
+        deep = json!([deep]);
+    }
+    let _ = d.request(&json!({"model": "g", "system": deep, "messages": []}));
+}
+
+#[test]
+fn a_stream_with_no_chunks_still_opens_and_closes_the_message() {
+    let mut f = Framer::new(door("anthropic_messages"));
+    let names: Vec<Option<String>> = f.finish().unwrap().into_iter().map(|e| e.name).collect();
+    let want = ["message_start", "ping", "message_delta", "message_stop"];
+    assert_eq!(names, want.map(|n| Some(n.to_string())));
+}
+
+#[test]
+fn an_error_event_carries_the_doors_error_body() {
+    let d = door("anthropic_messages");
+    let openai =
+        json!({"error": {"message": "overloaded upstream", "type": "service_unavailable"}});
+    let body = d.error_body(ErrorKind::ServiceUnavailable, 529, &openai);
+    assert_eq!(
+        body,
+        json!({"type": "error", "error": {"type": "overloaded_error", "message": "overloaded upstream"}})
+    );
+    assert_eq!(d.status(ErrorKind::ServiceUnavailable, 503), 529);
+    assert_eq!(d.status(ErrorKind::RateLimit, 429), 429);
+    let events = Framer::new(d).error(body.clone());
+    assert_eq!(
+        events,
+        vec![frame::Event {
+            name: Some("error".into()),
+            data: body
+        }]
+    );
+}
+
+#[test]
+fn a_sequence_field_numbers_every_event() {
+    let text = r#"
+path = "/v1/seq"
+request = { model = "{{model}}", messages = "{{messages}}" }
+response = { id = "{{id}}" }
+errors = { body = { message = "{{message}}" } }
+[stream]
+sequence = "sequence_number"
+start = [{ event = "a", data = { type = "a" } }, { event = "b", data = { type = "b" } }]
+end = { event = "z", data = { type = "z" } }
+"#;
+    let doors = Doors::from_sources(&[Source {
+        name: "ingress/seq.toml".into(),
+        text: text.into(),
+    }])
+    .unwrap();
+    let mut f = Framer::new(doors.doors[0].clone());
+    let seq: Vec<Value> = f
+        .finish()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.data["sequence_number"].clone())
+        .collect();
+    assert_eq!(seq, [json!(0), json!(1), json!(2)]);
+}

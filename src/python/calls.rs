@@ -9,15 +9,14 @@ use std::sync::{OnceLock, RwLock};
 use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyString;
-use serde::Serialize;
 
 use super::error::to_pyerr;
-use super::request::{self, parse};
+use super::request::{self, parse, to_json};
 use super::runtime::{Task, spawn, wait};
 use super::stream::Stream;
 use crate::client::{CallOptions, Client};
 use crate::cost::{ModelInfo, text_token_counter, token_counter as count_tokens};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Error;
 use crate::types::{Message, Usage};
 
 /// The package's Client, made on first use (so `import switchboard` loads
@@ -39,16 +38,6 @@ pub(super) fn client(py: Python<'_>) -> PyResult<Client> {
     Ok(guard.clone())
 }
 
-/// `value` as JSON text.
-pub(super) fn to_json(value: &impl Serialize) -> Result<String> {
-    serde_json::to_string(value).map_err(|e| {
-        Error::new(
-            ErrorKind::Internal,
-            format!("cannot serialize an answer: {e}"),
-        )
-    })
-}
-
 /// A Python str from a Rust one (what an async call resolves to).
 pub(super) fn deliver_str(py: Python<'_>, s: String) -> PyResult<Py<PyAny>> {
     Ok(PyString::new(py, &s).into_any().unbind())
@@ -57,7 +46,11 @@ pub(super) fn deliver_str(py: Python<'_>, s: String) -> PyResult<Py<PyAny>> {
 /// A chat completion: the request body and call settings as JSON, the
 /// `chat.completion` object as JSON.
 #[pyfunction]
-pub fn completion(py: Python<'_>, body: PyBackedStr, settings: PyBackedStr) -> PyResult<String> {
+pub(crate) fn completion(
+    py: Python<'_>,
+    body: PyBackedStr,
+    settings: PyBackedStr,
+) -> PyResult<String> {
     let client = client(py)?;
     let (req, opts) = request::chat(&client, &body, &settings).map_err(|e| to_pyerr(py, e))?;
     wait(py, async move {
@@ -67,7 +60,7 @@ pub fn completion(py: Python<'_>, body: PyBackedStr, settings: PyBackedStr) -> P
 
 /// [`completion`] for asyncio: resolves `future` with the JSON.
 #[pyfunction]
-pub fn acompletion(
+pub(crate) fn acompletion(
     py: Python<'_>,
     body: PyBackedStr,
     settings: PyBackedStr,
@@ -82,7 +75,7 @@ pub fn acompletion(
 /// A streamed chat completion, once its response has begun (a failure
 /// before the first chunk raises here).
 #[pyfunction]
-pub fn stream(py: Python<'_>, body: PyBackedStr, settings: PyBackedStr) -> PyResult<Stream> {
+pub(crate) fn stream(py: Python<'_>, body: PyBackedStr, settings: PyBackedStr) -> PyResult<Stream> {
     let client = client(py)?;
     let (req, opts) = request::chat(&client, &body, &settings).map_err(|e| to_pyerr(py, e))?;
     let chunks = wait(py, async move { client.stream(&req, &opts).await })?;
@@ -91,7 +84,7 @@ pub fn stream(py: Python<'_>, body: PyBackedStr, settings: PyBackedStr) -> PyRes
 
 /// [`stream`] for asyncio: resolves `future` with the `Stream`.
 #[pyfunction]
-pub fn astream(
+pub(crate) fn astream(
     py: Python<'_>,
     body: PyBackedStr,
     settings: PyBackedStr,
@@ -108,7 +101,11 @@ pub fn astream(
 /// Embeddings: the request body and call settings as JSON, OpenAI's
 /// `list` object as JSON.
 #[pyfunction]
-pub fn embedding(py: Python<'_>, body: PyBackedStr, settings: PyBackedStr) -> PyResult<String> {
+pub(crate) fn embedding(
+    py: Python<'_>,
+    body: PyBackedStr,
+    settings: PyBackedStr,
+) -> PyResult<String> {
     let client = client(py)?;
     let (req, opts) = request::embedding(&client, &body, &settings).map_err(|e| to_pyerr(py, e))?;
     wait(
@@ -119,7 +116,7 @@ pub fn embedding(py: Python<'_>, body: PyBackedStr, settings: PyBackedStr) -> Py
 
 /// [`embedding`] for asyncio: resolves `future` with the JSON.
 #[pyfunction]
-pub fn aembedding(
+pub(crate) fn aembedding(
     py: Python<'_>,
     body: PyBackedStr,
     settings: PyBackedStr,
@@ -136,7 +133,7 @@ pub fn aembedding(
 /// the prompt alone costs (a per-request fee included); the rest is the
 /// completion's.
 #[pyfunction]
-pub fn cost_per_token(
+pub(crate) fn cost_per_token(
     py: Python<'_>,
     model: &str,
     usage: PyBackedStr,
@@ -158,7 +155,10 @@ pub fn cost_per_token(
 /// (Switchboard's keys: `input`, `context-window`…); None when nothing
 /// resolves or prices it.
 #[pyfunction]
-pub fn model_info(py: Python<'_>, model: &str) -> PyResult<Option<(String, String, String)>> {
+pub(crate) fn model_info(
+    py: Python<'_>,
+    model: &str,
+) -> PyResult<Option<(String, String, String)>> {
     let client = client(py)?;
     let Ok((spec, name)) = client.registry().resolve(model) else {
         return Ok(None);
@@ -174,7 +174,7 @@ pub fn model_info(py: Python<'_>, model: &str) -> PyResult<Option<(String, Strin
 /// `get_supported_openai_params`; `model` may also be a provider id, or in
 /// litellm's naming); None when no provider is found.
 #[pyfunction]
-pub fn supported_params(py: Python<'_>, model: &str) -> PyResult<Option<Vec<String>>> {
+pub(crate) fn supported_params(py: Python<'_>, model: &str) -> PyResult<Option<Vec<String>>> {
     let client = client(py)?;
     let Ok(name) = request::model_name(&client, model) else {
         return Ok(None);
@@ -184,7 +184,7 @@ pub fn supported_params(py: Python<'_>, model: &str) -> PyResult<Option<Vec<Stri
 
 /// Every model of the built-in catalog, as `(provider, model)`, sorted.
 #[pyfunction]
-pub fn model_names(py: Python<'_>) -> PyResult<Vec<(String, String)>> {
+pub(crate) fn model_names(py: Python<'_>) -> PyResult<Vec<(String, String)>> {
     let client = client(py)?;
     Ok(client
         .catalog()
@@ -197,7 +197,7 @@ pub fn model_names(py: Python<'_>) -> PyResult<Vec<(String, String)>> {
 /// Adds or replaces `model`'s catalog entry (Switchboard's keys, as JSON)
 /// for every later call of the package (litellm's `register_model`).
 #[pyfunction]
-pub fn register_model(py: Python<'_>, model: &str, info: PyBackedStr) -> PyResult<()> {
+pub(crate) fn register_model(py: Python<'_>, model: &str, info: PyBackedStr) -> PyResult<()> {
     let info: ModelInfo = parse(&info, "model info").map_err(|e| to_pyerr(py, e))?;
     let lock = shared().map_err(|e| to_pyerr(py, e))?;
     let mut guard = lock.write().unwrap_or_else(|p| p.into_inner());
@@ -210,7 +210,7 @@ pub fn register_model(py: Python<'_>, model: &str, info: PyBackedStr) -> PyResul
 /// prompt: `(tokens, exact)`.
 #[pyfunction]
 #[pyo3(signature = (model, messages=None, text=None))]
-pub fn token_counter(
+pub(crate) fn token_counter(
     py: Python<'_>,
     model: &str,
     messages: Option<PyBackedStr>,
@@ -236,7 +236,7 @@ pub fn token_counter(
 /// `valid` None when it could not tell.
 #[pyfunction]
 #[pyo3(signature = (model, api_key=None, api_base=None))]
-pub fn check_key(
+pub(crate) fn check_key(
     py: Python<'_>,
     model: String,
     api_key: Option<String>,

@@ -8,22 +8,10 @@
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 
-use super::runtime::RESOLVE;
 use crate::error::Error;
 
-/// The exception factory set by `init`.
-static FACTORY: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
-
-/// Hands the module the package's exception factory
-/// (`factory(error_json) -> Exception`) and asyncio resolver
-/// (`resolve(future, ok, value)`); called once when the package is imported.
-#[pyfunction]
-pub fn init(py: Python<'_>, factory: Py<PyAny>, resolve: Py<PyAny>) {
-    // A second call (a reload) keeps the first pair: both are module-level
-    // functions of the same package.
-    let _ = FACTORY.set(py, factory);
-    let _ = RESOLVE.set(py, resolve);
-}
+/// The exception factory set by `init` (in `mod.rs`).
+pub(super) static FACTORY: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
 
 /// The exception `e` is, built by the package's factory.
 pub(crate) fn to_pyerr(py: Python<'_>, e: Error) -> PyErr {

@@ -26,6 +26,17 @@ mod stream;
 
 use pyo3::prelude::*;
 
+/// Hands the module the package's exception factory
+/// (`factory(error_json) -> Exception`) and asyncio resolver
+/// (`resolve(future, ok, value)`); called once when the package is imported.
+#[pyfunction]
+pub(crate) fn init(py: Python<'_>, factory: Py<PyAny>, resolve: Py<PyAny>) {
+    // A second call (a reload) keeps the first pair: both are module-level
+    // functions of the same package.
+    let _ = error::FACTORY.set(py, factory);
+    let _ = runtime::RESOLVE.set(py, resolve);
+}
+
 /// Switchboard's native core: calls, streams, Router, cost. Use the
 /// `switchboard` package, not this module.
 #[pymodule(name = "_native")]
@@ -36,7 +47,7 @@ mod native {
         model_info, model_names, register_model, stream, supported_params, token_counter,
     };
     #[pymodule_export]
-    use super::error::init;
+    use super::init;
     #[pymodule_export]
     use super::router::Router;
     #[pymodule_export]

@@ -8,13 +8,13 @@
 //! is checked here or by the library: an absurd one is a bad request
 //! naming it.
 
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::client::{CallOptions, Client};
 use crate::duration::Seconds;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::router::RouteOptions;
 use crate::server::litellm_model;
 use crate::types::{ChatRequest, EmbeddingRequest};
@@ -166,4 +166,14 @@ fn options(
         }
     }
     Ok(opts)
+}
+
+/// `value` as JSON text: an answer as it crosses back to Python.
+pub(super) fn to_json(value: &impl Serialize) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| {
+        Error::new(
+            ErrorKind::Internal,
+            format!("cannot serialize an answer: {e}"),
+        )
+    })
 }

@@ -11,9 +11,9 @@ use pyo3::prelude::*;
 use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyTuple;
 
-use super::calls::{client, to_json};
+use super::calls::client;
 use super::error::to_pyerr;
-use super::request::{self, parse};
+use super::request::{self, parse, to_json};
 use super::runtime::{Task, spawn, wait};
 use super::stream::Stream;
 use crate::error::Result;

@@ -53,7 +53,7 @@ pub(super) fn current() -> Option<Arc<Runtime>> {
 /// parent or the child, starts both anew. With calls in flight it is left
 /// running: forking then is as unsafe as forking any threaded process.
 #[pyfunction]
-pub fn before_fork(py: Python<'_>) {
+pub(crate) fn before_fork(py: Python<'_>) {
     let idle = {
         let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
         let Some(rt) = slot.take() else {
@@ -80,7 +80,7 @@ pub fn before_fork(py: Python<'_>) {
 /// as dropping would join threads that do not exist here and deregister
 /// sockets the parent still uses.
 #[pyfunction]
-pub fn after_fork() {
+pub(crate) fn after_fork() {
     let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(parents) = slot.take() {
         std::mem::forget(parents);

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use pyo3::prelude::*;
 use tokio::sync::Mutex;
 
-use super::calls::to_json;
+use super::request::to_json;
 use super::runtime::{Task, spawn, wait};
 use crate::client::ChatStream;
 use crate::error::Result;

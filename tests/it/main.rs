@@ -1,5 +1,13 @@
 //! All integration tests, in one binary.
 
+// A test binary: unwrap, expect and panic are how a test fails, and its helpers are `pub` to its modules.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    unreachable_pub
+)]
+
 mod cli;
 mod cli_litellm;
 mod cost;

@@ -625,3 +625,24 @@ async fn messages_calls_are_charged_to_the_key_and_logged_like_chat() {
     assert!(msg.contains("budget"), "{msg}");
     assert_eq!(gpt.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn a_stream_cut_mid_way_ends_with_anthropics_error_event() {
+    let body = openai_tool_stream();
+    let mut cut = Reply::stream("text/event-stream", body.clone());
+    let second = body.match_indices("\n\n").nth(1).unwrap().0 + 2;
+    cut.cut_after = Some(second + 10);
+    let up = Mock::start(vec![cut]).await;
+    let app = server(config(vec![openai_dep("gpt", &up)]));
+    let mut req = hello("gpt");
+    req["stream"] = json!(true);
+    let a = messages(&app, req).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text());
+    let events = a.events();
+    assert_eq!(events[0].0, "message_start");
+    let (name, data) = events.last().unwrap();
+    assert_eq!(name, "error", "{}", a.text());
+    assert_eq!(data["type"], "error");
+    assert_eq!(data["error"]["type"], "api_error", "{data}");
+    assert!(!a.text().contains("message_stop"), "{}", a.text());
+}
