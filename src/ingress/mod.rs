@@ -60,16 +60,6 @@ pub(crate) enum Hook {
 }
 
 impl Hook {
-    pub(crate) const ALL: [Hook; 7] = [
-        Hook::Start,
-        Hook::BlockStart,
-        Hook::BlockDelta,
-        Hook::BlockStop,
-        Hook::Finish,
-        Hook::End,
-        Hook::Error,
-    ];
-
     /// The key under `[stream]`.
     pub(crate) fn name(self) -> &'static str {
         match self {

@@ -16,7 +16,8 @@ pub(crate) struct RawDoor {
     pub(crate) id: Option<String>,
     /// Display name.
     pub(crate) name: Option<String>,
-    /// Link to the API reference this door follows.
+    /// Link to the API reference this door follows (for readers and the schema).
+    #[allow(dead_code)]
     pub(crate) docs: Option<String>,
     /// The wire dialect the door speaks. A provider whose spec declares the
     /// same dialect (`[chat] dialect = "…"`) is sent the caller's body as it
