@@ -18,7 +18,11 @@ pub(crate) fn merge_roles(req: &mut Map<String, Value>, roles: &[String]) {
     for msg in messages.drain(..) {
         let role = msg.get("role").and_then(Value::as_str).unwrap_or("");
         let joins = roles.iter().any(|r| r == role)
-            && out.last().and_then(|l| l.get("role")).and_then(Value::as_str) == Some(role);
+            && out
+                .last()
+                .and_then(|l| l.get("role"))
+                .and_then(Value::as_str)
+                == Some(role);
         match (joins, out.last_mut(), msg) {
             (true, Some(Value::Object(last)), Value::Object(next)) => join(last, next),
             (_, _, msg) => out.push(msg),
@@ -130,7 +134,8 @@ mod tests {
 
     #[test]
     fn no_roles_or_no_messages_change_nothing() {
-        let msgs = json!([{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}]);
+        let msgs =
+            json!([{"role": "assistant", "content": "a"}, {"role": "assistant", "content": "b"}]);
         assert_eq!(merged(msgs.clone(), &[]), msgs);
         let mut req = Map::new();
         req.insert("messages".into(), json!("absurd"));

@@ -441,7 +441,10 @@ mod tests {
             call(Helper::Pluck, &[items, "text".into()], &[]),
             serde_json::json!(["a", "b"])
         );
-        assert_eq!(call(Helper::Pluck, &[Value::Null, "text".into()], &[]), Value::Null);
+        assert_eq!(
+            call(Helper::Pluck, &[Value::Null, "text".into()], &[]),
+            Value::Null
+        );
     }
 
     #[test]

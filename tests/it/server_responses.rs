@@ -197,7 +197,11 @@ async fn responses_over_an_openai_backend_map_the_request_and_the_answer() {
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
-    assert!(a.content_type.starts_with("application/json"), "{}", a.content_type);
+    assert!(
+        a.content_type.starts_with("application/json"),
+        "{}",
+        a.content_type
+    );
     let body = a.json();
     assert!(body["id"].as_str().unwrap().starts_with("resp_"), "{body}");
     assert_eq!(body["object"], "response");
@@ -205,11 +209,17 @@ async fn responses_over_an_openai_backend_map_the_request_and_the_answer() {
     assert_eq!(body["output"][0]["type"], "message");
     assert_eq!(body["output"][0]["role"], "assistant");
     assert_eq!(body["output"][0]["content"][0]["type"], "output_text");
-    assert_eq!(body["output"][0]["content"][0]["text"], "{\"colour\":\"teal\"}");
+    assert_eq!(
+        body["output"][0]["content"][0]["text"],
+        "{\"colour\":\"teal\"}"
+    );
     assert_eq!(body["usage"]["input_tokens"], 11);
     assert_eq!(body["usage"]["output_tokens"], 4);
     assert_eq!(body["usage"]["total_tokens"], 15);
-    assert_eq!(body["usage"]["output_tokens_details"]["reasoning_tokens"], 0);
+    assert_eq!(
+        body["usage"]["output_tokens_details"]["reasoning_tokens"],
+        0
+    );
 
     let sent = up.requests()[0].json();
     assert_eq!(
@@ -244,8 +254,15 @@ async fn a_stream_over_an_openai_backend_is_the_responses_event_sequence() {
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
-    assert!(a.content_type.starts_with("text/event-stream"), "{}", a.content_type);
-    assert!(!a.text().contains("[DONE]"), "the Responses API sends no [DONE]");
+    assert!(
+        a.content_type.starts_with("text/event-stream"),
+        "{}",
+        a.content_type
+    );
+    assert!(
+        !a.text().contains("[DONE]"),
+        "the Responses API sends no [DONE]"
+    );
     let events = a.events();
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
@@ -306,7 +323,10 @@ async fn a_stream_over_an_openai_backend_is_the_responses_event_sequence() {
 
     let sent = up.requests()[0].json();
     assert_eq!(sent["stream"], true);
-    assert_eq!(sent["tools"][0]["function"]["name"], "get_weather", "{sent}");
+    assert_eq!(
+        sent["tools"][0]["function"]["name"], "get_weather",
+        "{sent}"
+    );
     assert_eq!(sent["tool_choice"], "auto");
 }
 
@@ -318,16 +338,16 @@ async fn a_function_call_output_turn_reaches_an_anthropic_backend_as_tool_use_an
         &app,
         KEY,
         json!({"model": "claude", "instructions": "Use tools.", "max_output_tokens": 300,
-            "tools": [weather_tool()],
-            "input": [
-                {"role": "user", "content": [{"type": "input_text", "text": "Weather in Paris?"}]},
-                {"type": "reasoning", "id": "rs_1", "summary": [],
-                 "content": [{"type": "reasoning_text", "text": "Call the tool."}],
-                 "encrypted_content": "sig-1"},
-                {"type": "function_call", "id": "fc_1", "call_id": "toolu_00", "name": "get_weather",
-                 "arguments": "{\"city\":\"Paris\"}"},
-                {"type": "function_call_output", "call_id": "toolu_00", "output": "18C"}
-            ]}),
+        "tools": [weather_tool()],
+        "input": [
+            {"role": "user", "content": [{"type": "input_text", "text": "Weather in Paris?"}]},
+            {"type": "reasoning", "id": "rs_1", "summary": [],
+             "content": [{"type": "reasoning_text", "text": "Call the tool."}],
+             "encrypted_content": "sig-1"},
+            {"type": "function_call", "id": "fc_1", "call_id": "toolu_00", "name": "get_weather",
+             "arguments": "{\"city\":\"Paris\"}"},
+            {"type": "function_call_output", "call_id": "toolu_00", "output": "18C"}
+        ]}),
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
@@ -340,10 +360,16 @@ async fn a_function_call_output_turn_reaches_an_anthropic_backend_as_tool_use_an
     assert_eq!(msgs[0]["role"], "user");
     assert_eq!(msgs[1]["role"], "assistant");
     let blocks = msgs[1]["content"].as_array().unwrap();
-    let thinking = blocks.iter().find(|b| b["type"] == "thinking").expect("a thinking block");
+    let thinking = blocks
+        .iter()
+        .find(|b| b["type"] == "thinking")
+        .expect("a thinking block");
     assert_eq!(thinking["thinking"], "Call the tool.");
     assert_eq!(thinking["signature"], "sig-1");
-    let call = blocks.iter().find(|b| b["type"] == "tool_use").expect("a tool_use block");
+    let call = blocks
+        .iter()
+        .find(|b| b["type"] == "tool_use")
+        .expect("a tool_use block");
     assert_eq!(call["id"], "toolu_00");
     assert_eq!(call["input"], json!({"city": "Paris"}));
     assert_eq!(msgs[2]["role"], "user");
@@ -422,7 +448,12 @@ async fn a_stream_cut_mid_way_ends_with_error_and_response_failed() {
     .concat();
     let up = Mock::start(vec![Reply::stream("text/event-stream", cut)]).await;
     let app = server(config(vec![openai_dep("gpt", &up)]));
-    let a = responses(&app, KEY, json!({"model": "gpt", "input": "Hi", "stream": true})).await;
+    let a = responses(
+        &app,
+        KEY,
+        json!({"model": "gpt", "input": "Hi", "stream": true}),
+    )
+    .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text());
     let events = a.events();
     let names: Vec<&str> = events.iter().map(|(n, _)| n.as_str()).collect();
@@ -430,7 +461,11 @@ async fn a_stream_cut_mid_way_ends_with_error_and_response_failed() {
     let n = names.len();
     assert!(n >= 2, "{names:?}");
     assert_eq!(&names[n - 2..], ["error", "response.failed"], "{names:?}");
-    assert!(events[n - 2].1["message"].is_string(), "{:?}", events[n - 2]);
+    assert!(
+        events[n - 2].1["message"].is_string(),
+        "{:?}",
+        events[n - 2]
+    );
     let failed = &events[n - 1].1["response"];
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["error"]["code"], "server_error");
@@ -511,7 +546,11 @@ async fn the_openai_python_sdk_responses_create_gets_its_usual_answers_and_excep
         .requests()
         .iter()
         .map(|s| s.json())
-        .find(|b| b["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["role"] == "tool")))
+        .find(|b| {
+            b["messages"]
+                .as_array()
+                .is_some_and(|m| m.iter().any(|m| m["role"] == "tool"))
+        })
         .expect("a request with a tool message");
     let msgs = follow["messages"].as_array().unwrap();
     let at = msgs.iter().position(|m| m["role"] == "tool").unwrap();
