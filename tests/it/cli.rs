@@ -438,6 +438,19 @@ async fn schema_describes_a_provider_file() {
 }
 
 #[tokio::test]
+async fn schema_ingress_describes_a_front_door_file() {
+    let out = run(&["schema", "--ingress"]).await;
+    assert_eq!(out.status.code(), Some(0));
+    let schema: Value = serde_json::from_slice(&out.stdout).expect("JSON Schema");
+    let props = schema["properties"].as_object().expect("properties");
+    for key in ["path", "dialect", "request", "response", "errors", "stream", "count-tokens"] {
+        assert!(props.contains_key(key), "schema lacks {key}");
+    }
+    let required = schema["required"].as_array().unwrap();
+    assert!(required.contains(&json!("request")), "{required:?}");
+}
+
+#[tokio::test]
 async fn check_key_says_valid_or_invalid_and_why() {
     let rejected = Mock::start(vec![Reply::json(
         401,
