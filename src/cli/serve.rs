@@ -1,6 +1,8 @@
 //! `switchboard serve`: the OpenAI-compatible proxy, for one model
-//! (`--model gpt-4o-mini`, like `litellm --model`) or for the model groups
-//! of a config file (`--config switchboard.toml`). SIGTERM or Ctrl-C
+//! (`--model gpt-4o-mini`, like `litellm --model`, with `--api-base` and
+//! `--api-key-env` as litellm's `--api_base`) or for the model groups of a
+//! config file (`--config switchboard.toml`); user provider specs come from
+//! `--spec-dir` or `[server] spec-dir`, as for `complete --spec-dir`. SIGTERM or Ctrl-C
 //! drains it: no new connections, calls in flight get `[server]
 //! shutdown-timeout-secs` to finish, then the rest are cut, the spend log is
 //! written and the process exits 0.
@@ -34,6 +36,17 @@ pub(crate) struct Args {
     /// Serving threads (default: one per core); overrides the config.
     #[arg(long)]
     workers: Option<usize>,
+    /// Also load the provider specs (`*.toml`) in this directory, as
+    /// `complete --spec-dir` does; overrides `[server] spec-dir`.
+    #[arg(long)]
+    spec_dir: Option<PathBuf>,
+    /// With --model: the upstream's base URL (litellm's `--api_base`).
+    #[arg(long, requires = "model")]
+    api_base: Option<String>,
+    /// With --model: the environment variable holding the upstream's key
+    /// (default: the provider's own variable).
+    #[arg(long, requires = "model")]
+    api_key_env: Option<String>,
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
@@ -76,8 +89,26 @@ async fn start(args: Args) -> Result<(), Error> {
             }
             config
         }
-        (None, Some(model)) => ServerConfig::one_model(model),
+        (None, Some(model)) => {
+            let mut config = ServerConfig::one_model(model);
+            for d in &mut config.router.deployments {
+                d.api_base = args.api_base.clone();
+                d.api_key = args.api_key_env.as_ref().map(|v| format!("env:{v}"));
+            }
+            config
+        }
         (None, None) => return Err(Error::bad_request("give --model or --config")),
+    };
+    let spec_dir = match (&args.spec_dir, &config.server.spec_dir) {
+        (Some(dir), _) => Some(dir.clone()),
+        // A config's directory is relative to the config file.
+        (None, Some(dir)) => Some(
+            args.config
+                .as_deref()
+                .and_then(|p| p.parent())
+                .map_or_else(|| dir.clone(), |base| base.join(dir)),
+        ),
+        (None, None) => None,
     };
     if let Some(port) = args.port {
         config.server.port = port;
@@ -93,7 +124,10 @@ async fn start(args: Args) -> Result<(), Error> {
     }
     let host = config.server.host.clone();
     let keyed = config.server.master_key.is_some();
-    let client = Client::new()?;
+    let client = match &spec_dir {
+        Some(dir) => Client::with_spec_dir(dir)?,
+        None => Client::new()?,
+    };
     for warning in missing_keys(&client, &config) {
         log::line(format_args!("warning: {warning}"));
     }

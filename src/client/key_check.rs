@@ -58,6 +58,14 @@ impl Client {
                 valid: Some(true),
                 reason: format!("{} accepted the key", spec.name()),
             },
+            // A 404 or 405 is a wrong base URL or path that may never have
+            // seen the key, whatever the error table makes of its body.
+            Err(e) if matches!(e.status(), Some(404 | 405)) => KeyCheck {
+                valid: None,
+                reason: format!(
+                    "could not tell: the endpoint or model was not found (check the base URL and the model): {e}"
+                ),
+            },
             Err(e) => match e.kind() {
                 ErrorKind::Authentication | ErrorKind::PermissionDenied => KeyCheck {
                     valid: Some(false),

@@ -14,6 +14,7 @@
 //! (a streamed body to chunks), `stream` (the stream handed to the caller),
 //! `mock` (answers without a network).
 
+mod defaults;
 mod fallback;
 mod images;
 mod key_check;
@@ -35,6 +36,7 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::time::Instant;
 
+pub(crate) use defaults::{check_defaults, check_headers};
 pub use fallback::Fallback;
 pub use key_check::KeyCheck;
 pub(crate) use litellm_args::has_litellm_args;
@@ -373,7 +375,8 @@ impl Client {
         let api_key = api_key(&spec, opts).map_err(at)?;
         let key = api_key.as_deref();
         let canon = canonical_embedding(req, &model, params).map_err(at)?;
-        let prepared = render_request(&spec, &ep.request, None, &canon)?;
+        let mut prepared = render_request(&spec, &ep.request, None, &canon)?;
+        defaults::add_headers(&mut prepared.headers, &opts.extra_headers);
         let env_base = env_base_url(&spec).map_err(at)?;
         let base_url = opts
             .api_base
@@ -433,7 +436,8 @@ impl Client {
         let params = resolve_params(&spec, &opts.params).map_err(at)?;
         let api_key = api_key(&spec, opts).map_err(at)?;
         policy::check_options(opts).map_err(at)?;
-        let (req, policy) = policy::call_policy(req, opts).map_err(at)?;
+        let req = defaults::with_defaults(req, &opts.defaults).map_err(at)?;
+        let (req, policy) = policy::call_policy(&req, opts).map_err(at)?;
         let applied = engine::params::apply(&spec, &req, &policy.policy()).map_err(at)?;
         if !applied.dropped.is_empty() {
             log::debug!(
@@ -444,6 +448,7 @@ impl Client {
         }
         let mut prepared = prepare_chat(&spec, &applied.request, &model, params, stream)?;
         engine::params::force_into(&mut prepared.body, &applied.forced);
+        defaults::add_headers(&mut prepared.headers, &opts.extra_headers);
         if let Some(native) = &opts.native {
             let dialect = spec.chat.as_ref().and_then(|c| c.dialect.as_deref());
             if let Some(body) = native.begin(dialect, &model) {

@@ -59,6 +59,17 @@ pub struct CallOptions {
     /// Parameters sent even where the provider does not carry them, under
     /// their OpenAI name (litellm's `allowed_openai_params`).
     pub allowed_openai_params: Vec<String>,
+    /// Parameters dropped where the provider does not carry them and sent
+    /// where it does, never a refusal (the proxy's `user`, an end-user id
+    /// litellm's proxy takes from every request).
+    pub drop_if_unsupported: Vec<String>,
+    /// Request fields the call gets when it does not set them (a
+    /// deployment's `temperature`, `max_tokens`, … in litellm's
+    /// `litellm_params`): the request's own values win.
+    pub defaults: serde_json::Map<String, serde_json::Value>,
+    /// HTTP headers added to the provider request, each replacing a header
+    /// of the same name (litellm's `extra_headers`).
+    pub extra_headers: BTreeMap<String, String>,
     /// Whether http(s) image URLs may be fetched, for a provider that takes
     /// image bytes only (`image-bytes` in its spec); unset: yes. The proxy
     /// sets it off unless a deployment allows it.
@@ -109,6 +120,13 @@ impl fmt::Debug for CallOptions {
             .field("drop_params", &self.drop_params)
             .field("additional_drop_params", &self.additional_drop_params)
             .field("allowed_openai_params", &self.allowed_openai_params)
+            .field("drop_if_unsupported", &self.drop_if_unsupported)
+            .field("defaults", &self.defaults)
+            // Header values may be credentials: names only.
+            .field(
+                "extra_headers",
+                &self.extra_headers.keys().collect::<Vec<_>>(),
+            )
             .field("fetch_image_urls", &self.fetch_image_urls)
             .finish()
     }

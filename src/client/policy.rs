@@ -31,6 +31,7 @@ pub(super) struct CallPolicy {
     drop: bool,
     additional_drop: Vec<String>,
     allowed: Vec<String>,
+    lenient: Vec<String>,
 }
 
 impl CallPolicy {
@@ -39,6 +40,7 @@ impl CallPolicy {
             drop: self.drop,
             additional_drop: &self.additional_drop,
             allowed: &self.allowed,
+            lenient: &self.lenient,
         }
     }
 }
@@ -53,6 +55,7 @@ pub(super) fn call_policy<'r>(
         drop: opts.drop_params.unwrap_or(false),
         additional_drop: opts.additional_drop_params.clone(),
         allowed: opts.allowed_openai_params.clone(),
+        lenient: opts.drop_if_unsupported.clone(),
     };
     if !KEYS.iter().any(|k| req.extra.contains_key(*k)) {
         return Ok((Cow::Borrowed(req), policy));

@@ -24,6 +24,9 @@ pub(crate) struct Policy<'a> {
     /// Send these even when the provider does not carry them (litellm's
     /// `allowed_openai_params`): the body gets them under their OpenAI name.
     pub(crate) allowed: &'a [String],
+    /// Drop these where the provider does not carry them, send them where
+    /// it does (a proxy client's `user`, which litellm's proxy reads itself).
+    pub(crate) lenient: &'a [String],
 }
 
 /// A request after the policy.
@@ -53,7 +56,7 @@ pub(crate) fn apply<'r>(spec: &Spec, req: &'r ChatRequest, policy: &Policy) -> R
             if let Some(v) = req.openai_param(name) {
                 forced.push((name, v));
             }
-        } else if policy.drop {
+        } else if policy.drop || listed(policy.lenient) {
             dropped.push(name);
         } else {
             refused.push(name);
@@ -193,6 +196,7 @@ mod tests {
             drop: false,
             additional_drop: &drop,
             allowed: &allow,
+            lenient: &[],
         };
         let a = apply(&s, &r, &policy).unwrap();
         assert_eq!(a.dropped, ["temperature"]);
@@ -202,6 +206,24 @@ mod tests {
         force_into(&mut body, &a.forced);
         force_into(&mut body, &[("logit_bias", json!({}))]);
         assert_eq!(body, json!({"n": 5, "logit_bias": {}}));
+    }
+
+    #[test]
+    fn a_lenient_parameter_is_dropped_where_not_carried_and_sent_where_it_is() {
+        let user = vec!["user".to_string()];
+        let policy = Policy {
+            lenient: &user,
+            ..Policy::default()
+        };
+        let r = req(json!({"user": "end-user-1"}));
+        let a = apply(&spec("temperature = true"), &r, &policy).unwrap();
+        assert_eq!(a.dropped, ["user"]);
+        assert_eq!(a.request.user, None);
+        let a = apply(&spec("user = true"), &r, &policy).unwrap();
+        assert!(a.dropped.is_empty());
+        assert_eq!(a.request.user.as_deref(), Some("end-user-1"));
+        // Without it, the same request is refused by the first spec.
+        assert!(apply(&spec("temperature = true"), &r, &Policy::default()).is_err());
     }
 
     #[test]

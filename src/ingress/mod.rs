@@ -42,7 +42,8 @@ pub(crate) fn builtin_sources() -> Vec<Source> {
         .collect()
 }
 
-/// The JSON Schema of a door file.
+/// The JSON Schema of a door file (`switchboard schema --ingress`).
+#[cfg(feature = "cli")]
 pub(crate) fn schema() -> Value {
     serde_json::to_value(schemars::schema_for!(raw::RawDoor)).unwrap_or(Value::Null)
 }
@@ -165,15 +166,15 @@ impl Door {
         }
     }
 
-    /// The HTTP status a failure of `kind` answers with (`openai` is the OpenAI one).
-    pub(crate) fn status(&self, kind: ErrorKind, openai: u16) -> u16 {
-        self.error_status.get(&kind).copied().unwrap_or(openai)
+    /// The HTTP status a failure of `kind` answers with (`usual`: the chat API's).
+    pub(crate) fn status(&self, kind: ErrorKind, usual: u16) -> u16 {
+        self.error_status.get(&kind).copied().unwrap_or(usual)
     }
 
     /// The door's error body for a failure, from its OpenAI body
     /// (`{"error": {message, type, code, param}}`, already scrubbed).
-    pub(crate) fn error_body(&self, kind: ErrorKind, status: u16, openai: &Value) -> Value {
-        let e = openai.get("error").unwrap_or(&Value::Null);
+    pub(crate) fn error_body(&self, kind: ErrorKind, status: u16, chat_body: &Value) -> Value {
+        let e = chat_body.get("error").unwrap_or(&Value::Null);
         let kind_type = self
             .error_types
             .get(&kind)
@@ -189,7 +190,7 @@ impl Door {
             "status": status,
         });
         self.render(&self.error_body, &ctx, "errors.body")
-            .unwrap_or_else(|_| openai.clone())
+            .unwrap_or_else(|_| chat_body.clone())
     }
 }
 

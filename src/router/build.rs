@@ -28,6 +28,8 @@ pub(super) struct Member {
     pub(super) limits: (Option<u64>, Option<u64>, Option<u64>),
     /// Its own per-token prices (USD), over the catalog's entry.
     pub(super) token_prices: (Option<f64>, Option<f64>),
+    /// Its priority in the group (lower first).
+    pub(super) order: Option<u32>,
 }
 
 impl Router {
@@ -62,6 +64,7 @@ impl Router {
                     weight: d.weight,
                     limits: (d.rpm, d.tpm, d.max_parallel),
                     token_prices: (d.input_cost_per_token, d.output_cost_per_token),
+                    order: d.order,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -79,7 +82,19 @@ impl Router {
     ) -> Result<Self> {
         let mut groups: HashMap<String, Vec<Arc<Deployment>>> = HashMap::new();
         for m in members {
-            client.registry().resolve(&m.model)?;
+            let (spec, _) = client.registry().resolve(&m.model)?;
+            if let Some(name) = m
+                .options
+                .params
+                .keys()
+                .find(|n| !spec.params.iter().any(|p| &p.name == *n))
+            {
+                return Err(Error::bad_request(format!(
+                    "deployment {:?}: {} takes no parameter {name:?}",
+                    m.id,
+                    spec.name()
+                )));
+            }
             let mut options = m.options;
             let info = match &options.price {
                 Some(own) => Some(own.clone()),
@@ -88,8 +103,31 @@ impl Router {
             if m.token_prices != (None, None) {
                 options.price = info.clone();
             }
-            let d = Deployment::new(m.id, m.model, options, m.weight, m.limits, info);
+            let mut d = Deployment::new(m.id, m.model, options, m.weight, m.limits, info);
+            d.order = m.order;
             groups.entry(m.group).or_default().push(Arc::new(d));
+        }
+        let mut settings = settings;
+        for group in groups.keys() {
+            if settings.fallbacks.contains_key(group) {
+                continue;
+            }
+            let list: Vec<String> = settings
+                .default_fallbacks
+                .iter()
+                .filter(|f| *f != group)
+                .cloned()
+                .collect();
+            if !list.is_empty() {
+                settings.fallbacks.insert(group.clone(), list);
+            }
+        }
+        for (alias, target) in &settings.model_group_alias {
+            if groups.contains_key(alias) || !groups.contains_key(target) {
+                return Err(Error::bad_request(format!(
+                    "router model-group-alias: {alias:?} → {target:?} must name a group that exists, under a name no group has"
+                )));
+            }
         }
         let mut router = Router {
             client,

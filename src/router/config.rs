@@ -81,6 +81,15 @@ pub struct Settings {
     /// Group → groups (or plain models) to try on content_policy; a group
     /// with none takes its general fallbacks.
     pub content_policy_fallbacks: IndexMap<String, Vec<String>>,
+    /// The most fallback groups one call tries after its own group fails
+    /// (litellm's `max_fallbacks`); unset: every one listed.
+    pub max_fallbacks: Option<u32>,
+    /// Groups (or plain models) every group without fallbacks of its own
+    /// falls back to (litellm's `default_fallbacks`).
+    pub default_fallbacks: Vec<String>,
+    /// Other names for model groups (litellm's `model_group_alias`): a call
+    /// to an alias is a call to its group. Not listed as groups.
+    pub model_group_alias: IndexMap<String, String>,
     /// Every deployment drops OpenAI parameters its provider does not carry
     /// instead of refusing the call (litellm's `drop_params`), unless it says otherwise.
     pub drop_params: bool,
@@ -109,6 +118,9 @@ impl Default for Settings {
             fallbacks: IndexMap::new(),
             context_window_fallbacks: IndexMap::new(),
             content_policy_fallbacks: IndexMap::new(),
+            max_fallbacks: None,
+            default_fallbacks: Vec::new(),
+            model_group_alias: IndexMap::new(),
             drop_params: false,
         }
     }
@@ -186,6 +198,19 @@ pub struct DeploymentConfig {
     /// Whether http(s) image URLs may be fetched for a provider that takes
     /// image bytes only; unset: yes in the library, no in the proxy.
     pub fetch_image_urls: Option<bool>,
+    /// Request fields its calls get when they do not set them
+    /// (`defaults = { temperature = 0.2, max-tokens = 512 }` takes the
+    /// OpenAI names: `max_tokens`); a caller's own values win.
+    #[serde(default)]
+    #[schemars(with = "std::collections::BTreeMap<String, serde_json::Value>")]
+    pub defaults: serde_json::Map<String, serde_json::Value>,
+    /// HTTP headers added to its provider requests (litellm's `extra_headers`).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Priority within its group (litellm's `order`): a call goes to a ready
+    /// deployment of the lowest order first, the others only when none of
+    /// those can take it. Unset: after every ordered one.
+    pub order: Option<u32>,
 }
 
 fn one() -> f64 {
@@ -219,6 +244,9 @@ impl DeploymentConfig {
             additional_drop_params: Vec::new(),
             allowed_openai_params: Vec::new(),
             fetch_image_urls: None,
+            defaults: serde_json::Map::new(),
+            headers: BTreeMap::new(),
+            order: None,
         }
     }
 
@@ -308,6 +336,8 @@ impl DeploymentConfig {
         let bytes = |own: Option<NonZeroUsize>, shared: Option<NonZeroUsize>, default| {
             own.or(shared).map_or(default, NonZeroUsize::get)
         };
+        crate::client::check_defaults(&self.defaults, who)?;
+        crate::client::check_headers(&self.headers, who)?;
         let d = Limits::default();
         let limits = Limits {
             connect: secs(
@@ -359,6 +389,8 @@ impl DeploymentConfig {
             additional_drop_params: self.additional_drop_params.clone(),
             allowed_openai_params: self.allowed_openai_params.clone(),
             fetch_image_urls: self.fetch_image_urls,
+            defaults: self.defaults.clone(),
+            extra_headers: self.headers.clone(),
             ..CallOptions::default()
         })
     }

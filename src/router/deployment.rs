@@ -27,6 +27,8 @@ pub(crate) struct Deployment {
     /// The entry its calls are priced and checked at (the catalog's, or
     /// its own prices over it); None when nothing is known of its model.
     pub(crate) info: Option<Arc<ModelInfo>>,
+    /// Its priority in the group: lower first (litellm's `order`).
+    pub(crate) order: Option<u32>,
     in_flight: AtomicU64,
     state: Mutex<State>,
 }
@@ -71,6 +73,7 @@ impl Deployment {
             context_window,
             price,
             info,
+            order: None,
             in_flight: AtomicU64::new(0),
             state: Mutex::new(State::default()),
         }

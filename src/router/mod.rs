@@ -30,6 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::StreamExt;
+use indexmap::IndexMap;
 
 pub use clock::{Clock, ManualClock, Rng, TokioClock};
 pub use config::{DeploymentConfig, RouterConfig, Settings};
@@ -66,6 +67,14 @@ pub struct RouteOptions {
     /// model, key and settings. Its failures are the host's, not the
     /// deployment's: they cool no deployment down and feed no latency.
     pub api_base: Option<String>,
+    /// Group → groups to try on `context_window_exceeded` (replaces the
+    /// configured table; a proxy request's `context_window_fallbacks`).
+    pub context_window_fallbacks: Option<IndexMap<String, Vec<String>>>,
+    /// Group → groups to try on `content_policy` (replaces the configured table).
+    pub content_policy_fallbacks: Option<IndexMap<String, Vec<String>>>,
+    /// OpenAI parameters every attempt drops where its provider does not
+    /// carry them (see [`CallOptions::drop_if_unsupported`]).
+    pub drop_if_unsupported: Vec<String>,
     /// The caller's body as a front door received it, passed through to a
     /// deployment that speaks the door's dialect.
     pub native: Option<crate::client::Native>,
@@ -78,6 +87,9 @@ impl std::fmt::Debug for RouteOptions {
             .field("retries", &self.retries)
             .field("timeout", &self.timeout)
             .field("mock_response", &self.mock_response)
+            .field("context_window_fallbacks", &self.context_window_fallbacks)
+            .field("content_policy_fallbacks", &self.content_policy_fallbacks)
+            .field("drop_if_unsupported", &self.drop_if_unsupported)
             .field(
                 "api_base",
                 &self.api_base.as_deref().map(crate::redact::display_url),
@@ -103,6 +115,21 @@ pub struct Cooling {
     pub deployment: String,
     /// How much longer it cools down.
     pub left: Duration,
+}
+
+/// A deployment as a model-info listing shows it: never its key.
+#[derive(Debug, Clone)]
+pub struct DeploymentView {
+    pub id: String,
+    /// `provider/model`.
+    pub model: String,
+    /// Its own base URL, without any query (which may hold a credential).
+    pub api_base: Option<String>,
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
+    pub max_parallel: Option<u64>,
+    /// The entry its calls are priced and checked at, if any.
+    pub info: Option<Arc<ModelInfo>>,
 }
 
 /// Routes requests for model groups to deployments.
@@ -131,6 +158,15 @@ impl Router {
         self
     }
 
+    /// The group `name` names: itself, or the group it is an alias of
+    /// (`model-group-alias`).
+    pub fn group_of<'a>(&'a self, name: &'a str) -> &'a str {
+        self.settings
+            .model_group_alias
+            .get(name)
+            .map_or(name, String::as_str)
+    }
+
     /// The model groups, sorted.
     pub fn groups(&self) -> Vec<&str> {
         let mut g: Vec<&str> = self.groups.keys().map(String::as_str).collect();
@@ -157,6 +193,35 @@ impl Router {
             .collect();
         out.sort_by(|a, b| (&a.group, &a.deployment).cmp(&(&b.group, &b.deployment)));
         out
+    }
+
+    /// The deployments of `group`, as a model-info listing shows them;
+    /// None for an unknown group.
+    pub fn deployments(&self, group: &str) -> Option<Vec<DeploymentView>> {
+        let members = self.groups.get(group)?;
+        Some(
+            members
+                .iter()
+                .map(|d| DeploymentView {
+                    id: d.id.clone(),
+                    model: d.model.clone(),
+                    api_base: d
+                        .options
+                        .api_base
+                        .as_deref()
+                        .map(crate::redact::display_url),
+                    rpm: d.rpm,
+                    tpm: d.tpm,
+                    max_parallel: d.max_parallel,
+                    info: d.info.clone(),
+                })
+                .collect(),
+        )
+    }
+
+    /// The client the Router calls through (its specs and catalog).
+    pub fn client(&self) -> &Client {
+        &self.client
     }
 
     /// Each deployment of `group` (its `provider/model`) with the entry its
@@ -261,6 +326,7 @@ fn attempt_options<'a>(
     if cut.is_none()
         && route.mock_response.is_none()
         && route.api_base.is_none()
+        && route.drop_if_unsupported.is_empty()
         && route.native.is_none()
     {
         return Cow::Borrowed(options);
@@ -274,6 +340,11 @@ fn attempt_options<'a>(
     }
     if let Some(base) = &route.api_base {
         o.api_base = Some(base.clone());
+    }
+    for name in &route.drop_if_unsupported {
+        if !o.drop_if_unsupported.contains(name) {
+            o.drop_if_unsupported.push(name.clone());
+        }
     }
     if let Some(native) = &route.native {
         o.native = Some(native.clone());

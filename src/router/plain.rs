@@ -214,6 +214,7 @@ impl Groups {
             weight: 1.0,
             limits: (None, None, None),
             token_prices: (None, None),
+            order: None,
         });
         name
     }

@@ -9,6 +9,8 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
+use indexmap::IndexMap;
+
 use super::deployment::{Deployment, Unavailable};
 use super::routable::Routable;
 use super::strategy::{View, pick};
@@ -46,13 +48,21 @@ impl Router {
         let deadline = budget.map(|b| self.clock.now().saturating_add(b));
         let tokens = req.tokens();
         let mut attempts = Vec::new();
-        let mut queue = VecDeque::from([req.group().to_string()]);
+        let mut queue = VecDeque::from([self.group_of(req.group()).to_string()]);
         let mut seen = HashSet::new();
         let mut last: Option<Error> = None;
         let mut first_group = true;
+        let mut fallbacks_left = self.settings.max_fallbacks.unwrap_or(u32::MAX);
         while let Some(group) = queue.pop_front() {
             if !seen.insert(group.clone()) {
                 continue;
+            }
+            if !first_group {
+                // litellm's `max_fallbacks`: the call ends with the last failure.
+                if fallbacks_left == 0 {
+                    break;
+                }
+                fallbacks_left -= 1;
             }
             let members = match self.members(&group, first_group) {
                 Ok(m) => m,
@@ -100,8 +110,16 @@ impl Router {
     ) -> Vec<String> {
         let s = &self.settings;
         let specific = match e.kind() {
-            ErrorKind::ContextWindowExceeded => s.context_window_fallbacks.get(group),
-            ErrorKind::ContentPolicy => s.content_policy_fallbacks.get(group),
+            ErrorKind::ContextWindowExceeded => table(
+                route.context_window_fallbacks.as_ref(),
+                &s.context_window_fallbacks,
+            )
+            .get(group),
+            ErrorKind::ContentPolicy => table(
+                route.content_policy_fallbacks.as_ref(),
+                &s.content_policy_fallbacks,
+            )
+            .get(group),
             _ => None,
         };
         match (specific, &route.fallbacks) {
@@ -282,7 +300,7 @@ impl Router {
                 Err(Unavailable::Busy) => busy += 1,
             }
         }
-        let pool = if tried.is_empty() || ready.iter().all(|(i, _)| tried.contains(i)) {
+        let mut pool = if tried.is_empty() || ready.iter().all(|(i, _)| tried.contains(i)) {
             ready
         } else {
             ready
@@ -290,6 +308,11 @@ impl Router {
                 .filter(|(i, _)| !tried.contains(i))
                 .collect()
         };
+        // litellm's `order`: the lowest order that can take it now goes first.
+        let order = |i: usize| ask.members[i].order.unwrap_or(u32::MAX);
+        if let Some(first) = pool.iter().map(|(i, _)| order(*i)).min() {
+            pool.retain(|(i, _)| order(*i) == first);
+        }
         let views: Vec<View> = pool.iter().map(|(_, v)| *v).collect();
         if let Some(k) = pick(self.settings.strategy, &views, self.rng.next_f64()) {
             return Ok(pool[k].0);
@@ -349,6 +372,14 @@ impl Router {
         d.succeed(Some(Duration::from_millis(1)), 0);
         Ok(d.id.clone())
     }
+}
+
+/// The call's own fallback table when it has one, else the Router's.
+fn table<'a>(
+    call: Option<&'a IndexMap<String, Vec<String>>>,
+    own: &'a IndexMap<String, Vec<String>>,
+) -> &'a IndexMap<String, Vec<String>> {
+    call.unwrap_or(own)
 }
 
 fn attempt(dep: &Deployment, failed: Option<&Error>, duration: Duration) -> Attempt {

@@ -2,10 +2,13 @@
 //! listed, read, updated and revoked, and the spend log is read.
 //!
 //! - `POST /key/generate` `{models, max_budget, budget_duration, rpm_limit,
-//!   tpm_limit, duration | expires_at, metadata, key_alias}` → the new key
-//!   (shown once) and its record; `token` (the key's SHA-256) names it from
-//!   then on. With `budget_duration` (`30d`) the budget caps each period's
-//!   spend; `""` makes it the key's whole life's again.
+//!   tpm_limit, max_parallel_requests, duration | expires_at, metadata,
+//!   key_alias}` → the new key (shown once) and its record; `token` (the
+//!   key's SHA-256) names it from then on. With `budget_duration` (`30d`)
+//!   the budget caps each period's spend; `""` makes it the key's whole
+//!   life's again. litellm's other fields (`user_id`, `team_id`, `tags`, …)
+//!   and unknown ones are stored in `metadata`, and the answer's
+//!   `warnings` says each is not enforced.
 //! - `GET /key/info?key=<key or token>` → its record: `spend` over the key's
 //!   life, and for a periodic budget `budget_spend` and `budget_reset_at`
 //!   (in a Redis fleet, the fleet's figures).
@@ -28,7 +31,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::AppState;
-use super::accounts::{KeyFields, KeyRecord, Store};
+use super::accounts::{KeyFields, KeyRecord, Store, fold_other_fields};
 use super::body;
 use super::http::auth::{presented, same_key};
 use super::http::error::{ApiError, unauthorized};
@@ -73,16 +76,28 @@ fn store(state: &AppState) -> Result<&Store, ApiError> {
     Ok(state.accounts.require_store()?)
 }
 
-async fn fields(state: &AppState, headers: &HeaderMap, body: Body) -> Result<KeyFields, ApiError> {
+/// The fields of a key request; litellm's fields this proxy has no use
+/// for, and unknown ones, are kept in its metadata with a warning each.
+async fn fields(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<(KeyFields, Vec<String>), ApiError> {
     let bytes = body::read(headers, body, state.body_limits()).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(KeyFields::default());
+        return Ok((KeyFields::default(), Vec::new()));
     }
-    body::typed(body::object(&bytes)?)
+    let mut map = body::object(&bytes)?;
+    let warnings = fold_other_fields(&mut map);
+    Ok((body::typed(map)?, warnings))
 }
 
-fn info_json(r: &KeyRecord) -> Value {
-    json!({ "key": r.token, "info": r })
+fn info_json(r: &KeyRecord, warnings: &[String]) -> Value {
+    let mut out = json!({ "key": r.token, "info": r });
+    if !warnings.is_empty() {
+        out["warnings"] = json!(warnings);
+    }
+    out
 }
 
 fn no_key(key: &str) -> ApiError {
@@ -95,11 +110,14 @@ async fn generate(
     body: Body,
 ) -> Result<Response, ApiError> {
     let store = store(&state)?;
-    let fields = fields(&state, &headers, body).await?;
+    let (fields, warnings) = fields(&state, &headers, body).await?;
     let (key, record) = store.keys.generate(fields).await?;
     let mut out = serde_json::to_value(&record).unwrap_or_default();
     if let Some(o) = out.as_object_mut() {
         o.insert("key".into(), key.into());
+        if !warnings.is_empty() {
+            o.insert("warnings".into(), json!(warnings));
+        }
     }
     Ok(Json(out).into_response())
 }
@@ -116,7 +134,7 @@ async fn info(
         ));
     };
     match store.keys.find(key).await? {
-        Some(s) => Ok(Json(info_json(&state.accounts.report(&s).await?)).into_response()),
+        Some(s) => Ok(Json(info_json(&state.accounts.report(&s).await?, &[])).into_response()),
         None => Err(no_key(key)),
     }
 }
@@ -127,10 +145,13 @@ async fn update(
     body: Body,
 ) -> Result<Response, ApiError> {
     let store = store(&state)?;
-    let fields = fields(&state, &headers, body).await?;
+    let (fields, warnings) = fields(&state, &headers, body).await?;
     let key = fields.key.clone().unwrap_or_default();
     match store.keys.update(fields).await? {
-        Some(s) => Ok(Json(info_json(&state.accounts.report(&s).await?)).into_response()),
+        Some(s) => {
+            let record = state.accounts.report(&s).await?;
+            Ok(Json(info_json(&record, &warnings)).into_response())
+        }
         None => Err(no_key(&key)),
     }
 }

@@ -1,5 +1,6 @@
 //! The OpenAI-compatible proxy: `POST /v1/chat/completions` (JSON or SSE),
-//! `POST /v1/embeddings`, `GET /v1/models`, health probes and Prometheus
+//! `POST /v1/embeddings`, `GET /v1/models`, litellm's `GET /v1/model/info`
+//! and `GET /model_group/info`, health probes and Prometheus
 //! `GET /metrics` (no key asked, like litellm's), in front of a
 //! [`Router`](crate::Router). A thin shell: it parses requests, hands them
 //! to the Router, and writes answers and errors the way the OpenAI API does.
@@ -70,7 +71,7 @@ pub use accounts::{SpendRow, Store, StoreOptions, WallClock};
 #[cfg_attr(not(feature = "python"), allow(unused_imports))]
 pub(crate) use config::litellm_model;
 pub use config::{ServerConfig, ServerSettings};
-pub use http::{app, serve, serve_workers};
+pub use http::{ClientIp, app, serve, serve_workers};
 
 use crate::client::Client;
 use crate::error::Result;
@@ -98,6 +99,8 @@ pub struct AppState {
     /// Virtual keys, their limits and the spend log (with Redis, the
     /// fleet's limits).
     accounts: accounts::Accounts,
+    /// `[server] allowed-ips`, parsed; None: every address may call.
+    allowed_ips: Option<Vec<ipnet::IpNet>>,
     /// The front doors served beside OpenAI chat (`ingress/*.toml`).
     doors: crate::ingress::Doors,
 }
@@ -136,7 +139,10 @@ impl AppState {
         );
         let groups = router.groups().into_iter().map(str::to_string).collect();
         let metrics = Arc::new(http::Metrics::new());
+        let allowed_ips = Some(config::parse_allowed_ips(&config.server.allowed_ips)?)
+            .filter(|list| !list.is_empty());
         Ok(AppState {
+            allowed_ips,
             router,
             groups,
             master_key,

@@ -443,7 +443,15 @@ async fn schema_ingress_describes_a_front_door_file() {
     assert_eq!(out.status.code(), Some(0));
     let schema: Value = serde_json::from_slice(&out.stdout).expect("JSON Schema");
     let props = schema["properties"].as_object().expect("properties");
-    for key in ["path", "dialect", "request", "response", "errors", "stream", "count-tokens"] {
+    for key in [
+        "path",
+        "dialect",
+        "request",
+        "response",
+        "errors",
+        "stream",
+        "count-tokens",
+    ] {
         assert!(props.contains_key(key), "schema lacks {key}");
     }
     let required = schema["required"].as_array().unwrap();
@@ -636,6 +644,27 @@ async fn the_key_never_appears_in_an_error_the_upstream_echoes() {
 #[tokio::test]
 async fn check_key_cannot_tell_from_a_404() {
     let mock = Mock::start(vec![Reply::raw(404, "text/html", "<h1>Not Found</h1>")]).await;
+    let out = run(&[
+        "check-key",
+        "--model",
+        "openai/gpt-4o-mini",
+        "--api-key",
+        "k",
+        "--api-base",
+        &mock.url,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("unknown: "), "{}", stdout(&out));
+}
+
+/// Issue 12: a 404 whose JSON body the error table reads as another kind
+/// (here a rate limit, which would mean "the key was accepted") is still a
+/// wrong base URL or path that may never have seen the key.
+#[tokio::test]
+async fn check_key_cannot_tell_from_a_404_whatever_its_body_says() {
+    let body = serde_json::json!({"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}});
+    let mock = Mock::start(vec![Reply::json(404, &body)]).await;
     let out = run(&[
         "check-key",
         "--model",

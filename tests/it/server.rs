@@ -595,8 +595,9 @@ async fn the_openai_python_sdk_gets_its_usual_answers_and_exceptions() {
         .output()
         .await;
     if !probe.is_ok_and(|o| o.status.success()) {
-        println!(
-            "SKIPPED the_openai_python_sdk_gets_its_usual_answers_and_exceptions: `python3 -c \"import openai\"` failed (pip install openai to run it)"
+        crate::support::skip(
+            "the_openai_python_sdk_gets_its_usual_answers_and_exceptions",
+            "`python3 -c \"import openai\"` failed (pip install openai to run it)",
         );
         return;
     }
@@ -614,7 +615,10 @@ async fn the_openai_node_sdk_gets_its_usual_answers_and_exceptions() {
         .output()
         .await;
     if !probe.is_ok_and(|o| o.status.success()) {
-        println!("SKIPPED {name}: `node --version` failed (install Node.js 20+ to run it)");
+        crate::support::skip(
+            name,
+            "`node --version` failed (install Node.js 20+ to run it)",
+        );
         return;
     }
     let clients = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients");
@@ -622,8 +626,9 @@ async fn the_openai_node_sdk_gets_its_usual_answers_and_exceptions() {
         .join("node_modules/openai/package.json")
         .is_file()
     {
-        println!(
-            "SKIPPED {name}: tests/clients/node_modules/openai is missing (run `npm ci` in tests/clients to run it)"
+        crate::support::skip(
+            name,
+            "tests/clients/node_modules/openai is missing (run `npm ci` in tests/clients to run it)",
         );
         return;
     }

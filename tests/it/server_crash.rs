@@ -187,8 +187,11 @@ async fn kill_9_on_sqlite_loses_at_most_the_flush_window() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_on_postgres_loses_at_most_the_flush_window() {
     let Some(url) = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty()) else {
-        eprintln!(
-            "SKIPPED kill_9_on_postgres_loses_at_most_the_flush_window: {POSTGRES_ENV} is not set (CI sets it to postgres://postgres@127.0.0.1:5432/test)"
+        crate::support::skip(
+            "kill_9_on_postgres_loses_at_most_the_flush_window",
+            &format!(
+                "{POSTGRES_ENV} is not set (CI sets it to postgres://postgres@127.0.0.1:5432/test)"
+            ),
         );
         return;
     };

@@ -730,8 +730,11 @@ async fn sqlite_file_keeps_keys_and_spend_across_restarts() {
 #[tokio::test]
 async fn postgres_runs_every_suite() {
     let Some(url) = std::env::var(POSTGRES_ENV).ok().filter(|u| !u.is_empty()) else {
-        eprintln!(
-            "SKIPPED postgres_runs_every_suite: {POSTGRES_ENV} is not set (CI sets it to postgres://postgres@127.0.0.1:5432/test)"
+        crate::support::skip(
+            "postgres_runs_every_suite",
+            &format!(
+                "{POSTGRES_ENV} is not set (CI sets it to postgres://postgres@127.0.0.1:5432/test)"
+            ),
         );
         return;
     };

@@ -27,7 +27,10 @@ const MASTER: &str = "sk-master-redis-test";
 pub(crate) fn redis_url(test: &str) -> Option<String> {
     let url = std::env::var(REDIS_ENV).ok().filter(|u| !u.is_empty());
     if url.is_none() {
-        eprintln!("SKIPPED {test}: {REDIS_ENV} is not set (CI sets it to redis://127.0.0.1:6379)");
+        crate::support::skip(
+            test,
+            &format!("{REDIS_ENV} is not set (CI sets it to redis://127.0.0.1:6379)"),
+        );
     }
     url
 }

@@ -328,7 +328,6 @@ async fn write_chunk(sock: &mut TcpStream, piece: &[u8]) -> std::io::Result<()> 
 /// test harness captures only the print macros, so this line shows in a
 /// plain `cargo test` run (no `--nocapture`) while the test counts as passed.
 // For the suites that skip without a service (Redis, PostgreSQL, the SDKs).
-#[allow(dead_code)]
 pub fn skip(test: &str, reason: &str) {
     let line = format!("SKIPPED {test}: {reason}\n");
     let _ = std::io::stderr().lock().write_all(line.as_bytes());

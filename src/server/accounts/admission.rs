@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::clock::WallClock;
-use super::key::KeyState;
+use super::key::{InFlight, KeyState};
 use super::limits::{Limits, Reservation, Spent};
 use super::redis::Shared;
 use super::spend_log::{Slot, SpendLog, SpendRow};
@@ -30,6 +30,8 @@ struct Pending {
     /// The virtual key and what it reserved.
     key: Option<(Arc<KeyState>, Reservation)>,
     redis: Option<Shared>,
+    /// Held until the call is settled: the key's parallel-call count.
+    in_flight: Option<InFlight>,
 }
 
 /// What a finished call tells its accounts.
@@ -51,6 +53,7 @@ impl Admission {
         clock: &WallClock,
         key: Option<(Arc<KeyState>, Reservation)>,
         redis: Option<&Shared>,
+        in_flight: Option<InFlight>,
     ) -> Self {
         Admission(Some(Box::new(Pending {
             log: log.clone(),
@@ -58,6 +61,7 @@ impl Admission {
             clock: clock.clone(),
             key,
             redis: redis.cloned(),
+            in_flight,
         })))
     }
 
@@ -85,7 +89,9 @@ impl Drop for Admission {
 }
 
 impl Pending {
-    fn settle(self, s: Settlement<'_>) {
+    fn settle(mut self, s: Settlement<'_>) {
+        // The call is over: another may take its place at once.
+        drop(self.in_flight.take());
         let usage = s.usage.filter(|_| s.success);
         let cost = usage.and_then(|u| u.cost).map_or(0.0, |c| c.usd).max(0.0);
         let cost = if cost.is_finite() { cost } else { 0.0 };

@@ -94,6 +94,11 @@ const MIGRATIONS: &[(i64, &str, &[&str])] = &[
             "ALTER TABLE switchboard_keys ADD COLUMN budget_started_at BIGINT",
         ],
     ),
+    (
+        3,
+        "a cap on each key's calls in flight",
+        &["ALTER TABLE switchboard_keys ADD COLUMN max_parallel_requests BIGINT"],
+    ),
 ];
 
 /// A connection pool with the schema in place.

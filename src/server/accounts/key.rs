@@ -5,12 +5,13 @@
 //! wait for them. Holds no policy (see `limits.rs`) and reads no clock:
 //! every method is told the time.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use super::counters::{Counter, Counters, Outcome, Plan};
 use super::record::KeyRecord;
+use crate::error::{Error, ErrorKind, Result};
 
 /// The virtual key a request came with (a request extension).
 #[derive(Clone, Debug)]
@@ -24,6 +25,20 @@ pub(crate) struct KeyState {
     /// Settlements sent to Redis and not yet answered.
     settling: AtomicUsize,
     settled: tokio::sync::Notify,
+    /// Calls of this key in flight in this process.
+    in_flight: AtomicI64,
+}
+
+/// One call of a key in flight, counted against its
+/// `max_parallel_requests` until dropped (the call finished, failed, or
+/// was cut).
+#[derive(Debug)]
+pub(crate) struct InFlight(Arc<KeyState>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -47,6 +62,31 @@ impl KeyState {
             counters: Mutex::new(Counters::seeded(&known)),
             settling: AtomicUsize::new(0),
             settled: tokio::sync::Notify::new(),
+            in_flight: AtomicI64::new(0),
+        }
+    }
+
+    /// Counts one more call in flight, or refuses it (429) when the key
+    /// has `limit` in flight already; None without a limit.
+    pub(crate) fn enter(self: &Arc<Self>, limit: Option<i64>) -> Result<Option<InFlight>> {
+        let Some(limit) = limit else {
+            return Ok(None);
+        };
+        let entered = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            });
+        match entered {
+            Ok(_) => Ok(Some(InFlight(self.clone()))),
+            Err(n) => Err(Error::new(
+                ErrorKind::RateLimit,
+                format!(
+                    "max parallel requests reached: this API key has {n} calls in flight (max_parallel_requests {limit}); retry when one has finished"
+                ),
+            )
+            .with_retry_after(Some(Duration::from_secs(1)))
+            .with_code(Some("parallel_request_limit_reached".into()))),
         }
     }
 

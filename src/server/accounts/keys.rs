@@ -21,7 +21,8 @@ use crate::error::{Error, Result};
 macro_rules! columns {
     () => {
         "key_hash, key_name, key_alias, models, max_budget, rpm_limit, tpm_limit, \
-         expires_at, metadata, spend, created_at, budget_duration, budget_started_at"
+         expires_at, metadata, spend, created_at, budget_duration, budget_started_at, \
+         max_parallel_requests"
     };
 }
 
@@ -130,7 +131,7 @@ impl KeyStore {
         sqlx::query(concat!(
             "INSERT INTO switchboard_keys (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
         ))
         .bind(record.token.clone())
         .bind(record.key_name.clone())
@@ -145,6 +146,7 @@ impl KeyStore {
         .bind(record.created_at)
         .bind(record.budget_duration.clone())
         .bind(record.budget_started_at)
+        .bind(record.max_parallel_requests)
         .execute(self.db.pool())
         .await
         .map_err(|e| db_error("cannot store a key", e))?;
@@ -169,7 +171,7 @@ impl KeyStore {
         sqlx::query(
             "UPDATE switchboard_keys SET key_alias = $1, models = $2, max_budget = $3, rpm_limit = $4,
              tpm_limit = $5, expires_at = $6, metadata = $7, budget_duration = $8,
-             budget_started_at = $9 WHERE key_hash = $10",
+             budget_started_at = $9, max_parallel_requests = $10 WHERE key_hash = $11",
         )
         .bind(record.key_alias.clone())
         .bind(json_text(&record.models))
@@ -180,6 +182,7 @@ impl KeyStore {
         .bind(record.metadata.to_string())
         .bind(record.budget_duration.clone())
         .bind(record.budget_started_at)
+        .bind(record.max_parallel_requests)
         .bind(record.token.clone())
         .execute(self.db.pool())
         .await
@@ -232,6 +235,7 @@ fn record_of(row: &AnyRow) -> Result<KeyRecord> {
         max_budget: row.try_get("max_budget").map_err(get)?,
         rpm_limit: row.try_get("rpm_limit").map_err(get)?,
         tpm_limit: row.try_get("tpm_limit").map_err(get)?,
+        max_parallel_requests: row.try_get("max_parallel_requests").map_err(get)?,
         expires_at: row.try_get("expires_at").map_err(get)?,
         metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
         spend: row.try_get("spend").map_err(get)?,

@@ -31,7 +31,7 @@ pub(crate) use admission::{Admission, Settlement};
 pub use clock::WallClock;
 pub(crate) use estimate::Call;
 pub(crate) use key::{Caller, KeyState};
-pub(crate) use record::{KeyFields, KeyRecord};
+pub(crate) use record::{KeyFields, KeyRecord, fold_other_fields};
 pub(crate) use redis::{DEFAULT_PREFIX, Shared};
 pub use spend_log::SpendRow;
 pub use store::{Store, StoreOptions};
@@ -89,7 +89,8 @@ impl Accounts {
     }
 
     /// Admits `call` for the request's virtual key (if any): refuses what
-    /// the key may not do (expired, model not allowed, a budget over an
+    /// the key may not do (expired, model not allowed, its
+    /// `max_parallel_requests` in flight already, a budget over an
     /// unpriced model, over budget, rpm or tpm), reserves the call's share
     /// of its limits and its spend-log slot. Refused, the call never
     /// reaches the Router. Without a database, admits everything and
@@ -107,13 +108,21 @@ impl Accounts {
         let clock = store.clock();
         let now = clock.now_ms();
         let group = call.group();
+        let mut in_flight = None;
         let key = match caller {
             None => None,
             Some(Caller(key)) => {
-                let (budget, tpm) = key.with_record(|r| {
-                    r.allows(group, now)
-                        .map(|()| (r.max_budget.is_some(), r.tpm_limit.is_some()))
+                let (budget, tpm, parallel) = key.with_record(|r| {
+                    r.allows(group, now).map(|()| {
+                        (
+                            r.max_budget.is_some(),
+                            r.tpm_limit.is_some(),
+                            r.max_parallel_requests,
+                        )
+                    })
                 })?;
+                // Taken first: a refusal below gives it back as it drops.
+                in_flight = key.enter(parallel)?;
                 let mut ask = Ask::default();
                 if budget || tpm {
                     let size = call.size();
@@ -132,6 +141,7 @@ impl Accounts {
             clock,
             key,
             self.shared.as_ref(),
+            in_flight,
         )))
     }
 

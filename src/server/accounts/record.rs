@@ -26,6 +26,9 @@ pub(crate) struct KeyRecord {
     pub max_budget: Option<f64>,
     pub rpm_limit: Option<i64>,
     pub tpm_limit: Option<i64>,
+    /// Calls of this key in flight at once, in this process (litellm's
+    /// `max_parallel_requests`); one more is a 429.
+    pub max_parallel_requests: Option<i64>,
     /// Unix milliseconds after which the key is refused.
     pub expires_at: Option<i64>,
     pub metadata: Value,
@@ -64,6 +67,7 @@ impl KeyRecord {
             max_budget: None,
             rpm_limit: None,
             tpm_limit: None,
+            max_parallel_requests: None,
             expires_at: None,
             metadata: Value::Object(Default::default()),
             spend: 0.0,
@@ -131,6 +135,7 @@ impl KeyRecord {
 }
 
 /// The fields of `/key/generate` and `/key/update`; absent ones are kept.
+/// Any other field is kept in `metadata` by [`fold_other_fields`] first.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KeyFields {
@@ -142,6 +147,7 @@ pub(crate) struct KeyFields {
     pub max_budget: Option<f64>,
     pub rpm_limit: Option<i64>,
     pub tpm_limit: Option<i64>,
+    pub max_parallel_requests: Option<i64>,
     /// Lifetime from now: `30s`, `15m`, `12h`, `7d`.
     pub duration: Option<String>,
     /// Absolute expiry, Unix milliseconds.
@@ -171,10 +177,19 @@ impl KeyFields {
         for (name, value, slot) in [
             ("rpm_limit", self.rpm_limit, &mut next.rpm_limit),
             ("tpm_limit", self.tpm_limit, &mut next.tpm_limit),
+            (
+                "max_parallel_requests",
+                self.max_parallel_requests,
+                &mut next.max_parallel_requests,
+            ),
         ] {
             if let Some(v) = value {
-                if v < 0 {
-                    return Err(Error::bad_request(format!("{name} must be ≥ 0")));
+                // A cap of no call at all would lock the key out.
+                let least = i64::from(name == "max_parallel_requests");
+                if v < least {
+                    return Err(
+                        Error::bad_request(format!("{name} must be ≥ {least}")).with_param(name)
+                    );
                 }
                 *slot = Some(v);
             }
@@ -212,6 +227,102 @@ impl KeyFields {
         *r = next;
         Ok(())
     }
+}
+
+/// The fields [`KeyFields`] takes.
+const FIELDS: [&str; 11] = [
+    "key",
+    "key_alias",
+    "models",
+    "max_budget",
+    "rpm_limit",
+    "tpm_limit",
+    "max_parallel_requests",
+    "duration",
+    "expires_at",
+    "metadata",
+    "budget_duration",
+];
+
+/// litellm's `/key/generate` fields for what this proxy has no concept of
+/// (users, teams, tags, per-model limits, …), and why each is only kept.
+const LITELLM_ONLY: [(&str, &str); 18] = [
+    ("user_id", "this proxy has no users"),
+    ("team_id", "this proxy has no teams"),
+    ("organization_id", "this proxy has no organizations"),
+    ("tags", "this proxy does not route or report by tag"),
+    ("soft_budget", "this proxy sends no budget alerts"),
+    (
+        "model_max_budget",
+        "this proxy has no per-model budgets: max_budget caps every model",
+    ),
+    (
+        "model_rpm_limit",
+        "this proxy has no per-model limits: rpm_limit covers every model",
+    ),
+    (
+        "model_tpm_limit",
+        "this proxy has no per-model limits: tpm_limit covers every model",
+    ),
+    ("aliases", "this proxy has no per-key model aliases"),
+    ("config", "this proxy has no per-key config"),
+    (
+        "permissions",
+        "this proxy has no per-key permissions beyond models",
+    ),
+    (
+        "allowed_routes",
+        "a virtual key reaches the API routes only",
+    ),
+    ("allowed_cache_controls", "this proxy has no response cache"),
+    ("guardrails", "this proxy runs no guardrails"),
+    (
+        "enforced_params",
+        "this proxy enforces no request parameters",
+    ),
+    ("blocked", "delete the key (/key/delete) to block it"),
+    ("send_invite_email", "this proxy sends no email"),
+    ("spend", "spend is counted from the spend log"),
+];
+
+/// Moves every field of an admin request body that [`KeyFields`] does not
+/// take into its `metadata` object (created if absent), so litellm's
+/// fields and unknown ones are stored rather than refused; returns a
+/// warning for each. A body whose `metadata` is not an object is left for
+/// [`KeyFields::apply`] to refuse.
+pub(crate) fn fold_other_fields(body: &mut serde_json::Map<String, Value>) -> Vec<String> {
+    let others: Vec<String> = body
+        .keys()
+        .filter(|k| !FIELDS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    if others.is_empty()
+        || body
+            .get("metadata")
+            .is_some_and(|m| !m.is_object() && !m.is_null())
+    {
+        return Vec::new();
+    }
+    let mut metadata = match body.remove("metadata") {
+        Some(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let mut warnings = Vec::new();
+    for field in others {
+        let Some(value) = body.remove(&field) else {
+            continue;
+        };
+        let why = LITELLM_ONLY
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or("not a field this proxy knows", |(_, why)| why);
+        warnings.push(format!(
+            "{field} is stored in metadata, not enforced: {why}"
+        ));
+        metadata.insert(field, value);
+    }
+    body.insert("metadata".into(), Value::Object(metadata));
+    warnings
 }
 
 /// A key's stored name: the hex SHA-256 of the key.

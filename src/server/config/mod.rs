@@ -26,6 +26,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
 use crate::duration::Seconds;
 use crate::error::{Error, Result};
 pub(crate) use crate::router::resolve_secret;
@@ -87,6 +91,13 @@ pub struct ServerSettings {
     /// On SIGTERM or Ctrl-C: how long calls in flight may take to finish
     /// before they are cut (the spend log is written either way).
     pub shutdown_timeout_secs: Seconds,
+    /// A directory of user provider specs (`*.toml`), loaded beside the
+    /// built-in ones, as `switchboard complete --spec-dir` does; relative
+    /// to the config file. `serve --spec-dir` overrides it.
+    pub spec_dir: Option<std::path::PathBuf>,
+    /// Client addresses (`10.0.0.7`) and ranges (`10.0.0.0/8`) allowed to
+    /// connect; any other gets 403. Empty: every address.
+    pub allowed_ips: Vec<String>,
 }
 
 /// Bounds on `[server]` numbers: beyond them a value is a typo, refused at load.
@@ -111,6 +122,8 @@ impl Default for ServerSettings {
             body_read_timeout_secs: secs(30),
             max_connections: 10_000,
             shutdown_timeout_secs: secs(30),
+            spec_dir: None,
+            allowed_ips: Vec::new(),
         }
     }
 }
@@ -148,8 +161,26 @@ impl ServerSettings {
                 )));
             }
         }
+        parse_allowed_ips(&self.allowed_ips)?;
         Ok(())
     }
+}
+
+/// Parses `allowed-ips`: each an address (`10.0.0.7`, `::1`) or a range
+/// (`10.0.0.0/8`); a bad one is an error naming it.
+pub(crate) fn parse_allowed_ips(list: &[String]) -> Result<Vec<IpNet>> {
+    list.iter()
+        .map(|text| {
+            let t = text.trim();
+            t.parse::<IpNet>()
+                .or_else(|_| t.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    Error::bad_request(format!(
+                        "[server] allowed-ips: {text:?} is neither an IP address nor a CIDR range"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// The file as written.

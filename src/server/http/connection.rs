@@ -44,6 +44,7 @@ use tokio::time::{Instant, Sleep};
 use tower::ServiceExt;
 use tower::util::Oneshot;
 
+use super::client_ip::ClientIp;
 use super::error::{ApiError, too_slow};
 
 /// The largest request head read. hyper answers a larger one itself (see
@@ -78,9 +79,10 @@ pub(crate) async fn serve(
     timeouts: Timeouts,
     mut stage: watch::Receiver<Stage>,
 ) {
+    let peer = tcp.peer_addr().ok().map(|a| ClientIp(a.ip()));
     let calls = Arc::new(Calls::default());
     let io = TokioIo::new(Bounded::new(tcp, calls.clone(), timeouts));
-    let service = Dispatch { app, calls };
+    let service = Dispatch { app, calls, peer };
     let conn = http1::Builder::new()
         .max_header_size(MAX_HEAD_BYTES)
         // Ours (in `Bounded`), not hyper's: it would also cut idle time short.
@@ -126,6 +128,8 @@ impl Calls {
 struct Dispatch {
     app: Routes,
     calls: Arc<Calls>,
+    /// The client's address, on every request (`allowed-ips`).
+    peer: Option<ClientIp>,
 }
 
 impl hyper::service::Service<Request<Incoming>> for Dispatch {
@@ -133,8 +137,11 @@ impl hyper::service::Service<Request<Incoming>> for Dispatch {
     type Error = Infallible;
     type Future = Dispatched;
 
-    fn call(&self, req: Request<Incoming>) -> Dispatched {
+    fn call(&self, mut req: Request<Incoming>) -> Dispatched {
         self.calls.dispatched.fetch_add(1, Ordering::Relaxed);
+        if let Some(peer) = self.peer {
+            req.extensions_mut().insert(peer);
+        }
         Dispatched {
             inner: self.app.clone().oneshot(req.map(Body::new)),
             calls: Some(self.calls.clone()),

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::body;
 use super::error::{ApiError, Scrub};
 use super::key::presented_value;
+use super::litellm_fields;
 use super::sse;
 use crate::client::ChatStream;
 use crate::error::{Error, ErrorKind};
@@ -63,7 +64,7 @@ async fn chat_call(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Answer, ApiError> {
-    let (req, route): (ChatRequest, _) = read_request(state, headers, body).await?;
+    let (req, route): (ChatRequest, _) = read_request(state, caller, headers, body).await?;
     routed_chat(state, call, caller, req, &route).await
 }
 
@@ -73,9 +74,11 @@ pub(super) async fn routed_chat(
     state: &AppState,
     call: &mut Recording,
     caller: Option<&Caller>,
-    req: ChatRequest,
+    mut req: ChatRequest,
     route: &RouteOptions,
 ) -> Result<Answer, ApiError> {
+    // litellm's `model_group_alias`: an alias is its group from here on.
+    req.model = state.router.group_of(&req.model).to_string();
     call.group(&req.model);
     require_model(state, caller, &req.model)?;
     req.validate()
@@ -151,7 +154,10 @@ async fn embeddings_call(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<EmbeddingResponse, ApiError> {
-    let (req, route): (EmbeddingRequest, _) = read_request(state, headers, body).await?;
+    let (mut req, route): (EmbeddingRequest, _) =
+        read_request(state, caller, headers, body).await?;
+    // litellm's `model_group_alias`: an alias is its group from here on.
+    req.model = state.router.group_of(&req.model).to_string();
     call.group(&req.model);
     require_model(state, caller, &req.model)?;
     let admission = state
@@ -204,13 +210,17 @@ pub(super) fn require_model(
 }
 
 /// Reads, checks and types a request body; also returns how to route it:
-/// to the base URL the client named, if the config allows one.
+/// to the base URL the client named, if the config allows one, with the
+/// retries, fallbacks and timeout litellm's fields ask for (taken out of
+/// the body, see [`litellm_fields`]).
 async fn read_request<T: serde::de::DeserializeOwned>(
     state: &AppState,
+    caller: Option<&Caller>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(T, RouteOptions), ApiError> {
-    let (map, route) = read_object(state, headers, body).await?;
+    let (mut map, mut route) = read_object(state, headers, body).await?;
+    litellm_fields::take(state, caller, &mut map, &mut route)?;
     Ok((body::typed(map)?, route))
 }
 

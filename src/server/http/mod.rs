@@ -7,8 +7,8 @@
 //! ([`connection`], [`listen`]).
 //!
 //! Imports point one way inside the room, from the leaf `key`: error →
-//! key; auth → error, key; body, metrics, models → error; sse → metrics,
-//! error; boundary → error, key; handlers → body, error, key, sse;
+//! key; client_ip → error; auth → error, key; body, metrics, model_info, models → error; sse → metrics,
+//! error; boundary → error, key; litellm_fields → error; handlers → body, error, key, litellm_fields, sse;
 //! connection → boundary, error; listen → connection, metrics. Reads the record
 //! room (handlers and auth open and finish call records; metrics observe
 //! them), the accounts room and the config; holds no business logic.
@@ -16,13 +16,16 @@
 pub(crate) mod auth;
 pub(crate) mod body;
 mod boundary;
+mod client_ip;
 mod connection;
 mod door;
 pub(crate) mod error;
 mod handlers;
 mod key;
 mod listen;
+mod litellm_fields;
 mod metrics;
+mod model_info;
 mod models;
 mod sse;
 
@@ -34,6 +37,7 @@ use axum::http::HeaderMap;
 use axum::middleware;
 use axum::routing::{get, post};
 
+pub use client_ip::ClientIp;
 pub use listen::{serve, serve_workers};
 pub(crate) use metrics::Metrics;
 
@@ -96,6 +100,9 @@ fn routes(state: Arc<AppState>) -> axum::Router {
         .route("/models", get(models::models))
         .route("/v1/models/{*model}", get(models::model))
         .route("/models/{*model}", get(models::model))
+        .route("/v1/model/info", get(model_info::model_info))
+        .route("/model/info", get(model_info::model_info))
+        .route("/model_group/info", get(model_info::model_group_info))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_master_key,
@@ -111,6 +118,10 @@ fn routes(state: Arc<AppState>) -> axum::Router {
         .merge(crate::server::admin::routes(state.clone()))
         .fallback(models::no_route)
         .method_not_allowed_fallback(models::wrong_method)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_ip::require_allowed,
+        ))
         .with_state(state)
 }
 

@@ -55,17 +55,46 @@ pub(crate) async fn liveliness() -> Response {
     Json("I'm alive!").into_response()
 }
 
-/// `GET /health/readiness`: the Router is built and has groups to serve.
+/// `GET /health/readiness`: the Router is built and has groups to serve,
+/// and which deployments are cooling down now (this process's view). 200
+/// while every group has a deployment to take a call (`"degraded"` when
+/// some are cooling); 503 when there is no group, or a group has none.
 pub(crate) async fn readiness(State(state): State<Arc<AppState>>) -> Response {
     let groups = state.groups();
-    let status = if groups.is_empty() {
-        StatusCode::SERVICE_UNAVAILABLE
+    let cooling = state.router.cooling();
+    let mut unavailable: Vec<&str> = Vec::new();
+    for group in &groups {
+        let size = state
+            .router
+            .deployment_prices(group)
+            .map_or(0, |members| members.len());
+        let cooled = cooling.iter().filter(|c| c.group == *group).count();
+        if size > 0 && cooled >= size {
+            unavailable.push(group);
+        }
+    }
+    let (status, word) = if groups.is_empty() || !unavailable.is_empty() {
+        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
+    } else if cooling.is_empty() {
+        (StatusCode::OK, "healthy")
     } else {
-        StatusCode::OK
+        (StatusCode::OK, "degraded")
     };
+    let cooling: Vec<Value> = cooling
+        .iter()
+        .map(|c| {
+            json!({
+                "model_group": c.group,
+                "deployment": c.deployment,
+                "seconds_left": c.left.as_secs_f64(),
+            })
+        })
+        .collect();
     let body = json!({
-        "status": if groups.is_empty() { "unhealthy" } else { "healthy" },
+        "status": word,
         "model_groups": groups,
+        "cooling": cooling,
+        "unavailable_model_groups": unavailable,
     });
     (status, Json(body)).into_response()
 }

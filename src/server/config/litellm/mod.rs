@@ -1,13 +1,18 @@
 //! litellm's proxy `config.yaml`, read into a [`ServerConfig`], so a
 //! litellm deployment moves over with its config file as it is:
-//! `model_list` (`model_name` → group, `litellm_params` → the deployment),
-//! `router_settings` and `litellm_settings` (strategy, retries, cooldowns,
-//! timeouts, fallbacks) and `general_settings.master_key`.
+//! `model_list` (`model_name` → group, `litellm_params` → the deployment,
+//! with its request defaults, headers, order, parameter policy and
+//! prices), `router_settings` and `litellm_settings` (strategy, retries,
+//! cooldowns, timeouts, fallbacks, default fallbacks, max fallbacks, group
+//! aliases, drop_params) and `general_settings` (master key, request size,
+//! allowed IPs).
 //!
-//! Every key is accounted for: a key that means something here is mapped;
-//! a litellm key with no meaning here (redis, callbacks, cost overrides…)
-//! is a warning naming it; anything else is an error naming it, so a typo
-//! never passes silently. Provider prefixes that differ from Switchboard's
+//! Every key is accounted for (the tables are in [`keys`]): a key that
+//! means something here is mapped; a litellm key with no meaning here
+//! (redis, callbacks…) is a warning naming it; a key that protects money or
+//! access and cannot be honoured here (guardrails, custom auth, a
+//! proxy-wide budget) stops the import with an error naming it; anything
+//! else is an error naming it, so a typo never passes silently. Provider prefixes that differ from Switchboard's
 //! ids (`together_ai/…` → `together/…`) come from the data file
 //! `litellm.toml` beside this file. Parsing only: reads no socket.
 
@@ -20,126 +25,11 @@ use serde_json::{Map, Value};
 use super::{ServerConfig, ServerSettings};
 use crate::duration::Seconds;
 use crate::error::{Error, ErrorKind, Result};
-use crate::router::{DeploymentConfig, RouterConfig, Settings, Strategy};
+use crate::router::{DeploymentConfig, RouterConfig, Settings};
 
-/// litellm's strategy names, and ours.
-const STRATEGIES: [(&str, Strategy); 6] = [
-    ("simple-shuffle", Strategy::WeightedShuffle),
-    ("least-busy", Strategy::LeastBusy),
-    ("usage-based-routing", Strategy::UsageBased),
-    ("usage-based-routing-v2", Strategy::UsageBased),
-    ("latency-based-routing", Strategy::LatencyBased),
-    ("cost-based-routing", Strategy::LowestCost),
-];
+mod keys;
 
-const TOP_KEYS: [&str; 4] = [
-    "model_list",
-    "router_settings",
-    "litellm_settings",
-    "general_settings",
-];
-/// Top-level litellm sections with no meaning here.
-const TOP_IGNORED: [&str; 8] = [
-    "environment_variables",
-    "callback_settings",
-    "guardrails",
-    "credential_list",
-    "mcp_servers",
-    "search_tools",
-    "vector_store_registry",
-    "files_settings",
-];
-
-const ENTRY_KEYS: [&str; 3] = ["model_name", "litellm_params", "model_info"];
-
-const PARAM_KEYS: [&str; 10] = [
-    "model",
-    "api_key",
-    "api_base",
-    "rpm",
-    "tpm",
-    "weight",
-    "timeout",
-    "max_parallel_requests",
-    "mock_response",
-    "custom_llm_provider",
-];
-/// `litellm_params` keys litellm knows that change nothing here.
-const PARAM_IGNORED: [&str; 24] = [
-    "stream_timeout",
-    "max_retries",
-    "drop_params",
-    "additional_drop_params",
-    "input_cost_per_token",
-    "output_cost_per_token",
-    "input_cost_per_second",
-    "output_cost_per_second",
-    "organization",
-    "tags",
-    "order",
-    "use_in_pass_through",
-    "use_litellm_proxy",
-    "merge_reasoning_content_in_choices",
-    "temperature",
-    "max_tokens",
-    "max_completion_tokens",
-    "top_p",
-    "seed",
-    "stop",
-    "extra_headers",
-    "headers",
-    "cache_control_injection_points",
-    "model_info",
-];
-
-const ROUTER_KEYS: [&str; 10] = [
-    "routing_strategy",
-    "num_retries",
-    "allowed_fails",
-    "cooldown_time",
-    "timeout",
-    "retry_after",
-    "fallbacks",
-    "context_window_fallbacks",
-    "content_policy_fallbacks",
-    "enable_pre_call_checks",
-];
-/// `router_settings` keys litellm knows that change nothing here.
-const ROUTER_IGNORED: [&str; 23] = [
-    "redis_host",
-    "redis_port",
-    "redis_password",
-    "redis_url",
-    "redis_db",
-    "cache_responses",
-    "cache_kwargs",
-    "routing_strategy_args",
-    "provider_budget_config",
-    "default_litellm_params",
-    "retry_policy",
-    "allowed_fails_policy",
-    "model_group_retry_policy",
-    "disable_cooldowns",
-    "set_verbose",
-    "debug_level",
-    "enable_tag_filtering",
-    "default_max_parallel_requests",
-    "optional_pre_call_checks",
-    "polling_interval",
-    "model_group_alias",
-    "stream_timeout",
-    "max_fallbacks",
-];
-
-/// `litellm_settings` keys that mean something here; the section's other
-/// keys configure the litellm library itself and are warned about.
-const LITELLM_KEYS: [&str; 5] = [
-    "num_retries",
-    "request_timeout",
-    "fallbacks",
-    "context_window_fallbacks",
-    "content_policy_fallbacks",
-];
+use keys::*;
 
 /// The data file: provider prefixes and parameter names that differ.
 #[derive(Deserialize)]
@@ -210,6 +100,14 @@ impl Reader<'_> {
             .push(format!("{}: {at} ignored: {why}", self.origin));
     }
 
+    /// Refuses the first of `refused` that `table` holds, naming it.
+    fn refuse(&self, table: &Map<String, Value>, at: &str, refused: &[&str]) -> Result<()> {
+        match refused.iter().find(|k| table.contains_key(**k)) {
+            Some(key) => Err(self.error(format!("{}: {REFUSED_WHY}", join(at, key)))),
+            None => Ok(()),
+        }
+    }
+
     fn table<'v>(&self, v: &'v Value, at: &str) -> Result<&'v Map<String, Value>> {
         match v {
             Value::Object(m) => Ok(m),
@@ -251,6 +149,7 @@ impl Reader<'_> {
 
     fn file(&mut self, value: &Value) -> Result<ServerConfig> {
         let top = self.table(value, "the file")?;
+        self.refuse(top, "", &TOP_REFUSED)?;
         self.keys(
             top,
             "",
@@ -264,6 +163,7 @@ impl Reader<'_> {
         let litellm = top.get("litellm_settings").unwrap_or(&null);
         if !litellm.is_null() {
             let t = self.table(litellm, "litellm_settings")?;
+            self.refuse(t, "litellm_settings", &LITELLM_REFUSED)?;
             self.keys(
                 t,
                 "litellm_settings",
@@ -289,14 +189,22 @@ impl Reader<'_> {
         let general = top.get("general_settings").unwrap_or(&null);
         if !general.is_null() {
             let t = self.table(general, "general_settings")?;
+            self.refuse(t, "general_settings", &GENERAL_REFUSED)?;
             self.keys(
                 t,
                 "general_settings",
-                &["master_key", "database_url"],
+                &GENERAL_KEYS,
                 None,
                 "a litellm proxy setting with no meaning in Switchboard",
             )?;
             server.master_key = self.string(t, "general_settings", "master_key")?;
+            if let Some(mb) = self.number(t, "general_settings", "max_request_size_mb")? {
+                // Bounded by [server] max-body-bytes' own check at start.
+                server.max_body_bytes = (mb * 1024.0 * 1024.0).min(usize::MAX as f64) as usize;
+            }
+            if let Some(ips) = t.get("allowed_ips").filter(|v| !v.is_null()) {
+                server.allowed_ips = self.strings(ips, "general_settings.allowed_ips")?;
+            }
             if t.contains_key("database_url") {
                 // Not taken: its tables are litellm's, and ours would land beside them.
                 self.warn(
@@ -359,10 +267,20 @@ impl Reader<'_> {
         if let Some(secs) = self.number(t, at, "retry_after")? {
             s.backoff_ms = (secs * 1000.0).round() as u64;
         }
-        if let Some(b) = t.get("enable_pre_call_checks") {
-            s.pre_call_checks = b.as_bool().ok_or_else(|| {
-                self.error(format!("{at}.enable_pre_call_checks must be true or false"))
-            })?;
+        if let Some(b) = self.boolean(t, at, "enable_pre_call_checks")? {
+            s.pre_call_checks = b;
+        }
+        if let Some(b) = self.boolean(t, at, "drop_params")? {
+            s.drop_params = b;
+        }
+        if let Some(v) = t.get("default_fallbacks").filter(|v| !v.is_null()) {
+            s.default_fallbacks = self.strings(v, &join(at, "default_fallbacks"))?;
+        }
+        if let Some(n) = self.number(t, at, "max_fallbacks")? {
+            s.max_fallbacks = Some(n.min(f64::from(u32::MAX)) as u32);
+        }
+        if let Some(v) = t.get("model_group_alias").filter(|v| !v.is_null()) {
+            s.model_group_alias = self.aliases(v, &join(at, "model_group_alias"))?;
         }
         for (key, target) in [
             ("fallbacks", &mut s.fallbacks),
@@ -411,6 +329,91 @@ impl Reader<'_> {
         Ok(out)
     }
 
+    /// litellm's `model_group_alias`: `{alias: group}` or
+    /// `{alias: {model: group, hidden: bool}}` (aliases are never listed here).
+    fn aliases(&self, v: &Value, at: &str) -> Result<IndexMap<String, String>> {
+        let mut out = IndexMap::new();
+        for (alias, target) in self.table(v, at)? {
+            let group = match target {
+                Value::String(g) => Some(g.clone()),
+                Value::Object(m) => m.get("model").and_then(Value::as_str).map(str::to_string),
+                _ => None,
+            };
+            let group = group.ok_or_else(|| {
+                self.error(format!(
+                    "{at}.{alias} must be a group name or {{model: group}}"
+                ))
+            })?;
+            out.insert(alias.clone(), group);
+        }
+        Ok(out)
+    }
+
+    /// A list of strings.
+    fn strings(&self, v: &Value, at: &str) -> Result<Vec<String>> {
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| self.error(format!("{at} must be a list of strings"))),
+            _ => Err(self.error(format!("{at} must be a list of strings"))),
+        }
+    }
+
+    /// true or false; None when absent.
+    fn boolean(&self, t: &Map<String, Value>, at: &str, key: &str) -> Result<Option<bool>> {
+        match t.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Bool(b)) => Ok(Some(*b)),
+            Some(_) => Err(self.error(format!("{} must be true or false", join(at, key)))),
+        }
+    }
+
+    /// A deployment's own settings for its calls: request defaults,
+    /// headers, order, parameter policy and prices.
+    fn call_settings(
+        &self,
+        p: &Map<String, Value>,
+        at: &str,
+        d: &mut DeploymentConfig,
+    ) -> Result<()> {
+        for key in REQUEST_DEFAULTS {
+            if let Some(v) = p.get(key).filter(|v| !v.is_null()) {
+                d.defaults.insert(key.to_string(), v.clone());
+            }
+        }
+        for key in ["headers", "extra_headers"] {
+            let Some(v) = p.get(key).filter(|v| !v.is_null()) else {
+                continue;
+            };
+            let key_at = join(at, key);
+            for (name, value) in self.table(v, &key_at)? {
+                let value = value
+                    .as_str()
+                    .ok_or_else(|| self.error(format!("{key_at}.{name} must be a string")))?;
+                // `os.environ/NAME` is read now, as for api_base.
+                let value = self.env(value, &join(&key_at, name))?;
+                d.headers.insert(name.clone(), value);
+            }
+        }
+        d.order = self
+            .number(p, at, "order")?
+            .map(|n| n.min(f64::from(u32::MAX)) as u32);
+        d.drop_params = self.boolean(p, at, "drop_params")?;
+        for (key, slot) in [
+            ("additional_drop_params", &mut d.additional_drop_params),
+            ("allowed_openai_params", &mut d.allowed_openai_params),
+        ] {
+            if let Some(v) = p.get(key).filter(|v| !v.is_null()) {
+                *slot = self.strings(v, &join(at, key))?;
+            }
+        }
+        d.input_cost_per_token = self.number(p, at, "input_cost_per_token")?;
+        d.output_cost_per_token = self.number(p, at, "output_cost_per_token")?;
+        Ok(())
+    }
+
     fn deployment(&mut self, entry: &Value, at: &str) -> Result<DeploymentConfig> {
         let map = mapping()?;
         let e = self.table(entry, at)?;
@@ -429,6 +432,7 @@ impl Reader<'_> {
             )));
         }
         let mut known: Vec<&str> = PARAM_KEYS.to_vec();
+        known.extend(REQUEST_DEFAULTS);
         known.extend(map.params.keys().map(String::as_str));
         self.keys(
             p,
@@ -467,6 +471,7 @@ impl Reader<'_> {
             None => None,
         };
         d.mock_response = self.string(p, &params_at, "mock_response")?;
+        self.call_settings(p, &params_at, &mut d)?;
         if let Some(info) = e.get("model_info").filter(|v| !v.is_null()) {
             let info_at = join(at, "model_info");
             let t = self.table(info, &info_at)?;

@@ -22,7 +22,6 @@ fn a_litellm_config_means_what_its_switchboard_twin_says() {
     for key in [
         "model_list[1].litellm_params.stream_timeout",
         "model_list[1].model_info.mode",
-        "litellm_settings.drop_params",
         "litellm_settings.success_callback",
         "router_settings.redis_host",
         "general_settings.database_url",
@@ -32,7 +31,68 @@ fn a_litellm_config_means_what_its_switchboard_twin_says() {
             "{key}: {joined}"
         );
     }
-    assert_eq!(warnings.len(), 6, "{joined}");
+    assert_eq!(warnings.len(), 5, "{joined}");
+}
+
+/// Issue 12: keys that protect money or access are refused, naming the
+/// key, rather than ignored.
+#[test]
+fn keys_guarding_money_or_access_stop_the_import() {
+    let base = "model_list:\n  - model_name: g\n    litellm_params: {model: openai/gpt-4o}\n";
+    for (extra, key) in [
+        ("guardrails:\n  - guardrail_name: pii\n", "guardrails"),
+        (
+            "litellm_settings: {max_budget: 100}\n",
+            "litellm_settings.max_budget",
+        ),
+        (
+            "litellm_settings: {guardrails: [x]}\n",
+            "litellm_settings.guardrails",
+        ),
+        (
+            "general_settings: {custom_auth: my_auth.fn}\n",
+            "general_settings.custom_auth",
+        ),
+        (
+            "general_settings: {enable_jwt_auth: true}\n",
+            "general_settings.enable_jwt_auth",
+        ),
+    ] {
+        let e = parse(&format!("{base}{extra}")).unwrap_err();
+        assert!(
+            e.message()
+                .starts_with(&format!("config.yaml: {key}: it protects money or access")),
+            "{key}: {e}"
+        );
+    }
+}
+
+#[test]
+fn litellm_params_defaults_and_router_keys_are_checked() {
+    let base = "model_list:\n  - model_name: g\n    litellm_params:\n      model: openai/gpt-4o\n";
+    let e = parse(&format!("{base}      extra_headers: [x]\n")).unwrap_err();
+    assert!(
+        e.message().contains("extra_headers must be a mapping"),
+        "{e}"
+    );
+    let e = parse(&format!("{base}      drop_params: maybe\n")).unwrap_err();
+    assert!(
+        e.message().contains("drop_params must be true or false"),
+        "{e}"
+    );
+    let e = parse(&format!(
+        "{base}router_settings: {{model_group_alias: {{a: [1]}}}}\n"
+    ))
+    .unwrap_err();
+    assert!(e.message().contains("model_group_alias.a must be"), "{e}");
+    let e = parse(&format!(
+        "{base}general_settings: {{allowed_ips: 10.0.0.1}}\n"
+    ))
+    .unwrap_err();
+    assert!(e.message().contains("allowed_ips must be a list"), "{e}");
+    let (c, _) = parse(&format!("{base}      seed: 7\n      top_p: 0.5\n")).unwrap();
+    assert_eq!(c.router.deployments[0].defaults["seed"], 7);
+    assert_eq!(c.router.deployments[0].defaults["top_p"], 0.5);
 }
 
 #[test]
