@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::raw::{RawDoor, RawStream};
-use super::{Door, Hook};
+use super::{Door, Hook, Reject};
 use crate::error::ErrorKind;
 use crate::spec::diagnostic::{line_col, locate};
 use crate::spec::{Diagnostic, Severity, Source};
@@ -148,6 +148,16 @@ impl Check<'_> {
             }
         }
         let request = self.template(cache, &["request"], &index, &raw.request);
+        let reject = raw
+            .reject
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Reject {
+                when: self.template(cache, &["reject", &i.to_string(), "when"], &index, &r.when),
+                message: r.message.clone(),
+                param: r.param.clone(),
+            })
+            .collect();
         let response = self.template(cache, &["response"], &index, &raw.response);
         let error_body = self.template(cache, &["errors", "body"], &index, &raw.errors.body);
         let mut error_types = HashMap::new();
@@ -202,6 +212,8 @@ impl Check<'_> {
             paths,
             count_path,
             parts: part_tpls,
+            reject,
+            merge_roles: raw.merge_roles.clone(),
             request,
             response,
             count,

@@ -10,6 +10,7 @@
 
 pub(crate) mod frame;
 mod load;
+mod merge;
 mod raw;
 pub(crate) mod view;
 
@@ -74,6 +75,14 @@ impl Hook {
     }
 }
 
+/// A refusal of a door (`[[reject]]`), compiled.
+#[derive(Debug)]
+pub(crate) struct Reject {
+    when: Tpl,
+    message: String,
+    param: Option<String>,
+}
+
 /// A compiled front door. If it exists, every template in it compiled.
 #[derive(Debug)]
 pub(crate) struct Door {
@@ -84,6 +93,8 @@ pub(crate) struct Door {
     pub(crate) paths: Vec<String>,
     pub(crate) count_path: Option<String>,
     parts: Vec<Tpl>,
+    reject: Vec<Reject>,
+    merge_roles: Vec<String>,
     request: Tpl,
     response: Tpl,
     count: Option<Tpl>,
@@ -105,8 +116,20 @@ impl Door {
     /// The canonical OpenAI chat request (JSON) for an incoming body. A body
     /// the door's templates cannot map is a `bad_request`.
     pub(crate) fn request(&self, body: &Value) -> Result<Value, Error> {
+        for r in &self.reject {
+            if crate::template::helpers::truthy(&self.render(&r.when, body, "reject")?) {
+                let e = Error::bad_request(r.message.clone());
+                return Err(match &r.param {
+                    Some(p) => e.with_param(p.clone()),
+                    None => e,
+                });
+            }
+        }
         match self.render(&self.request, body, "request")? {
-            v @ Value::Object(_) => Ok(v),
+            Value::Object(mut m) => {
+                merge::merge_roles(&mut m, &self.merge_roles);
+                Ok(Value::Object(m))
+            }
             _ => Err(Error::bad_request(format!(
                 "{}: the request maps to no chat request",
                 self.name

@@ -31,6 +31,16 @@ pub(crate) struct RawDoor {
     /// Named sub-templates for every template of this file, used as `"{{> name}}"`.
     #[serde(default)]
     pub(crate) parts: IndexMap<String, Value>,
+    /// Requests the door refuses with a 400 (`bad_request`), checked in
+    /// order before `request` is rendered.
+    #[serde(default)]
+    pub(crate) reject: Vec<RawReject>,
+    /// Canonical roles (`assistant`) whose consecutive messages are joined
+    /// into one after `request` renders: content parts, `tool_calls` and
+    /// `thinking_blocks` appended in order. For wire shapes that send one
+    /// turn as several items (a reasoning item, then each function call).
+    #[serde(default)]
+    pub(crate) merge_roles: Vec<String>,
     /// The incoming body → the canonical OpenAI chat request (a value template).
     pub(crate) request: Value,
     /// The answer view (see ingress/README.md) → this door's answer body.
@@ -41,6 +51,16 @@ pub(crate) struct RawDoor {
     pub(crate) stream: RawStream,
     /// A token-count route, answered from the canonical request.
     pub(crate) count_tokens: Option<RawCount>,
+}
+
+/// One refusal: when `when` (a value template over the incoming body) is
+/// truthy, the call fails with `message` (and OpenAI's `param`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawReject {
+    pub(crate) when: Value,
+    pub(crate) message: String,
+    pub(crate) param: Option<String>,
 }
 
 /// Errors in the door's shape.

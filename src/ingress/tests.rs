@@ -137,6 +137,34 @@ fn builtin_doors_compile_clean() {
 }
 
 #[test]
+fn openai_responses_fixtures() {
+    assert!(run_cases("openai_responses") >= 5);
+}
+
+#[test]
+fn responses_door_refuses_what_it_cannot_keep_with_the_param_named() {
+    let door = door("openai_responses");
+    let e = door
+        .request(&json!({"model": "m", "input": "hi", "previous_response_id": "resp_1"}))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadRequest);
+    assert_eq!(e.details().param(), Some("previous_response_id"));
+    assert!(e.message().contains("does not store responses"), "{e}");
+    let e = door
+        .request(&json!({"model": "m", "input": "hi", "tools": [{"type": "web_search"}]}))
+        .unwrap_err();
+    assert_eq!(e.details().param(), Some("tools"));
+    // An absurd input is a bad request, never a panic.
+    for body in [
+        json!({"model": "m", "input": 42}),
+        json!({"model": "m", "input": [{"type": "nonsense"}]}),
+    ] {
+        let e = door.request(&body).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BadRequest, "{body}");
+    }
+}
+
+#[test]
 fn absurd_bodies_are_refused_as_bad_requests_never_a_panic() {
     let d = door_at("/v1/messages");
     let bodies = [

@@ -29,6 +29,7 @@ pub(crate) enum Helper {
     Contains,
     Where,
     WhereNot,
+    Pluck,
 }
 
 /// (name, helper, min args, max args or usize::MAX, one-line doc)
@@ -145,6 +146,13 @@ const TABLE: &[(&str, Helper, usize, usize, &str)] = &[
         3,
         3,
         "the items of a list whose field (second argument) does not equal the third argument",
+    ),
+    (
+        "pluck",
+        Helper::Pluck,
+        2,
+        2,
+        "the field (second argument) of each item of a list, items without it left out",
     ),
 ];
 
@@ -299,6 +307,17 @@ pub(crate) fn call(helper: Helper, args: &[Value], hash: &[(&str, Value)]) -> Va
             Value::Null => Value::Null,
             other => Value::String(as_text(other)),
         },
+        Helper::Pluck => match (arg(0), arg(1)) {
+            (Value::Array(items), Value::String(field)) => Value::Array(
+                items
+                    .iter()
+                    .filter_map(|item| item.get(field.as_str()))
+                    .filter(|v| !v.is_null())
+                    .cloned()
+                    .collect(),
+            ),
+            _ => Value::Null,
+        },
         Helper::Where | Helper::WhereNot => {
             let keep = helper == Helper::Where;
             match (arg(0), arg(1)) {
@@ -413,6 +432,19 @@ mod tests {
             Some(json!("https://eu-west1-api.example.com"))
         );
         assert_eq!(host("global"), Some(json!("https://api.example.com")));
+    }
+
+    #[test]
+    fn pluck_takes_one_field_of_each_item() {
+        let items = serde_json::json!([{"text": "a"}, {"other": 1}, {"text": "b"}, "x"]);
+        assert_eq!(
+            call(Helper::Pluck, &[items, "text".into()], &[]),
+            serde_json::json!(["a", "b"])
+        );
+        assert_eq!(
+            call(Helper::Pluck, &[Value::Null, "text".into()], &[]),
+            Value::Null
+        );
     }
 
     #[test]

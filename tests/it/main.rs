@@ -33,6 +33,7 @@ mod server_litellm_config;
 mod server_messages;
 mod server_metrics;
 mod server_redis;
+mod server_responses;
 mod server_shutdown;
 mod server_surface;
 mod streams;
