@@ -16,15 +16,7 @@ use crate::error::{Error, Result};
 use crate::spec::Spec;
 use crate::types::{ChatChunk, ChatRequest, ChatResponse};
 
-/// A rendered upstream request (auth not applied).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RenderedRequest {
-    pub method: String,
-    /// Path and query, appended to the base URL.
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Value,
-}
+pub use crate::engine::render::RenderedRequest;
 
 /// Renders the chat request `req` would send, for the provider-side `model`.
 pub fn render(
@@ -39,13 +31,7 @@ pub fn render(
             p.insert(param.name.clone(), Value::String(v.clone()));
         }
     }
-    let prepared = prepare_chat(spec, req, model, p, req.is_stream())?;
-    Ok(RenderedRequest {
-        method: prepared.method.to_string(),
-        path: prepared.path,
-        headers: prepared.headers,
-        body: prepared.body,
-    })
+    prepare_chat(spec, req, model, p, req.is_stream())
 }
 
 /// Maps a non-streamed response body.

@@ -54,7 +54,7 @@ use crate::engine::classify::classify;
 use crate::engine::embed::{canonical_embedding, map_embeddings};
 use crate::engine::events::ChunkMapper;
 use crate::engine::map::{MapCtx, map_response};
-use crate::engine::render::{Prepared, no_endpoint, prepare_chat, render_request};
+use crate::engine::render::{RenderedRequest, no_endpoint, prepare_chat, render_request};
 use crate::engine::stream::Decoder;
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::{Redactor, display_url};
@@ -87,7 +87,7 @@ pub struct Client {
 struct Planned {
     spec: Arc<Spec>,
     model: String,
-    prepared: Prepared,
+    prepared: RenderedRequest,
     base_url: String,
     api_key: Option<String>,
 }
@@ -404,7 +404,7 @@ impl Client {
         &self,
         spec: &Spec,
         base_url: &str,
-        prepared: &Prepared,
+        prepared: &RenderedRequest,
         api_key: Option<&str>,
         opts: &CallOptions,
         deadline: Option<Instant>,

@@ -14,18 +14,19 @@ use crate::spec::compile::RequestTemplate;
 use crate::template::{RenderError, Renderer, Tpl};
 use crate::types::ChatRequest;
 
-/// A request ready for the transport (auth not yet applied).
+/// A rendered upstream request, ready for the transport (auth not yet
+/// applied): what the client sends and what [`crate::pure::render`] shows.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Prepared {
+pub struct RenderedRequest {
     /// The spec's base URL, rendered with the call's parameters.
-    pub(crate) base_url: String,
-    pub(crate) method: Method,
+    pub base_url: String,
+    pub method: Method,
     /// Path and query, appended to the base URL.
-    pub(crate) path: String,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) body: Value,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Value,
     /// The auth scheme's signing region, rendered with the call's parameters (`aws-sigv4`).
-    pub(crate) auth_region: Option<String>,
+    pub auth_region: Option<String>,
 }
 
 /// Prepares a chat call to `spec` for the provider-side `model`: builds the
@@ -37,7 +38,7 @@ pub(crate) fn prepare_chat(
     model: &str,
     params: Map<String, Value>,
     stream: bool,
-) -> Result<Prepared> {
+) -> Result<RenderedRequest> {
     let Some(ep) = spec.chat.as_ref() else {
         return Err(no_endpoint(spec, "chat"));
     };
@@ -56,7 +57,7 @@ pub(crate) fn render_request(
     req: &RequestTemplate,
     path: Option<&Tpl>,
     root: &Value,
-) -> Result<Prepared> {
+) -> Result<RenderedRequest> {
     let r = Renderer { parts: &req.parts };
     let fail = |e: RenderError| {
         Error::bad_request(e.0).at(&spec.id, root["model"].as_str().unwrap_or_default())
@@ -75,7 +76,7 @@ pub(crate) fn render_request(
         Some(tpl) => Some(text(&r, tpl, root).map_err(fail)?),
         None => None,
     };
-    Ok(Prepared {
+    Ok(RenderedRequest {
         base_url,
         method: req.method.clone(),
         path,

@@ -352,8 +352,8 @@ mod properties {
     }
 
     const KEYS: &[&str] = &[
-        "a", "b", "$each", "$do", "$flat", "$concat", "$if", "$then", "$else", "$match", "$default",
-        "$with", "$base", "$bogus", "text", "x",
+        "a", "b", "$each", "$do", "$flat", "$concat", "$if", "$then", "$else", "$match",
+        "$default", "$with", "$base", "$bogus", "text", "x",
     ];
 
     /// A template value: strings of template text inside tables and lists.

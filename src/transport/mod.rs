@@ -27,7 +27,7 @@ pub(crate) use body::{BodyStream, after, earliest, read_body};
 pub(crate) use failure::transport_error;
 pub use limits::Limits;
 
-use crate::engine::render::Prepared;
+use crate::engine::render::RenderedRequest;
 use crate::error::{Error, ErrorKind, Result};
 use crate::redact::display_url;
 use crate::spec::Spec;
@@ -146,7 +146,7 @@ impl Transport {
         &self,
         spec: &Spec,
         base_url: &str,
-        prepared: &Prepared,
+        prepared: &RenderedRequest,
         api_key: Option<&str>,
         limits: &Limits,
         deadline: Option<Instant>,
