@@ -338,8 +338,14 @@ async fn every_way_a_call_ends_leaves_exactly_one_record() {
         (r.outcome, r.group.as_str()),
         (Outcome::Failed(ErrorKind::NotFound), "nope")
     );
-    let (status, _) = call(&app, post(chat_path, None, chat("mock", false))).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let refused = app
+        .clone()
+        .oneshot(post(chat_path, None, chat("mock", false)))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    // Its body was never read: the client must not send another request on it.
+    assert_eq!(refused.headers()["connection"], "close");
     let r = seen.one();
     assert_eq!(r.outcome, Outcome::Failed(ErrorKind::Authentication));
     assert!(!r.admitted && r.attempts == 0, "refused at the door: {r:?}");

@@ -52,7 +52,14 @@ pub(crate) async fn require_master_key(
             if let Some(route) = route {
                 state.recorder.open(route).fail(e.kind(), &[]);
             }
-            return e.into_response();
+            // Refused before its body was read: the connection cannot carry
+            // another request, so the client is told not to reuse it.
+            let mut resp = e.into_response();
+            resp.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return resp;
         }
     }
     next.run(req).await
