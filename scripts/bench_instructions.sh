@@ -10,11 +10,14 @@
 # Starts examples/mock_upstream.rs and `switchboard serve` (one worker
 # thread, under valgrind) on 127.0.0.1, sends REQUESTS chat requests (JSON,
 # then streamed) one at a time over one kept-alive connection, and prints
-# the proxy's user-space instructions per request: (run with N requests −
-# run with none) / N. Needs valgrind and python3.
+# the proxy's user-space instructions per request: (run with WARMUP + N
+# requests − run with WARMUP) / N. The warm-up requests (20 of each kind)
+# take one-off work out of the figure: the serving thread's HTTP client and
+# its root certificates are made at its first call. Needs valgrind and python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=${REQUESTS:-2000}
+WARMUP=${WARMUP:-20}
 MOCK_PORT=${MOCK_PORT:-9110}
 PROXY_PORT=${PROXY_PORT:-9111}
 command -v valgrind >/dev/null || { echo "bench_instructions: valgrind not found" >&2; exit 1; }
@@ -53,13 +56,14 @@ api-key = "mock-no-real-key"
 api-base = "http://127.0.0.1:$MOCK_PORT/v1"
 EOF
 
-# Instructions of one proxy run that answers $1 JSON and $1 streamed requests.
+# Instructions of one proxy run that answers WARMUP + $1 JSON and as many
+# streamed requests.
 count() { # requests
     local n=$1 out="$work/cg.$1"
     env -u SWITCHBOARD_MASTER_KEY valgrind --tool=callgrind --callgrind-out-file="$out" \
         "$BIN" serve --config "$work/proxy.toml" 2>"$work/proxy.$n.log" &
     local pid=$!
-    python3 - "$PROXY_PORT" "$n" <<'PY'
+    python3 - "$PROXY_PORT" "$((WARMUP + n))" <<'PY'
 import http.client, json, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
 for _ in range(600):
@@ -88,4 +92,4 @@ loaded=$(count "$REQUESTS")
 # KEEP=dir keeps the callgrind profiles (for callgrind_annotate).
 if [ -n "${KEEP:-}" ]; then mkdir -p "$KEEP" && cp "$work"/cg.* "$KEEP"/; fi
 echo "proxy instructions per request (JSON + stream pair, averaged): $(( (loaded - base) / (2 * REQUESTS) ))"
-echo "  ($REQUESTS JSON + $REQUESTS streamed requests; startup and shutdown: $base)"
+echo "  ($REQUESTS JSON + $REQUESTS streamed requests after $WARMUP of each; startup, warm-up and shutdown: $base)"
