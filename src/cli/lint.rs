@@ -23,7 +23,7 @@ enum Format {
 }
 
 pub(crate) fn run(args: Args) -> ExitCode {
-    let report = lint_paths(&args.paths);
+    let report = lint_paths(&args.paths, crate::cost::lint_pricing);
     match args.format {
         Format::Text => {
             for d in &report.findings {

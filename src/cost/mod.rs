@@ -6,6 +6,8 @@
 
 pub(crate) mod book;
 mod catalog;
+#[cfg(feature = "cli")]
+mod check;
 mod tokens;
 
 use std::sync::OnceLock;
@@ -13,6 +15,8 @@ use std::sync::OnceLock;
 pub use book::PriceBook;
 pub(crate) use catalog::RawPricing;
 pub use catalog::{Catalog, ModelInfo, Tier};
+#[cfg(feature = "cli")]
+pub(crate) use check::lint_pricing;
 pub use tokens::{
     TokenCount, estimate_input_tokens, estimate_tokens, text_token_counter, token_counter,
 };

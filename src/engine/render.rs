@@ -15,7 +15,7 @@ use crate::template::{RenderError, Renderer, Tpl};
 use crate::types::ChatRequest;
 
 /// A rendered upstream request, ready for the transport (auth not yet
-/// applied): what the client sends and what [`crate::pure::render`] shows.
+/// applied): what the client sends and what the pure `render` function shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderedRequest {
     /// The spec's base URL, rendered with the call's parameters.

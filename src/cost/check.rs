@@ -1,15 +1,17 @@
-//! Lint for `pricing/*.toml`: shape, a provider that has a spec, plausible
-//! prices, a known mode, and a warning for models with no price. Findings are located
-//! like spec findings (`file:line:col`).
+//! The checks `switchboard lint` runs on `pricing/*.toml`: shape, a provider
+//! that has a spec, plausible prices (the bounds the price book enforces at
+//! run time), a known mode, and a warning for models with no price. Findings
+//! are located like spec findings (`file:line:col`). Here, beside the file
+//! format it checks, so the lint room (below cost) is handed this function
+//! by the CLI instead of importing upward.
 
 use std::collections::HashSet;
 
-use crate::cost::RawPricing;
+use super::RawPricing;
+use super::book::{MAX_FEE, MAX_PER_MILLION};
 use crate::spec::compile::MODES;
 use crate::spec::diagnostic::{line_col, locate};
 use crate::spec::{Diagnostic, Severity, Source};
-
-use crate::cost::book::{MAX_FEE, MAX_PER_MILLION};
 
 /// Every finding in the pricing `sources`; `providers` are the known spec ids.
 pub(crate) fn lint_pricing(sources: &[Source], providers: &HashSet<String>) -> Vec<Diagnostic> {
