@@ -1,13 +1,15 @@
 //! The pure engine as plain functions of (spec, input), for tests,
-//! benchmarks and tools that want no network: render a request, map a
-//! response body, decode and map a whole stream body.
+//! benchmarks and tools that want no network: render a request (a chat
+//! call's, a token count's), map a response body (or read a count), decode and map a whole stream body.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
+use crate::engine;
 use crate::engine::classify::classify;
+use crate::engine::count::prepare_count;
 use crate::engine::events::ChunkMapper;
 use crate::engine::map::{MapCtx, map_response};
 use crate::engine::render::{no_endpoint, prepare_chat};
@@ -25,13 +27,44 @@ pub fn render(
     model: &str,
     params: &BTreeMap<String, String>,
 ) -> Result<RenderedRequest> {
+    prepare_chat(
+        spec,
+        req,
+        model,
+        with_defaults(spec, params),
+        req.is_stream(),
+    )
+}
+
+/// Renders the token-count request for `req` (the spec's `[count-tokens]`),
+/// for the provider-side `model`.
+pub fn render_count(
+    spec: &Spec,
+    req: &ChatRequest,
+    model: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<RenderedRequest> {
+    prepare_count(spec, req, model, with_defaults(spec, params), None)
+}
+
+/// The input-token count a token-count answer holds.
+pub fn read_count(spec: &Spec, body: &Value) -> Result<u64> {
+    let ep = spec
+        .count_tokens
+        .as_ref()
+        .ok_or_else(|| no_endpoint(spec, "token-count"))?;
+    engine::count::read_count(ep, body)
+}
+
+/// The call's parameters, else the spec's defaults.
+fn with_defaults(spec: &Spec, params: &BTreeMap<String, String>) -> Map<String, Value> {
     let mut p = Map::new();
     for param in &spec.params {
         if let Some(v) = params.get(&param.name).or(param.default.as_ref()) {
             p.insert(param.name.clone(), Value::String(v.clone()));
         }
     }
-    prepare_chat(spec, req, model, p, req.is_stream())
+    p
 }
 
 /// Maps a non-streamed response body.

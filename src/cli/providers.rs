@@ -75,7 +75,7 @@ pub(crate) fn run(args: Args) -> ExitCode {
 /// The provider table, as Markdown or as aligned text.
 pub(crate) fn table(registry: &Registry, markdown: bool) -> String {
     let yes = |b: bool| if b { "yes" } else { "no" };
-    let rows: Vec<[String; 6]> = registry
+    let rows: Vec<[String; 7]> = registry
         .specs()
         .iter()
         .map(|s| {
@@ -86,10 +86,19 @@ pub(crate) fn table(registry: &Registry, markdown: bool) -> String {
                 yes(s.chats()).to_string(),
                 yes(s.streams()).to_string(),
                 yes(s.embeds()).to_string(),
+                yes(s.counts_tokens()).to_string(),
             ]
         })
         .collect();
-    let head = ["id", "name", "key", "chat", "stream", "embeddings"];
+    let head = [
+        "id",
+        "name",
+        "key",
+        "chat",
+        "stream",
+        "embeddings",
+        "count tokens",
+    ];
     let mut out = String::new();
     if markdown {
         out.push_str(&format!(
@@ -102,14 +111,14 @@ pub(crate) fn table(registry: &Registry, markdown: bool) -> String {
         }
     } else {
         out.push_str(&format!(
-            "{:<18} {:<28} {:<30} {:<5} {:<6} {}\n",
-            head[0], head[1], head[2], head[3], head[4], head[5]
+            "{:<18} {:<28} {:<30} {:<5} {:<6} {:<10} {}\n",
+            head[0], head[1], head[2], head[3], head[4], head[5], head[6]
         ));
         for r in &rows {
             let key = r[2].trim_matches('`');
             out.push_str(&format!(
-                "{:<18} {:<28} {:<30} {:<5} {:<6} {}\n",
-                r[0], r[1], key, r[3], r[4], r[5]
+                "{:<18} {:<28} {:<30} {:<5} {:<6} {:<10} {}\n",
+                r[0], r[1], key, r[3], r[4], r[5], r[6]
             ));
         }
     }

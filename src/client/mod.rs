@@ -15,6 +15,7 @@
 //! `mock` (answers without a network), `variant` (which endpoint variant a
 //! model's calls go through).
 
+mod count;
 mod defaults;
 mod fallback;
 mod images;

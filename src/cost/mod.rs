@@ -18,7 +18,8 @@ pub use catalog::{Catalog, ModelInfo, Tier};
 #[cfg(feature = "cli")]
 pub(crate) use check::lint_pricing;
 pub use tokens::{
-    TokenCount, estimate_input_tokens, estimate_tokens, text_token_counter, token_counter,
+    TokenCount, estimate_input_tokens, estimate_tokens, request_token_counter, text_token_counter,
+    token_counter,
 };
 
 use crate::error::{Error, ErrorKind, Result};

@@ -3,7 +3,7 @@
 //! elsewhere — one token per four characters of text, which over-counts
 //! English slightly, the safe side for context-window checks.
 
-use crate::types::{Content, ContentPart, EmbeddingInput, Message};
+use crate::types::{ChatRequest, Content, ContentPart, EmbeddingInput, Message};
 
 /// A count and whether it is exact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,18 @@ pub fn text_token_counter(model: &str, text: &str) -> TokenCount {
         tokens: count_text(bpe, text),
         exact: bpe.is_some(),
     }
+}
+
+/// Tokens a whole chat request's prompt takes in `model`'s tokenizer: its
+/// messages (as [`token_counter`]) and its tool definitions (their JSON
+/// text). What a token count falls back to when no provider counts.
+pub fn request_token_counter(model: &str, req: &ChatRequest) -> TokenCount {
+    let mut c = token_counter(model, &req.messages);
+    if let Some(tools) = req.tools.as_ref().filter(|t| !t.is_empty()) {
+        let text = serde_json::to_string(tools).unwrap_or_default();
+        c.tokens += text_token_counter(model, &text).tokens;
+    }
+    c
 }
 
 /// `model`'s OpenAI tokenizer (bare or `provider/model`), if it has one.

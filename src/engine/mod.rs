@@ -5,6 +5,7 @@
 pub(crate) mod canonical;
 pub(crate) mod choice;
 pub(crate) mod classify;
+pub(crate) mod count;
 pub(crate) mod embed;
 pub(crate) mod events;
 pub(crate) mod map;

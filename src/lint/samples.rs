@@ -1,11 +1,12 @@
 //! Lint beyond compiling: renders every loaded spec's request for sample
 //! requests (plain, system + multi-turn, tools and tool results, images,
-//! JSON schema, stream; embeddings) through the engine, as a call would,
+//! JSON schema, stream; embeddings; token counts) through the engine, as a call would,
 //! and reports any that fail, located at the endpoint's body. Rendering is
 //! bounded (see `template`), so no sample can hang or exhaust lint.
 
 use serde_json::{Map, Value, json};
 
+use crate::engine::count::prepare_count;
 use crate::engine::embed::canonical_embedding;
 use crate::engine::render::{prepare_chat, render_request};
 use crate::spec::{Diagnostic, Loaded, Severity, Source};
@@ -65,6 +66,18 @@ pub(super) fn render_all(sources: &[Source], loaded: &mut Loaded) -> Vec<Diagnos
                 finding(
                     &["chat", "body"],
                     format!("the {name} sample request does not render: {}", e.message()),
+                );
+            }
+            if spec.count_tokens.is_none() || req.is_stream() {
+                continue;
+            }
+            if let Err(e) = prepare_count(spec, req, "sample-model", params.clone(), None) {
+                finding(
+                    &["count-tokens", "body"],
+                    format!(
+                        "the {name} sample request's token count does not render: {}",
+                        e.message()
+                    ),
                 );
             }
         }

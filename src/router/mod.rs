@@ -12,11 +12,12 @@
 //! and fallback loop), `plain` (litellm's plain call with fallbacks and
 //! retries: the Client's public calls, routed by an ad-hoc Router),
 //! `strategy` (the pure pick), `deployment` (live state), `config`,
-//! `clock`, `shared`, `routable`.
+//! `clock`, `shared`, `routable`, `count` (a group's token counts).
 
 mod build;
 mod clock;
 mod config;
+mod count;
 mod deployment;
 mod plain;
 mod routable;
@@ -36,6 +37,7 @@ pub use clock::{Clock, ManualClock, Rng, TokioClock};
 pub use config::{DeploymentConfig, RouterConfig, Settings};
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
 pub(crate) use config::{parse_toml, resolve_secret};
+pub use count::{Counted, Counter};
 pub use shared::SharedCooldowns;
 pub use strategy::{Strategy, View, pick};
 

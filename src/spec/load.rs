@@ -18,6 +18,10 @@ pub(crate) const MAX_EXTENDS: usize = 16;
 const MAX_FINDINGS: usize = 200;
 
 /// A provider's own identity and extras, which `extends` does not copy.
+/// The endpoint tables: `<name> = false` removes an inherited one, and
+/// each may borrow parts (`$from`).
+const ENDPOINTS: &[&str] = &["chat", "embeddings", "count-tokens"];
+
 const NOT_INHERITED: &[&str] = &["name", "docs", "model-prefixes", "headers", "params"];
 
 /// The specs compiled from a set of sources, and every finding.
@@ -323,17 +327,16 @@ impl Resolver<'_> {
         }
         merged.remove("extends");
         merged.remove("id");
-        // `embeddings = false` (or `chat = false`) removes an inherited endpoint.
-        merged.retain(|k, v| {
-            !((k == "chat" || k == "embeddings") && *v == toml::Value::Boolean(false))
-        });
+        // `embeddings = false` (or `chat = false`, `count-tokens = false`)
+        // removes an inherited endpoint.
+        merged.retain(|k, v| !(ENDPOINTS.contains(&k) && *v == toml::Value::Boolean(false)));
         Ok((merged, chain))
     }
 
     /// Replaces each part written `{ "$from" = "<provider>" }` by that
     /// provider's part of the same name (in the same endpoint).
     fn borrow_parts(&self, merged: &mut toml::Table, found: &mut Vec<Raw>) {
-        for endpoint in ["chat", "embeddings"] {
+        for &endpoint in ENDPOINTS {
             let Some(toml::Value::Table(parts)) = merged
                 .get_mut(endpoint)
                 .and_then(|e| e.as_table_mut())

@@ -81,6 +81,7 @@ pub(super) fn build(
 fn derive(merged: &toml::Table, v: &toml::Table) -> toml::Table {
     let mut d = merged.clone();
     d.remove("embeddings");
+    d.remove("count-tokens");
     let mut chat = match d.remove("chat") {
         Some(toml::Value::Table(t)) => t,
         _ => toml::Table::new(),

@@ -66,6 +66,14 @@ assert follow.content[0].text == "Hello from the mock", follow
 # count_tokens
 count = client.messages.count_tokens(model="gpt", messages=[{"role": "user", "content": "Hello there"}])
 assert count.input_tokens > 0, count
+# An Anthropic backend counts with its own count_tokens API.
+raw = client.messages.with_raw_response.count_tokens(
+    model="claude-count",
+    system=[{"type": "text", "text": "Be brief.", "cache_control": {"type": "ephemeral"}}],
+    messages=[{"role": "user", "content": "Hello there"}],
+)
+assert raw.headers.get("x-switchboard-token-count") == "provider", raw.headers
+assert raw.parse().input_tokens == 4242, raw.parse()
 
 # An Anthropic backend: the provider's own answer, thinking signature and all.
 own = client.messages.create(model="claude", max_tokens=64, messages=[{"role": "user", "content": "Hi"}])

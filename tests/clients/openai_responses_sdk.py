@@ -9,6 +9,7 @@ OpenAI-chat-shaped mock:
 and an Anthropic-shaped mock:
   claude      answers thinking (signature EqQBCgIYAhIM), "Looking it up." and a
               get_weather tool_use (toolu_01, {"city":"Oslo"})
+  claude-count  answers Anthropic's count_tokens with 4242 input tokens
 Prints "all checks passed" when every check holds.
 """
 
@@ -42,6 +43,12 @@ assert r.output[0].type == "message" and r.output[0].role == "assistant", r.outp
 assert r.usage.input_tokens == 9 and r.usage.output_tokens == 4 and r.usage.total_tokens == 13, r.usage
 assert r.usage.input_tokens_details.cached_tokens == 0, r.usage
 assert r.usage.output_tokens_details.reasoning_tokens == 0, r.usage
+
+# input_tokens: counted locally for an OpenAI group, by Anthropic's own count API for claude-count.
+n = client.responses.input_tokens.count(model="gpt", instructions="Be brief.", input="Hello there")
+assert n.object == "response.input_tokens" and n.input_tokens > 0, n
+n = client.responses.input_tokens.count(model="claude-count", input="Hello there", tools=tools)
+assert n.input_tokens == 4242, n
 
 # A list of input items, message shape without `type`.
 r = client.responses.create(model="gpt", input=[

@@ -123,6 +123,16 @@ fn match_without_an_image_case_fails_the_images_sample() {
 }
 
 #[test]
+fn a_token_count_api_needs_a_chat_endpoint_and_a_valid_tokens_path() {
+    check_case("count_tokens_problems");
+}
+
+#[test]
+fn a_token_count_body_renders_every_chat_sample() {
+    check_case("count_tokens_render");
+}
+
+#[test]
 fn several_problems_in_one_file_are_all_reported() {
     check_case("several_problems");
 }

@@ -11,6 +11,7 @@
 mod cli;
 mod cli_litellm;
 mod cost;
+mod count_tokens;
 mod faults;
 mod fixtures;
 mod invariants;

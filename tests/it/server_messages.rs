@@ -400,6 +400,7 @@ async fn the_anthropic_python_sdk_gets_its_usual_answers_and_exceptions() {
     let claude = Mock::start(vec![Reply::json(200, &anthropic_answer())]).await;
     let claude_stream =
         Mock::start(vec![Reply::stream("text/event-stream", anthropic_stream())]).await;
+    let claude_count = Mock::start(vec![Reply::json(200, &json!({"input_tokens": 4242}))]).await;
     let state = AppState::new(
         Client::new().unwrap(),
         config(vec![
@@ -408,6 +409,7 @@ async fn the_anthropic_python_sdk_gets_its_usual_answers_and_exceptions() {
             openai_dep("limited", &limited),
             anthropic_dep("claude", &claude),
             anthropic_dep("claude-stream", &claude_stream),
+            anthropic_dep("claude-count", &claude_count),
         ]),
     )
     .unwrap();

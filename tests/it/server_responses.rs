@@ -502,6 +502,7 @@ async fn the_openai_python_sdk_responses_create_gets_its_usual_answers_and_excep
     )])
     .await;
     let claude = Mock::start(vec![Reply::json(200, &anthropic_answer())]).await;
+    let claude_count = Mock::start(vec![Reply::json(200, &json!({"input_tokens": 4242}))]).await;
     let state = AppState::new(
         Client::new().unwrap(),
         config(vec![
@@ -509,6 +510,7 @@ async fn the_openai_python_sdk_responses_create_gets_its_usual_answers_and_excep
             openai_dep("gpt-stream", &stream),
             openai_dep("limited", &limited),
             anthropic_dep("claude", &claude),
+            anthropic_dep("claude-count", &claude_count),
         ]),
     )
     .unwrap();

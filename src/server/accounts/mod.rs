@@ -88,6 +88,17 @@ impl Accounts {
         Ok(found)
     }
 
+    /// Refuses what `caller`'s virtual key may not touch at all in `group`
+    /// (expired: 401; a model it is not allowed: 403), for requests that
+    /// are no call and so are never admitted (a token count).
+    pub(crate) fn permits(&self, caller: Option<&Caller>, group: &str) -> Result<()> {
+        let (Some(store), Some(Caller(key))) = (&self.store, caller) else {
+            return Ok(());
+        };
+        let now = store.clock().now_ms();
+        key.with_record(|r| r.allows(group, now))
+    }
+
     /// Admits `call` for the request's virtual key (if any): refuses what
     /// the key may not do (expired, model not allowed, its
     /// `max_parallel_requests` in flight already, a budget over an

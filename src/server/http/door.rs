@@ -21,7 +21,8 @@ use serde_json::Value;
 
 use super::error::{ApiError, Scrub};
 use super::handlers::{
-    Answer, answered, failed, read_object, require_model, routed_chat, sse_response,
+    Answer, DEPLOYMENT_HEADER, answered, failed, read_object, require_model, routed_chat,
+    sse_response,
 };
 use super::key::presented_value;
 use super::metrics::Metrics;
@@ -74,7 +75,11 @@ pub(crate) async fn call(
 }
 
 /// `POST <door count-tokens path>`: the canonical request's input tokens,
-/// by the token counter (no upstream call, nothing charged).
+/// as the group's provider counts them where its spec has a count API
+/// (the caller's body passed through when the provider speaks the door's
+/// dialect), else by the token counter. No call: nothing is charged or
+/// logged, and no limit is used. `x-switchboard-token-count` says who
+/// counted (`provider` or `local`).
 pub(crate) async fn count_tokens(
     door: Arc<Door>,
     state: Arc<AppState>,
@@ -82,17 +87,34 @@ pub(crate) async fn count_tokens(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (map, _) = read_object(&state, &headers, body).await?;
-    let req = canonical(&door, &Value::Object(map))?;
+    let (map, mut route) = read_object(&state, &headers, body).await?;
+    let incoming = Value::Object(map);
+    let mut req = canonical(&door, &incoming)?;
+    req.model = state.router.group_of(&req.model).to_string();
     require_model(&state, caller, &req.model)?;
-    let mut tokens = crate::cost::token_counter(&req.model, &req.messages).tokens;
-    if let Some(tools) = &req.tools {
-        let text = serde_json::to_string(tools).unwrap_or_default();
-        tokens += crate::cost::text_token_counter(&req.model, &text).tokens;
+    state.accounts.permits(caller, &req.model)?;
+    if let Some(dialect) = &door.dialect {
+        route.native = Some(Native::new(dialect.clone(), incoming));
     }
-    let body = door.count(tokens, &req.model)?;
-    Ok(axum::Json(body).into_response())
+    let counted = state.router.count_tokens(&req, &route).await?;
+    let body = door.count(counted.tokens, &req.model)?;
+    let mut resp = axum::Json(body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        COUNTER_HEADER,
+        HeaderValue::from_static(counted.counter.as_str()),
+    );
+    if let Some(v) = counted
+        .deployment
+        .and_then(|d| HeaderValue::from_str(&d).ok())
+    {
+        h.insert(DEPLOYMENT_HEADER, v);
+    }
+    Ok(resp)
 }
+
+/// Who counted a token count's tokens: `provider` or `local`.
+const COUNTER_HEADER: &str = "x-switchboard-token-count";
 
 /// The canonical chat request for a door's incoming body.
 fn canonical(door: &Door, incoming: &Value) -> Result<ChatRequest, ApiError> {

@@ -28,7 +28,7 @@ use crate::server::accounts::{Call, Caller};
 use crate::server::record::{Recorded, Recording, Route};
 use crate::types::{ChatRequest, ChatResponse, EmbeddingRequest, EmbeddingResponse};
 
-const DEPLOYMENT_HEADER: &str = "x-switchboard-deployment";
+pub(super) const DEPLOYMENT_HEADER: &str = "x-switchboard-deployment";
 
 /// Request fields that would send the call to another host.
 const BASE_URL_FIELDS: [&str; 2] = ["api_base", "base_url"];

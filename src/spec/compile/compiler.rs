@@ -9,7 +9,9 @@ use indexmap::IndexMap;
 use regex::Regex;
 use serde_json::Value;
 
-use super::{Auth, EmbedEndpoint, Endpoint, Param, RequestTemplate, Shape, Spec, StreamSpec};
+use super::{
+    Auth, CountEndpoint, EmbedEndpoint, Endpoint, Param, RequestTemplate, Shape, Spec, StreamSpec,
+};
 use crate::jsonpath::{JsonPath, Paths};
 use crate::spec::Severity;
 use crate::spec::raw::{AuthScheme, RawAuth, RawEndpoint, RawNames, RawPaths, RawSpec};
@@ -339,6 +341,21 @@ pub(crate) fn compile_all(
             usage: cx.usage(&response, &e.response.usage, None),
         }
     });
+    let count_tokens = raw.count_tokens.as_ref().map(|c| {
+        let (request, _) = cx.request("count-tokens", &c.method, &c.path, &c.body, &c.parts);
+        let tokens = cx.paths(&at(&["count-tokens"]), &["tokens"], Some(&c.tokens));
+        CountEndpoint {
+            request,
+            tokens: tokens.unwrap_or(Paths(Vec::new())),
+        }
+    });
+    if raw.count_tokens.is_some() && raw.chat.is_none() {
+        cx.push(
+            &at(&["count-tokens"]),
+            "spec",
+            "[count-tokens] counts a chat request: the provider needs a [chat] endpoint",
+        );
+    }
     if raw.chat.is_none() && raw.embeddings.is_none() {
         cx.push(
             &[],
@@ -366,6 +383,7 @@ pub(crate) fn compile_all(
         openai_params,
         chat,
         embeddings,
+        count_tokens,
         errors,
         variants: Vec::new(),
     };

@@ -48,6 +48,7 @@ pub struct Spec {
     pub(crate) openai_params: Option<Vec<String>>,
     pub(crate) chat: Option<Endpoint>,
     pub(crate) embeddings: Option<EmbedEndpoint>,
+    pub(crate) count_tokens: Option<CountEndpoint>,
     pub(crate) errors: ErrorTable,
     /// The chat endpoint's variants (`[chat.variants.<name>]`), in order.
     pub(crate) variants: Vec<Variant>,
@@ -136,6 +137,11 @@ impl Spec {
         self.embeddings.is_some()
     }
 
+    /// Whether the provider has a token-count API (`[count-tokens]`).
+    pub fn counts_tokens(&self) -> bool {
+        self.count_tokens.is_some()
+    }
+
     /// Bare model-name prefixes this provider owns.
     pub fn model_prefixes(&self) -> &[String] {
         &self.model_prefixes
@@ -211,6 +217,13 @@ pub(crate) struct EmbedEndpoint {
     pub(crate) vectors: Paths,
     pub(crate) model: Option<Paths>,
     pub(crate) usage: UsageMap,
+}
+
+/// The provider's token-count API: its request, and where the answer holds the count.
+#[derive(Debug)]
+pub(crate) struct CountEndpoint {
+    pub(crate) request: RequestTemplate,
+    pub(crate) tokens: Paths,
 }
 
 #[derive(Debug, Default)]

@@ -55,6 +55,9 @@ pub(crate) struct RawSpec {
     pub openai_params: Option<IndexMap<String, bool>>,
     pub chat: Option<RawEndpoint>,
     pub embeddings: Option<RawEmbeddings>,
+    /// The provider's own token-count API (`[count-tokens]`): how many
+    /// input tokens a chat request holds, asked of the provider.
+    pub count_tokens: Option<RawCountTokens>,
     #[serde(default)]
     pub errors: RawErrors,
 }
@@ -240,6 +243,24 @@ pub(crate) struct RawEmbeddings {
     #[schemars(with = "IndexMap<String, Value>")]
     pub parts: IndexMap<String, Value>,
     pub response: RawEmbeddingMapping,
+}
+
+/// The token-count endpoint (`[count-tokens]`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawCountTokens {
+    pub method: Option<String>,
+    /// Path template appended to the base URL.
+    pub path: String,
+    /// The body: a value template over the canonical request plus `chat`,
+    /// the chat body as the spec's `[chat]` would send it.
+    #[schemars(with = "Value")]
+    pub body: Value,
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, Value>")]
+    pub parts: IndexMap<String, Value>,
+    /// Where the answer holds the count (first found wins).
+    pub tokens: RawPaths,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
