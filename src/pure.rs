@@ -1,6 +1,7 @@
 //! The pure engine as plain functions of (spec, input), for tests,
 //! benchmarks and tools that want no network: render a request (a chat
-//! call's, a token count's), map a response body (or read a count), decode and map a whole stream body.
+//! call's, a token count's), map a response body (or read a count), decode
+//! and map a whole stream body.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

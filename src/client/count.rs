@@ -23,6 +23,7 @@ impl Client {
     /// let client = Client::new()?;
     /// let req = ChatRequest::new("anthropic/claude-sonnet-4-5").user("How many tokens is this?");
     /// let tokens = client.count_tokens(&req, &CallOptions::default()).await?;
+    /// println!("{tokens} input tokens");
     /// # Ok(()) }
     /// ```
     pub async fn count_tokens(&self, req: &ChatRequest, opts: &CallOptions) -> Result<u64> {

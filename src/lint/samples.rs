@@ -1,7 +1,7 @@
 //! Lint beyond compiling: renders every loaded spec's request for sample
 //! requests (plain, system + multi-turn, tools and tool results, images,
-//! JSON schema, stream; embeddings; token counts) through the engine, as a call would,
-//! and reports any that fail, located at the endpoint's body. Rendering is
+//! JSON schema, stream; embeddings; token counts) through the engine, as a
+//! call would, and reports any that fail, located at the endpoint's body. Rendering is
 //! bounded (see `template`), so no sample can hang or exhaust lint.
 
 use serde_json::{Map, Value, json};

@@ -6,13 +6,12 @@
 
 use std::time::Duration;
 
+use super::routable::Routable;
 use super::{RouteOptions, Router, attempt_options};
 use crate::cost::request_token_counter;
 use crate::duration::Seconds;
 use crate::error::Result;
 use crate::types::ChatRequest;
-
-use super::routable::Routable;
 
 /// Who counted a request's tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,11 +17,11 @@ pub(crate) const MAX_EXTENDS: usize = 16;
 /// The most findings reported for one spec; the rest are counted.
 const MAX_FINDINGS: usize = 200;
 
-/// A provider's own identity and extras, which `extends` does not copy.
 /// The endpoint tables: `<name> = false` removes an inherited one, and
 /// each may borrow parts (`$from`).
 const ENDPOINTS: &[&str] = &["chat", "embeddings", "count-tokens"];
 
+/// A provider's own identity and extras, which `extends` does not copy.
 const NOT_INHERITED: &[&str] = &["name", "docs", "model-prefixes", "headers", "params"];
 
 /// The specs compiled from a set of sources, and every finding.

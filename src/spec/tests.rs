@@ -433,3 +433,36 @@ path = "/gone"
     // A child removes an inherited variant by name.
     assert_eq!(spec(&all, "grandchild").variant_names(), ["v2"]);
 }
+
+#[test]
+fn count_tokens_is_inherited_merged_table_by_table_and_can_be_dropped() {
+    let parent = format!(
+        "{PARENT}\n[count-tokens]\npath = \"/count\"\ntokens = \"$.n\"\n\
+         [count-tokens.body]\nmodel = \"{{{{chat.model}}}}\"\nkeep = true\n"
+    );
+    let moved = "extends = \"parent\"\n[count-tokens]\npath = \"/elsewhere\"\n\
+                 [count-tokens.body]\nmodel = \"{{model}}\"\n";
+    let dropped = "extends = \"parent\"\ncount-tokens = false\n";
+    let (all, _) = specs(&[
+        source("parent", &parent),
+        source("moved", moved),
+        source("dropped", dropped),
+    ]);
+    let req = crate::types::ChatRequest::new("m").user("hi");
+    let body = |id: &str| {
+        crate::engine::count::prepare_count(spec(&all, id), &req, "m1", Default::default(), None)
+            .map(|r| (r.path, r.body))
+    };
+    let (path, b) = body("parent").unwrap();
+    assert_eq!(
+        (path.as_str(), b),
+        ("/count", json!({"model": "m1", "keep": true}))
+    );
+    let (path, b) = body("moved").unwrap();
+    assert_eq!(
+        (path.as_str(), b),
+        ("/elsewhere", json!({"model": "m1", "keep": true}))
+    );
+    assert!(!spec(&all, "dropped").counts_tokens());
+    assert!(body("dropped").is_err());
+}
