@@ -19,6 +19,7 @@ use switchboard::server::{AppState, ServerConfig, Store, app};
 use switchboard::{CallOptions, ChatRequest, Client, pure};
 use tower::ServiceExt;
 
+use crate::proxy::{self, anthropic_dep, openai_dep, server};
 use crate::support::{Mock, Reply};
 
 const MASTER: &str = "sk-master-count";
@@ -135,27 +136,12 @@ async fn a_failed_count_is_a_classified_error_without_the_key() {
 
 // ---- the proxy ----
 
-fn anthropic_dep(group: &str, mock: &Mock) -> DeploymentConfig {
-    DeploymentConfig::new(group, "anthropic/claude-sonnet-4-5")
-        .api_key("upstream-key")
-        .api_base(mock.url.clone())
-        .id(format!("{group}-dep"))
-}
-
-fn openai_dep(group: &str, mock: &Mock) -> DeploymentConfig {
-    DeploymentConfig::new(group, "openai/gpt-4o-mini")
-        .api_key("upstream-key")
-        .api_base(format!("{}/v1", mock.url))
-        .id(format!("{group}-dep"))
-}
-
+/// Retries on: a count must still be asked once.
 fn config(deployments: Vec<DeploymentConfig>) -> ServerConfig {
-    let mut c = ServerConfig::default();
-    c.server.master_key = Some(MASTER.into());
+    let mut c = proxy::config(MASTER, deployments);
     c.router.router.retries = 2;
     c.router.router.backoff_ms = 1;
     c.router.router.max_backoff_ms = 1;
-    c.router.deployments = deployments;
     c
 }
 
@@ -212,13 +198,7 @@ fn messages_body(model: &str) -> Value {
 #[tokio::test]
 async fn an_anthropic_group_counts_with_anthropic_and_passes_the_body_through() {
     let up = Mock::start(vec![Reply::json(200, &json!({"input_tokens": 4242}))]).await;
-    let app = app(Arc::new(
-        AppState::new(
-            Client::new().unwrap(),
-            config(vec![anthropic_dep("claude", &up)]),
-        )
-        .unwrap(),
-    ));
+    let app = server(config(vec![anthropic_dep("claude", &up)]));
     let a = count(&app, MASTER, &messages_body("claude")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.body, json!({"input_tokens": 4242}));
@@ -239,9 +219,7 @@ async fn an_anthropic_group_counts_with_anthropic_and_passes_the_body_through() 
 #[tokio::test]
 async fn a_group_without_a_count_api_counts_locally_and_calls_nothing() {
     let up = Mock::start(vec![Reply::openai_chat("unused", 1, 1)]).await;
-    let app = app(Arc::new(
-        AppState::new(Client::new().unwrap(), config(vec![openai_dep("gpt", &up)])).unwrap(),
-    ));
+    let app = server(config(vec![openai_dep("gpt", &up)]));
     let a = count(&app, MASTER, &messages_body("gpt")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.counter.as_deref(), Some("local"));
@@ -260,13 +238,7 @@ async fn a_failed_provider_count_falls_back_once_and_cools_nothing() {
         Reply::json(200, &json!({"input_tokens": 7})),
     ])
     .await;
-    let app = app(Arc::new(
-        AppState::new(
-            Client::new().unwrap(),
-            config(vec![anthropic_dep("claude", &up)]),
-        )
-        .unwrap(),
-    ));
+    let app = server(config(vec![anthropic_dep("claude", &up)]));
     let a = count(&app, MASTER, &messages_body("claude")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert_eq!(a.counter.as_deref(), Some("local"));

@@ -18,6 +18,7 @@ mod invariants;
 mod lint;
 mod params;
 mod plain_call;
+mod proxy;
 mod reasoning_state;
 mod responses_variant;
 mod router;

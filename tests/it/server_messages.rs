@@ -16,36 +16,13 @@ use switchboard::router::DeploymentConfig;
 use switchboard::server::{AppState, ServerConfig, app};
 use tower::ServiceExt;
 
+use crate::proxy::{self, anthropic_dep, openai_dep, server};
 use crate::support::{Mock, Reply, skip};
 
 const KEY: &str = "sk-master-messages";
 
-fn openai_dep(group: &str, mock: &Mock) -> DeploymentConfig {
-    DeploymentConfig::new(group, "openai/gpt-4o-mini")
-        .api_key("upstream-key")
-        .api_base(format!("{}/v1", mock.url))
-        .id(format!("{group}-dep"))
-}
-
-fn anthropic_dep(group: &str, mock: &Mock) -> DeploymentConfig {
-    DeploymentConfig::new(group, "anthropic/claude-sonnet-4-5")
-        .api_key("upstream-key")
-        .api_base(mock.url.clone())
-        .id(format!("{group}-dep"))
-}
-
 fn config(deployments: Vec<DeploymentConfig>) -> ServerConfig {
-    let mut c = ServerConfig::default();
-    c.server.master_key = Some(KEY.into());
-    c.router.router.retries = 0;
-    c.router.deployments = deployments;
-    c
-}
-
-fn server(config: ServerConfig) -> axum::Router {
-    app(Arc::new(
-        AppState::new(Client::new().unwrap(), config).unwrap(),
-    ))
+    proxy::config(KEY, deployments)
 }
 
 struct Answer {
