@@ -160,8 +160,11 @@ impl Framer {
         }
         self.close(&mut out)?;
         let ctx = self.ctx(Value::Null, Value::Null);
-        self.emit(Hook::Finish, &ctx, &mut out)?;
-        self.emit(Hook::End, &ctx, &mut out)?;
+        let done = self
+            .emit(Hook::Finish, &ctx, &mut out)
+            .and_then(|()| self.emit(Hook::End, &ctx, &mut out));
+        self.restore(ctx);
+        done?;
         if let Some(done) = &self.door.stream_done {
             out.push(Event {
                 name: None,
@@ -180,7 +183,9 @@ impl Framer {
             m.insert("error".into(), body.clone());
         }
         let mut out = Vec::new();
-        if self.emit(Hook::Error, &ctx, &mut out).is_err() || out.is_empty() {
+        let rendered = self.emit(Hook::Error, &ctx, &mut out);
+        self.restore(ctx);
+        if rendered.is_err() || out.is_empty() {
             out = vec![Event {
                 name: Some("error".into()),
                 data: body,
@@ -191,8 +196,7 @@ impl Framer {
 
     fn start(&mut self, out: &mut Vec<Event>) -> Result<(), Error> {
         self.started = true;
-        let ctx = self.ctx(Value::Null, Value::Null);
-        self.emit(Hook::Start, &ctx, out)
+        self.render(Hook::Start, Value::Null, Value::Null, out).1
     }
 
     /// Opens a block of `kind` unless one is open; closes any other.
@@ -213,9 +217,9 @@ impl Framer {
         if let Value::Object(m) = &mut block {
             m.insert("index".into(), self.blocks.len().into());
         }
-        let ctx = self.ctx(block.clone(), Value::Null);
+        let (block, done) = self.render(Hook::BlockStart, block, Value::Null, out);
         self.open = Some(Open { kind, block });
-        self.emit(Hook::BlockStart, &ctx, out)
+        done
     }
 
     /// A piece of the open block: rendered, then added to what it holds.
@@ -234,9 +238,12 @@ impl Framer {
                 }
             }
         }
-        let block = open.block.clone();
-        let ctx = self.ctx(block, delta);
-        self.emit(Hook::BlockDelta, &ctx, out)
+        let block = std::mem::take(&mut open.block);
+        let (block, done) = self.render(Hook::BlockDelta, block, delta, out);
+        if let Some(open) = &mut self.open {
+            open.block = block;
+        }
+        done
     }
 
     /// Closes the open block, if any.
@@ -249,13 +256,30 @@ impl Framer {
             let input = view::parsed(args);
             b.insert("input".into(), input);
         }
-        let ctx = self.ctx(open.block.clone(), Value::Null);
-        self.blocks.push(open.block);
-        self.emit(Hook::BlockStop, &ctx, out)
+        let (block, done) = self.render(Hook::BlockStop, open.block, Value::Null, out);
+        self.blocks.push(block);
+        done
     }
 
-    /// What a hook sees: the answer so far, the block in hand and the delta.
-    fn ctx(&self, block: Value, delta: Value) -> Value {
+    /// Renders `hook` over `block` and `delta`; gives the block back, with
+    /// the outcome. Nothing is copied: the block and the closed blocks are
+    /// moved into the context and back out, so a long answer costs each
+    /// step the same, not the length so far.
+    fn render(
+        &mut self,
+        hook: Hook,
+        block: Value,
+        delta: Value,
+        out: &mut Vec<Event>,
+    ) -> (Value, Result<(), Error>) {
+        let ctx = self.ctx(block, delta);
+        let done = self.emit(hook, &ctx, out);
+        (self.restore(ctx), done)
+    }
+
+    /// What a hook sees: the answer so far, the block in hand and the
+    /// delta. The closed blocks move in; [`Framer::restore`] moves them back.
+    fn ctx(&mut self, block: Value, delta: Value) -> Value {
         let mut m = Map::new();
         m.insert("id".into(), self.id.clone().into());
         m.insert("model".into(), self.model.clone().into());
@@ -269,8 +293,22 @@ impl Framer {
         m.insert("stop".into(), self.stop.clone().into());
         m.insert("provider_stop".into(), self.provider_stop.clone());
         m.insert("usage".into(), view::usage(self.usage.as_ref()));
-        m.insert("blocks".into(), Value::Array(self.blocks.clone()));
+        m.insert(
+            "blocks".into(),
+            Value::Array(std::mem::take(&mut self.blocks)),
+        );
         Value::Object(m)
+    }
+
+    /// Takes the closed blocks back from a context; returns its block.
+    fn restore(&mut self, ctx: Value) -> Value {
+        let Value::Object(mut m) = ctx else {
+            return Value::Null;
+        };
+        if let Some(Value::Array(blocks)) = m.remove("blocks") {
+            self.blocks = blocks;
+        }
+        m.remove("block").unwrap_or(Value::Null)
     }
 
     fn emit(&mut self, hook: Hook, ctx: &Value, out: &mut Vec<Event>) -> Result<(), Error> {
