@@ -4,8 +4,6 @@
 //! token counter. A count is no call: it is never retried, cools no
 //! deployment, feeds no latency and takes no share of any limit.
 
-use std::time::Duration;
-
 use super::routable::Routable;
 use super::{RouteOptions, Router, attempt_options};
 use crate::cost::request_token_counter;
@@ -58,14 +56,16 @@ impl Router {
                 .resolve(model)
                 .is_ok_and(|(spec, _)| spec.counts_tokens())
         };
+        // A mock answer has no provider behind it to ask.
+        let mocked = route.mock_response.is_some();
         let mut ranked: Vec<_> = members
             .iter()
-            .filter(|d| d.options.mock_response.is_none() && route.mock_response.is_none())
+            .filter(|d| !mocked && d.options.mock_response.is_none())
             .filter(|d| d.cooling(now).is_none() && counts(&d.model))
             .collect();
         ranked.sort_by_key(|d| d.order.unwrap_or(u32::MAX));
         if let Some(d) = ranked.first() {
-            let left: Option<Duration> = route
+            let left = route
                 .timeout
                 .or(self.settings.timeout_secs.map(Seconds::get));
             let opts = attempt_options(&d.options, left, route);
